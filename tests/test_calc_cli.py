@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vault_tools.cli import main
+
+
+def test_calc_llama_7b_shows_exact_count_and_seed_estimate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calc", "llama-7b"]) == 0
+    out = capsys.readouterr().out
+    assert "6,738,415,616" in out
+    # 12·32·4096² + 32000·4096 = 6,573,522,944: 6.57B, 2.45% under the exact count.
+    assert "12·L·h² + V·h" in out
+    assert "6.57B" in out
+    assert "-2.45%" in out
+
+
+@pytest.mark.parametrize("name", ["LLaMA-7B", "llama 7b", "llama_7b", "Llama.7B"])
+def test_preset_names_fold_case_space_hyphen_underscore_dot(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calc", name, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["total"] == 6_738_415_616
+
+
+def test_calc_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calc", "llama-7b", "--json"]) == 0
+    params = json.loads(capsys.readouterr().out)["params"]
+    assert params["total"] == params["active"] == 6_738_415_616
+    assert sum(params["breakdown"].values()) == params["total"]
+    assert params["breakdown"]["embedding"] == 32000 * 4096
+    assert [a["formula"] for a in params["approximations"]] == [
+        "12·L·h² + V·h",
+        "L·(12h² + 4h) + V·h + 2h",
+        "L·(12h² + 4h) + 2·V·h + 2h",
+    ]
+    assert params["approximations"][0]["value"] == 12 * 32 * 4096**2 + 32000 * 4096
+
+
+def test_unknown_preset_exits_2_with_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calc", "lama-7b"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "vault-tools: unknown preset 'lama-7b'; did you mean 'llama-7b'? "
+        "(`vault-tools calc --list` shows them all)\n"
+    )
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["frobnicate"]) == 2
+    assert "invalid choice" in capsys.readouterr().err

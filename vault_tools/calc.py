@@ -1,0 +1,129 @@
+"""``vault-tools calc``: the core on one model, as a table or as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vault_tools.core.params import ParamCount, count_params
+from vault_tools.core.presets import get_preset, spec_from_mapping
+from vault_tools.core.spec import ModelSpec
+from vault_tools.errors import SpecError, VaultToolsError
+from vault_tools.fmt import grouped, human_count, percent, share
+
+_FILE_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def load_target(target: str) -> ModelSpec:
+    """A spec from a preset name, or from a ``config.json`` / YAML spec file."""
+    path = Path(target)
+    if path.suffix.lower() in _FILE_SUFFIXES or path.exists():
+        return _spec_from_file(path)
+    try:
+        preset = get_preset(target)
+        return spec_from_mapping({"preset": preset.key})
+    except SpecError as exc:
+        raise VaultToolsError(str(exc)) from None
+
+
+def _spec_from_file(path: Path) -> ModelSpec:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise VaultToolsError("no such file; give a preset name or a config.json / YAML spec", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VaultToolsError(f"cannot read: {exc}", str(path)) from None
+    try:
+        # YAML is a superset of JSON, but JSON's own parser gives better messages for JSON files.
+        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise VaultToolsError(f"invalid JSON: {exc.msg}", str(path), exc.lineno) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise VaultToolsError(f"invalid YAML: {getattr(exc, 'problem', exc)}", str(path), line) from None
+    try:
+        return spec_from_mapping(raw, name=path.stem if path.name != "config.json" else path.parent.name)
+    except SpecError as exc:
+        raise VaultToolsError(f"model-spec: {exc}", str(path)) from None
+
+
+def params_json(count: ParamCount) -> dict[str, Any]:
+    """The ``params`` section of ``calc --json``."""
+    return {
+        "total": count.total,
+        "active": count.active,
+        "breakdown": count.breakdown,
+        "formulas": count.formulas,
+        "approximations": [
+            {
+                "label": a.label,
+                "formula": a.formula,
+                "value": a.value,
+                "error": a.error,
+                "relative_error": round(a.relative_error, 6),
+            }
+            for a in count.approximations
+        ],
+    }
+
+
+def model_json(spec: ModelSpec, count: ParamCount) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "model_type": spec.model_type,
+        "architecture": spec.architecture,
+        "head": count.head,
+        "generic": spec.generic,
+        "hidden_size": spec.hidden_size,
+        "num_layers": spec.num_layers,
+        "decoder_layers": spec.decoder_layers,
+        "num_heads": spec.num_heads,
+        "num_kv_heads": spec.num_kv_heads,
+        "head_dim": spec.head_dim,
+        "intermediate_size": spec.intermediate_size,
+        "vocab_size": spec.vocab_size,
+        "tie_word_embeddings": spec.tie_word_embeddings,
+    }
+
+
+def calc_json(spec: ModelSpec) -> dict[str, Any]:
+    count = count_params(spec)
+    return {"model": model_json(spec, count), "params": params_json(count), "notes": list(spec.notes)}
+
+
+def render_params_text(spec: ModelSpec, count: ParamCount) -> str:
+    """A plain-text table: components with formula, count and share; approximations; totals."""
+    total = count.total
+    rows = [("component", "formula", "parameters", "share")]
+    formulas = count.formulas
+    for component, value in count.breakdown.items():
+        rows.append((component, formulas[component], grouped(value), share(value, total)))
+    rows.append(("total", "", grouped(total), "100.0%"))
+    lines = [f"{spec.name or spec.model_type} ({spec.family.label}, head: {count.head})", ""]
+    lines += _table(rows)
+    lines.append("")
+    lines.append(f"total:  {grouped(total)} ({human_count(total)})")
+    lines.append(f"active: {grouped(count.active)} ({human_count(count.active)}) per token")
+    lines.append("")
+    approx_rows = [("seed approximation", "formula", "estimate", "error")]
+    for a in count.approximations:
+        approx_rows.append((a.label, a.formula, f"{a.value / 1e9:.2f}B", percent(a.relative_error)))
+    lines += _table(approx_rows)
+    for note in spec.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = []
+    for n, row in enumerate(rows):
+        cells = [cell.rjust(w) if i >= 2 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        out.append("  ".join(cells).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out

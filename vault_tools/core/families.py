@@ -1,0 +1,319 @@
+"""What each Hugging Face ``model_type`` is made of: data that drives the one generic counter.
+
+Each entry says which parts a family's modeling code builds (checked against transformers' modules on the
+meta device in ``tests/test_oracle.py``); numbers come from the config, never from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Literal
+
+NormKind = Literal["rmsnorm", "layernorm"]
+MlpKind = Literal["gated", "plain"]
+PositionKind = Literal["rope", "learned", "alibi", "relative", "none"]
+QkNormKind = Literal["none", "head", "full", "head_affine"]
+MoeLayers = Literal["none", "all", "sparse_step", "first_k_dense"]
+SharedExperts = Literal["none", "qwen", "deepseek"]
+Layout = Literal["decoder", "encoder", "encoder_decoder"]
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """Structural facts of one model family; config keys may still switch biases and ties."""
+
+    label: str
+    norm: NormKind = "rmsnorm"
+    mlp: MlpKind = "gated"
+    qkv_bias: bool = False
+    o_bias: bool = False
+    mlp_bias: bool = False
+    # Config keys that switch biases, in the order they are honoured.
+    attn_bias_keys: tuple[str, ...] = ("attention_bias",)  # q, k, v
+    o_bias_keys: tuple[str, ...] = ("attention_bias",)
+    mlp_bias_keys: tuple[str, ...] = ("mlp_bias",)
+    all_bias_keys: tuple[str, ...] = ()
+    norms_per_layer: int = 2
+    final_norm: bool = True
+    qk_norm: QkNormKind = "none"
+    positions: PositionKind = "rope"
+    position_offset: int = 0
+    embed_norm: bool = False
+    token_types: bool = False
+    lm_head_bias: bool = False
+    tie_default: bool = False
+    ffn_mult_default: int | None = None
+    moe_layers: MoeLayers = "none"
+    shared_experts: SharedExperts = "none"
+    mla: bool = False
+    layout: Layout = "decoder"
+    # Class-name prefixes in ``architectures`` that identify this family.
+    arch_prefixes: tuple[str, ...] = ()
+    generic: bool = False
+
+
+_LLAMA = Family("llama", arch_prefixes=("Llama",))
+
+FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
+    {
+        "llama": _LLAMA,
+        "mistral": replace(_LLAMA, label="mistral", arch_prefixes=("Mistral",)),
+        "mixtral": replace(_LLAMA, label="mixtral", moe_layers="all", arch_prefixes=("Mixtral",)),
+        "qwen2": replace(
+            _LLAMA, label="qwen2", qkv_bias=True, attn_bias_keys=(), o_bias_keys=(), mlp_bias_keys=(), arch_prefixes=("Qwen2",)
+        ),
+        "qwen2_moe": replace(
+            _LLAMA,
+            label="qwen2_moe",
+            qkv_bias=True,
+            attn_bias_keys=("qkv_bias",),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            moe_layers="sparse_step",
+            shared_experts="qwen",
+            arch_prefixes=("Qwen2Moe",),
+        ),
+        "qwen3": replace(_LLAMA, label="qwen3", qk_norm="head", mlp_bias_keys=(), arch_prefixes=("Qwen3",)),
+        "qwen3_moe": replace(
+            _LLAMA,
+            label="qwen3_moe",
+            qk_norm="head",
+            mlp_bias_keys=(),
+            moe_layers="sparse_step",
+            arch_prefixes=("Qwen3Moe",),
+        ),
+        "gemma": replace(_LLAMA, label="gemma", tie_default=True, mlp_bias_keys=(), arch_prefixes=("Gemma",)),
+        "gemma2": replace(
+            _LLAMA,
+            label="gemma2",
+            tie_default=True,
+            norms_per_layer=4,
+            mlp_bias_keys=(),
+            arch_prefixes=("Gemma2",),
+        ),
+        "phi": Family(
+            "phi",
+            norm="layernorm",
+            mlp="plain",
+            qkv_bias=True,
+            o_bias=True,
+            mlp_bias=True,
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            norms_per_layer=1,
+            qk_norm="none",
+            lm_head_bias=True,
+            arch_prefixes=("Phi",),
+        ),
+        "phi3": replace(_LLAMA, label="phi3", attn_bias_keys=(), o_bias_keys=(), mlp_bias_keys=(), arch_prefixes=("Phi3",)),
+        "gpt2": Family(
+            "gpt2",
+            norm="layernorm",
+            mlp="plain",
+            qkv_bias=True,
+            o_bias=True,
+            mlp_bias=True,
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            positions="learned",
+            tie_default=True,
+            ffn_mult_default=4,
+            arch_prefixes=("GPT2",),
+        ),
+        "gptj": Family(
+            "gptj",
+            norm="layernorm",
+            mlp="plain",
+            mlp_bias=True,
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            norms_per_layer=1,
+            lm_head_bias=True,
+            ffn_mult_default=4,
+            arch_prefixes=("GPTJ",),
+        ),
+        "gpt_neox": Family(
+            "gpt_neox",
+            norm="layernorm",
+            mlp="plain",
+            qkv_bias=True,
+            o_bias=True,
+            mlp_bias=True,
+            attn_bias_keys=("attention_bias",),
+            mlp_bias_keys=(),
+            arch_prefixes=("GPTNeoX",),
+        ),
+        # Falcon's per-layer norms and K/V heads depend on new_decoder_architecture/parallel_attn; the spec
+        # builder resolves them (see spec._falcon_layout).
+        "falcon": Family(
+            "falcon",
+            norm="layernorm",
+            mlp="plain",
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            all_bias_keys=("bias",),
+            norms_per_layer=1,
+            tie_default=True,
+            ffn_mult_default=4,
+            arch_prefixes=("Falcon", "RW"),
+        ),
+        "opt": Family(
+            "opt",
+            norm="layernorm",
+            mlp="plain",
+            qkv_bias=True,
+            o_bias=True,
+            mlp_bias=True,
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            all_bias_keys=("enable_bias",),
+            positions="learned",
+            position_offset=2,
+            tie_default=True,
+            arch_prefixes=("OPT",),
+        ),
+        "bloom": Family(
+            "bloom",
+            norm="layernorm",
+            mlp="plain",
+            qkv_bias=True,
+            o_bias=True,
+            mlp_bias=True,
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            positions="alibi",
+            embed_norm=True,
+            tie_default=True,
+            ffn_mult_default=4,
+            arch_prefixes=("Bloom",),
+        ),
+        "bert": Family(
+            "bert",
+            norm="layernorm",
+            mlp="plain",
+            qkv_bias=True,
+            o_bias=True,
+            mlp_bias=True,
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            final_norm=False,
+            positions="learned",
+            embed_norm=True,
+            token_types=True,
+            tie_default=True,
+            layout="encoder",
+            arch_prefixes=("Bert",),
+        ),
+        "roberta": Family(
+            "roberta",
+            norm="layernorm",
+            mlp="plain",
+            qkv_bias=True,
+            o_bias=True,
+            mlp_bias=True,
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            final_norm=False,
+            positions="learned",
+            embed_norm=True,
+            token_types=True,
+            tie_default=True,
+            layout="encoder",
+            arch_prefixes=("Roberta",),
+        ),
+        # T5's MLP is plain unless feed_forward_proj says "gated-…"; the spec builder reads it.
+        "t5": Family(
+            "t5",
+            mlp="plain",
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            positions="relative",
+            tie_default=True,
+            layout="encoder_decoder",
+            arch_prefixes=("T5",),
+        ),
+        "deepseek_v2": replace(
+            _LLAMA,
+            label="deepseek_v2",
+            mla=True,
+            moe_layers="first_k_dense",
+            shared_experts="deepseek",
+            mlp_bias_keys=(),
+            arch_prefixes=("DeepseekV2",),
+        ),
+        "deepseek_v3": replace(
+            _LLAMA,
+            label="deepseek_v3",
+            mla=True,
+            moe_layers="first_k_dense",
+            shared_experts="deepseek",
+            mlp_bias_keys=(),
+            arch_prefixes=("DeepseekV3",),
+        ),
+        "olmo2": replace(
+            _LLAMA, label="olmo2", qk_norm="full", mlp_bias_keys=(), arch_prefixes=("Olmo2",)
+        ),
+        "starcoder2": Family(
+            "starcoder2",
+            norm="layernorm",
+            mlp="plain",
+            qkv_bias=True,
+            o_bias=True,
+            mlp_bias=True,
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            all_bias_keys=("use_bias",),
+            tie_default=True,
+            arch_prefixes=("Starcoder2",),
+        ),
+        # The seed article's block: 4h² attention, h→4h→h MLP, two LayerNorms a layer, a final one, no
+        # biases, output tied to the embedding.  ``bias: true`` adds the linear biases of a real GPT.
+        "classic": Family(
+            "classic (seed article's GPT-style block)",
+            norm="layernorm",
+            mlp="plain",
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            all_bias_keys=("bias",),
+            positions="none",
+            tie_default=True,
+            ffn_mult_default=4,
+        ),
+        # Unknown model_type: a Llama-style decoder from the generic fields, flagged as generic.
+        "generic": replace(_LLAMA, label="generic Llama-style decoder", arch_prefixes=(), generic=True),
+    }
+)
+
+# Old or alternative spellings of model_type seen in real config.json files.
+MODEL_TYPE_ALIASES: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "RefinedWeb": "falcon",
+        "RefinedWebModel": "falcon",
+        "gpt-neox": "gpt_neox",
+        "gpt-j": "gptj",
+        "llama2": "llama",
+        "llama3": "llama",
+    }
+)
+
+
+def family_for_architecture(architecture: str) -> str | None:
+    """Return the model_type whose class-name prefix is the longest match for ``architecture``."""
+    best: tuple[int, str] | None = None
+    for model_type, family in FAMILIES.items():
+        for prefix in family.arch_prefixes:
+            if architecture.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), model_type)
+    return None if best is None else best[1]

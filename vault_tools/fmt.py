@@ -1,0 +1,28 @@
+"""Human-readable numbers for tables and messages."""
+
+from __future__ import annotations
+
+# Decimal scale suffixes as ML papers and model names use them.
+_SCALES = ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K"))
+
+
+def human_count(value: int | float, digits: int = 2) -> str:
+    """``6738415616`` → ``6.74B``; below a thousand the number itself."""
+    for factor, suffix in _SCALES:
+        if abs(value) >= factor:
+            return f"{value / factor:.{digits}f}{suffix}"
+    return f"{value:,}" if isinstance(value, int) else f"{value:.{digits}f}"
+
+
+def grouped(value: int) -> str:
+    """``6738415616`` → ``6,738,415,616``."""
+    return f"{value:,}"
+
+
+def percent(value: float, digits: int = 2) -> str:
+    """A signed percentage such as ``-2.81%``."""
+    return f"{value * 100:+.{digits}f}%"
+
+
+def share(part: int, whole: int) -> str:
+    return f"{part / whole * 100:.1f}%" if whole else "-"
