@@ -18,7 +18,9 @@ def test_calc_llama_7b_shows_exact_count_and_seed_estimate(capsys: pytest.Captur
 
 
 @pytest.mark.parametrize("name", ["LLaMA-7B", "llama 7b", "llama_7b", "Llama.7B"])
-def test_preset_names_fold_case_space_hyphen_underscore_dot(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_preset_names_fold_case_space_hyphen_underscore_dot(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["calc", name, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["params"]["total"] == 6_738_415_616
 

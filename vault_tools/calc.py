@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +36,9 @@ def _spec_from_file(path: Path) -> ModelSpec:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise VaultToolsError("no such file; give a preset name or a config.json / YAML spec", str(path)) from None
+        raise VaultToolsError(
+            "no such file; give a preset name or a config.json / YAML spec", str(path)
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise VaultToolsError(f"cannot read: {exc}", str(path)) from None
     try:
@@ -118,12 +123,58 @@ def render_params_text(spec: ModelSpec, count: ParamCount) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     out = []
     for n, row in enumerate(rows):
-        cells = [cell.rjust(w) if i >= 2 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            cell.rjust(w) if i >= 2 else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
         out.append("  ".join(cells).rstrip())
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return out
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``vault-tools calc``."""
+    parser.add_argument("target", nargs="?", help="preset name (llama-7b), or a config.json / YAML spec path")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--list", action="store_true", help="list the built-in presets")
+    parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="also count with transformers on the meta device (needs [oracle])",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``calc``; bad input raises ``VaultToolsError`` (exit 2 in the CLI)."""
+    if args.list:
+        from vault_tools.core.presets import presets
+
+        for key, preset in presets().items():
+            aliases = f"  (aliases: {', '.join(preset.aliases)})" if preset.aliases else ""
+            print(f"{key:24} {preset.title}{aliases}")
+        return 0
+    if args.target is None:
+        raise VaultToolsError("calc needs a TARGET: a preset name such as 'llama-7b', or a config.json path")
+    spec = load_target(args.target)
+    count = count_params(spec)
+    exact = None
+    if args.exact:
+        from vault_tools.exact import meta_device_count
+
+        exact = meta_device_count(spec)
+    if args.json:
+        payload = calc_json(spec)
+        if exact is not None:
+            payload["params"]["exact_meta_device"] = exact
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return 0
+    sys.stdout.write(render_params_text(spec, count))
+    if exact is not None:
+        verdict = "matches" if exact == count.total else f"differs by {exact - count.total:+,}"
+        print(f"transformers meta-device count: {exact:,} ({verdict})")
+    return 0

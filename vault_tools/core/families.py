@@ -61,7 +61,13 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
         "mistral": replace(_LLAMA, label="mistral", arch_prefixes=("Mistral",)),
         "mixtral": replace(_LLAMA, label="mixtral", moe_layers="all", arch_prefixes=("Mixtral",)),
         "qwen2": replace(
-            _LLAMA, label="qwen2", qkv_bias=True, attn_bias_keys=(), o_bias_keys=(), mlp_bias_keys=(), arch_prefixes=("Qwen2",)
+            _LLAMA,
+            label="qwen2",
+            qkv_bias=True,
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            arch_prefixes=("Qwen2",),
         ),
         "qwen2_moe": replace(
             _LLAMA,
@@ -107,7 +113,9 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             lm_head_bias=True,
             arch_prefixes=("Phi",),
         ),
-        "phi3": replace(_LLAMA, label="phi3", attn_bias_keys=(), o_bias_keys=(), mlp_bias_keys=(), arch_prefixes=("Phi3",)),
+        "phi3": replace(
+            _LLAMA, label="phi3", attn_bias_keys=(), o_bias_keys=(), mlp_bias_keys=(), arch_prefixes=("Phi3",)
+        ),
         "gpt2": Family(
             "gpt2",
             norm="layernorm",
@@ -260,9 +268,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             mlp_bias_keys=(),
             arch_prefixes=("DeepseekV3",),
         ),
-        "olmo2": replace(
-            _LLAMA, label="olmo2", qk_norm="full", mlp_bias_keys=(), arch_prefixes=("Olmo2",)
-        ),
+        "olmo2": replace(_LLAMA, label="olmo2", qk_norm="full", mlp_bias_keys=(), arch_prefixes=("Olmo2",)),
         "starcoder2": Family(
             "starcoder2",
             norm="layernorm",

@@ -153,13 +153,17 @@ def _norm(component: str, name: str, width: int, copies: int, sym: str, *, bias:
 def _embedding_parts(spec: ModelSpec) -> list[Part]:
     h = spec.hidden_size
     width = spec.embed_proj_dim or h
-    parts = [Part("embedding", "embed_tokens", (spec.vocab_size, width), 1, f"V·h = {spec.vocab_size}·{width}")]
+    parts = [
+        Part("embedding", "embed_tokens", (spec.vocab_size, width), 1, f"V·h = {spec.vocab_size}·{width}")
+    ]
     if spec.embed_proj_dim:
         parts += _linear("embedding", "project_in", h, width, 1, "1")
         parts += _linear("embedding", "project_out", width, h, 1, "1")
     if spec.position_rows:
         parts.append(
-            Part("position_embedding", "embed_positions", (spec.position_rows, h), 1, f"{spec.position_rows}·h")
+            Part(
+                "position_embedding", "embed_positions", (spec.position_rows, h), 1, f"{spec.position_rows}·h"
+            )
         )
     if spec.token_types:
         parts.append(Part("token_type_embedding", "token_type_embeddings", (spec.token_types, h), 1, "2·h"))
@@ -247,7 +251,14 @@ def _decoder_stack_parts(spec: ModelSpec) -> list[Part]:
             f"{moe_layers}·E",
             active=moe_layers * moe.experts_per_token,
         )
-    parts += _norm("norms", "layer_norms", h, layers * spec.norms_per_layer, f"{spec.norms_per_layer}·L", bias=spec.norm_bias)
+    parts += _norm(
+        "norms",
+        "layer_norms",
+        h,
+        layers * spec.norms_per_layer,
+        f"{spec.norms_per_layer}·L",
+        bias=spec.norm_bias,
+    )
     if spec.final_norm:
         parts += _norm("norms", "final_norm", h, 1, "1", bias=spec.norm_bias)
     return parts
@@ -274,7 +285,9 @@ def _t5_stack_parts(spec: ModelSpec, head: str) -> list[Part]:
             )
         )
         parts += _mlp_parts(spec, "mlp", spec.intermediate_size, layers, sym)
-        parts += _norm("norms", f"{stack}.layer_norms", h, layers * norms, f"{norms}·{sym}", bias=spec.norm_bias)
+        parts += _norm(
+            "norms", f"{stack}.layer_norms", h, layers * norms, f"{norms}·{sym}", bias=spec.norm_bias
+        )
         parts += _norm("norms", f"{stack}.final_norm", h, 1, "1", bias=spec.norm_bias)
     return parts
 
@@ -318,7 +331,7 @@ def _head_parts(spec: ModelSpec, head: str) -> list[Part]:
             parts.append(Part("lm_head", "lm_head", (vocab, width), 1, f"V·h = {vocab}·{width}", linear=True))
         if spec.lm_head_bias:
             parts.append(Part("lm_head", "lm_head.bias", (vocab,), 1, "V"))
-    if encoder and head in ("base", "pretraining") or (head == "seq_cls" and spec.model_type == "bert"):
+    if (encoder and head in ("base", "pretraining")) or (head == "seq_cls" and spec.model_type == "bert"):
         parts += _linear("pooler", "pooler", h, h, 1, "1", bias=True)
     if encoder and head in ("masked_lm", "pretraining"):
         parts += _linear("lm_head", "transform", h, h, 1, "1", bias=True)

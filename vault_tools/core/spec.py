@@ -239,8 +239,8 @@ def build_spec(raw: Mapping[str, Any], *, name: str | None = None) -> ModelSpec:
     kv_heads = _kv_heads(cfg, heads, model_type)
     if heads % kv_heads:
         raise SpecError(
-            f"'num_key_value_heads' ({kv_heads}) must divide 'num_attention_heads' ({heads}) for grouped-query "
-            "attention"
+            f"'num_key_value_heads' ({kv_heads}) must divide 'num_attention_heads' ({heads}) "
+            "for grouped-query attention"
         )
 
     ffn = _int(cfg, "intermediate_size", required=False)
@@ -386,7 +386,10 @@ def _moe(cfg: Mapping[str, Any], family: Family, layers: int, notes: list[str]) 
         return None
     top_k = _int(cfg, "num_experts_per_tok", required=False)
     if top_k is None:
-        notes.append("'num_experts_per_tok' is missing, so 'active' counts every expert; set it for the per-token count")
+        notes.append(
+            "'num_experts_per_tok' is missing, so 'active' counts every expert; "
+            "set it for the per-token count"
+        )
         top_k = experts
     if top_k > experts:
         raise SpecError(f"'num_experts_per_tok' ({top_k}) exceeds the number of experts ({experts})")
