@@ -1,0 +1,1 @@
+"""Claim validation: find the numbers a note states and check them."""

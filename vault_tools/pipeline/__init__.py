@@ -1,0 +1,1 @@
+"""The vault pipeline: scan, parse, process, render, write back."""

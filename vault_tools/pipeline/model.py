@@ -1,0 +1,90 @@
+"""Records the pipeline passes between its stages, and the ``Processor`` protocol plugins implement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal, Protocol, runtime_checkable
+
+Severity = Literal["error", "stale", "wrong", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something to report about a note, at a 1-based source line (``path:line: message``)."""
+
+    line: int
+    message: str
+    severity: Severity = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A fenced block found by markdown-it-py.
+
+    ``line`` is the 1-based line of the opening fence and ``end_line`` that of the closing fence (or the
+    last line of the note when the fence is never closed).  ``prefix`` is what precedes the fence on its
+    line when it sits in a blockquote or list item (``"> "``, ``"   "``), so generated text can be placed
+    in the same container.
+    """
+
+    kind: str
+    info: str
+    content: str
+    line: int
+    end_line: int
+    prefix: str = ""
+    index: int = 0  # 0-based position among blocks of the same kind in the note
+
+
+@dataclass(frozen=True, slots=True)
+class NoteContext:
+    """What a processor may read about the note and the vault (never the file system directly)."""
+
+    path: str
+    title: str
+    frontmatter: Mapping[str, Any]
+    body_start_line: int  # 1-based line where the Markdown body starts (after frontmatter)
+    text: str
+    blocks: Sequence[Block] = ()
+    # Resolves a model reference (preset name, note title/alias, [[wikilink]]) to a spec mapping, or None.
+    resolve_model: Callable[[str], Mapping[str, Any] | None] = field(default=lambda _name: None)
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A processor's output for one managed region.
+
+    ``anchor_line`` is the 1-based line after which the region goes (a fence's closing line; 0 means the end
+    of the note).  ``region_id`` names the region uniquely within the note (``model-spec``, ``model-spec-2``).
+    ``text`` is Markdown with ``\\n`` line ends (the writer converts to the note's own).  ``summary`` holds the
+    few headline values whose change is worth a changelog row (``{"params": "6.74B"}``); ``status`` is this
+    region's vote for the note's verification status (``verified`` / ``failed`` / None for no opinion).
+    """
+
+    region_id: str
+    anchor_line: int
+    text: str
+    summary: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    status: str | None = None
+    problems: tuple[Problem, ...] = ()
+    prefix: str = ""
+
+
+@runtime_checkable
+class Processor(Protocol):
+    """A pipeline plugin: turns a note (usually its fenced blocks of one kind) into managed regions.
+
+    Registered under the ``vault_tools.processors`` entry-point group; the built-in ``model-spec`` processor
+    goes through the same mechanism.  ``kinds`` are the fence info strings it owns (may be empty for a
+    note-level processor such as claim validation).  ``process`` must be pure: no I/O, no printing.  It
+    raises nothing for bad input in a note: it returns ``Problem`` records instead (severity ``error``
+    leaves the whole note untouched).
+    """
+
+    name: str
+    kinds: tuple[str, ...]
+
+    def process(self, note: NoteContext) -> Sequence[Rendered | Problem]: ...
