@@ -30,8 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vault-tools {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    from vault_tools import calc
+    from vault_tools import calc, commands
 
+    commands.add_arguments(
+        sub.add_parser("refresh", help="recompute and rewrite managed regions, changelog, status"),
+        command="refresh",
+    )
+    commands.add_arguments(
+        sub.add_parser("check", help="like refresh, but write nothing; fail if stale"), command="check"
+    )
     calc.add_arguments(sub.add_parser("calc", help="the core on one model: parameters, memory, compute"))
     return parser
 
@@ -48,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0)
     try:
+        if args.command in ("refresh", "check"):
+            from vault_tools import commands
+
+            return commands.run_refresh(args) if args.command == "refresh" else commands.run_check(args)
         if args.command == "calc":
             from vault_tools.calc import run
 

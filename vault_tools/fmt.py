@@ -26,3 +26,11 @@ def percent(value: float, digits: int = 2) -> str:
 
 def share(part: int, whole: int) -> str:
     return f"{part / whole * 100:.1f}%" if whole else "-"
+
+
+def human_bytes(value: int) -> str:
+    """``13476831232`` → ``13.48 GB (12.55 GiB)``: decimal and binary units, each labelled as what it is."""
+    for exp, dec, binary in ((4, "TB", "TiB"), (3, "GB", "GiB"), (2, "MB", "MiB"), (1, "kB", "KiB")):
+        if abs(value) >= 1000**exp:
+            return f"{value / 1000**exp:.2f} {dec} ({value / 1024**exp:.2f} {binary})"
+    return f"{value:,} B"

@@ -36,6 +36,7 @@ class Block:
     end_line: int
     prefix: str = ""
     index: int = 0  # 0-based position among blocks of the same kind in the note
+    closed: bool = True  # False when the fence is never closed (it then runs to the end of its container)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +60,9 @@ class Rendered:
 
     ``anchor_line`` is the 1-based line after which the region goes (a fence's closing line; 0 means the end
     of the note).  ``region_id`` names the region uniquely within the note (``model-spec``, ``model-spec-2``).
-    ``text`` is Markdown with ``\\n`` line ends (the writer converts to the note's own).  ``summary`` holds the
-    few headline values whose change is worth a changelog row (``{"params": "6.74B"}``); ``status`` is this
-    region's vote for the note's verification status (``verified`` / ``failed`` / None for no opinion).
+    ``text`` is Markdown with ``\\n`` line ends (the writer converts to the note's own).  ``summary`` holds
+    the few headline values whose change is worth a changelog row (``{"params": "6.74B"}``); ``status`` is
+    this region's vote for the note's verification status (``verified`` / ``failed`` / None for no opinion).
     """
 
     region_id: str

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import pytest
+
+from vault_tools.pipeline.changelog import DEFAULT_HEADINGS, append_row, heading_key, last_row
+from vault_tools.pipeline.text import split_lines
+
+# The end of seeds/000 as it is in the vault.
+SEED_END = """\
+## 🧪 검증 / 중복
+- Verified (PyTorch docs, Kaplan 2020 / Hoffmann 2022 scaling laws).
+- 신뢰도 A.
+
+## 🕓 Changelog
+| 날짜 | 변경 |
+|---|---|
+| 2026-05-08 | Phase 1 |
+| 2026-05-10 | Manual cleanup — parameter vs hyperparameter, modern scale, memory math |
+"""
+
+ROW = ["2026-11-23", "vault-tools: params 6.74B"]
+
+
+def _append(text: str, cells: list[str] = ROW, newline: str = "\n") -> str | None:
+    out = append_row(split_lines(text), DEFAULT_HEADINGS, cells, newline)
+    return None if out is None else "".join(out)
+
+
+def test_seed_changelog_gets_one_row() -> None:
+    assert _append(SEED_END) == SEED_END + "| 2026-11-23 | vault-tools: params 6.74B |\n"
+    assert last_row(split_lines(SEED_END), DEFAULT_HEADINGS) == [
+        "2026-05-10",
+        "Manual cleanup — parameter vs hyperparameter, modern scale, memory math",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("heading", "key"),
+    [
+        ("🕓 Changelog", "changelog"),
+        ("CHANGE LOG", "change log"),
+        ("Change-Log", "change log"),
+        ("📜 변경 이력", "변경 이력"),
+        ("  History:  ", "history"),
+        ("v2 History", "v2 history"),
+    ],
+)
+def test_heading_key(heading: str, key: str) -> None:
+    assert heading_key(heading) == key
+
+
+@pytest.mark.parametrize(
+    ("text", "row"),
+    [
+        # Table style is copied from the last row.
+        ("# Changelog\n|a|b|\n|-|-|\n|x|y|\n", "|D|T|\n"),
+        ("# Changelog\na | b\n--|--\nx | y\n", "D | T\n"),
+        ("# Changelog\n| a | b\n|---|---\n| x | y\n", "| D | T\n"),
+        # Without body rows, the header row sets the style.
+        ("## 변경 이력\n| 날짜 | 변경 |\n|---|---|\n", "| D | T |\n"),
+        # A hand-aligned table stays aligned where the text fits (Hangul takes two columns).
+        (
+            "# History\n| 날짜 | 변경     |\n|------|----------|\n| 1    | first    |\n",
+            "| D    | T        |\n",
+        ),
+        ("# History\n| 날짜 | 변경   |\n|------|--------|\n", "| D    | T      |\n"),
+        # The row goes right after the table, before what follows; CRLF rows stay CRLF.
+        ("# Changelog\r\n| a | b |\r\n|---|---|\r\n| x | y |\r\n\r\nafter\r\n", "| D | T |\r\n"),
+        # In a blockquote.
+        ("> # Changelog\n> | a | b |\n> |---|---|\n", "> | D | T |\n"),
+        # Under a sub-heading of the changelog section, after a paragraph.
+        ("## Changelog\nNotes.\n\n### 2026\n| a | b |\n|---|---|\n", "| D | T |\n"),
+        # Setext heading.
+        ("Changelog\n---------\n| a | b |\n|---|---|\n", "| D | T |\n"),
+    ],
+)
+def test_append_row_matches_the_table(text: str, row: str) -> None:
+    lines = split_lines(text)
+    end = max(i for i, line in enumerate(lines) if "|" in line) + 1
+    assert _append(text, ["D", "T"]) == "".join([*lines[:end], row, *lines[end:]])
+
+
+def test_a_table_that_ends_the_note_still_has_no_final_newline() -> None:
+    text = "# Changelog\n| a | b |\n|---|---|\n| x | y |"
+    assert _append(text, ["D", "T"]) == text + "\n| D | T |"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# Notes\n| a | b |\n|---|---|\n",
+        # The table belongs to the next section, not the changelog.
+        "## Changelog\nnone yet\n## Other\n| a | b |\n|---|---|\n",
+        # A "# Changelog" comment inside code is not a heading.
+        "```python\n# Changelog\n```\n| a | b |\n|---|---|\n",
+        "## Changelogs\n| a | b |\n|---|---|\n",
+        "",
+    ],
+)
+def test_no_changelog_table(text: str) -> None:
+    assert _append(text) is None
+    assert last_row(split_lines(text), DEFAULT_HEADINGS) is None
+
+
+def test_cells_are_escaped_and_padded() -> None:
+    text = "# Changelog\n| a | b | c |\n|---|---|---|\n"
+    assert _append(text, ["x|y", "two\nlines"]) == text + "| x\\|y | two lines |  |\n"
+    out = append_row(split_lines(text), DEFAULT_HEADINGS, ["x|y", "z"], "\n")
+    assert out is not None
+    assert last_row(out, DEFAULT_HEADINGS) == ["x|y", "z", ""]
+
+
+def test_too_many_cells() -> None:
+    with pytest.raises(ValueError) as info:
+        _append("# Changelog\n| a |\n|---|\n", ["1", "2"])
+    assert str(info.value) == "the changelog table has 1 columns; cannot add a row of 2 cells"
+
+
+def test_header_only_table_has_no_last_row() -> None:
+    assert last_row(split_lines("# Changelog\n| a | b |\n|---|---|\n"), DEFAULT_HEADINGS) is None
+
+
+def test_custom_heading_names_and_body_start() -> None:
+    text = "---\n# Changelog: a YAML comment\n---\n## Log\n| a |\n|---|\n"
+    lines = split_lines(text)
+    assert append_row(lines, ["log"], ["x"], "\n", body_start=3) == [*lines, "| x |\n"]
+    assert append_row(lines, DEFAULT_HEADINGS, ["x"], "\n", body_start=3) is None

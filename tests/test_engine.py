@@ -1,0 +1,195 @@
+"""The string layer: ``process_text`` on whole notes, exact outputs asserted."""
+
+from __future__ import annotations
+
+import pytest
+
+from vault_tools.pipeline.config import Config
+from vault_tools.pipeline.engine import Options, Result, process_text
+from vault_tools.processors import ModelSpecProcessor
+
+CONFIG = Config(date="2026-11-23")
+GPT2 = "model_type: gpt2\nn_embd: 768\nn_layer: 12\nn_head: 12\nvocab_size: 50257\nn_positions: 1024"
+PROCESSORS = {"model-spec": ModelSpecProcessor()}
+
+NOTE = """---
+title: LLaMA-7B
+verification_status: draft  # set by hand
+last_reinforced: 2026-05-08
+aliases: [LLaMA 7B, "[[llama]]"]
+---
+
+# LLaMA-7B
+
+```model-spec
+preset: llama-7b
+```
+
+Text after the spec.
+
+## 🕓 Changelog
+| 날짜 | 변경 |
+|---|---|
+| 2026-05-08 | Phase 1 |
+"""
+
+
+def run(text: str, **options: object) -> Result:
+    return process_text(text, path="n.md", config=CONFIG, processors=PROCESSORS, options=Options(**options))  # type: ignore[arg-type]
+
+
+def outside_regions(text: str) -> list[str]:
+    """The note's lines with managed regions cut out (what refresh must never change)."""
+    out, inside = [], False
+    for line in text.split("\n"):
+        if "<!-- vault-tools:begin" in line:
+            inside = True
+        elif "<!-- vault-tools:end" in line:
+            inside = False
+        elif not inside:
+            out.append(line)
+    return out
+
+
+def test_refresh_inserts_region_after_the_fence_and_logs_it() -> None:
+    result = run(NOTE)
+    assert result.changed
+    assert result.changes == ("model-spec added (params 6.74B)",)
+    lines = result.text.split("\n")
+    fence_end = lines.index("preset: llama-7b") + 1
+    assert lines[fence_end] == "```"
+    assert lines[fence_end + 1] == ""
+    assert lines[fence_end + 2].startswith("<!-- vault-tools:begin model-spec sha256=")
+    assert lines[fence_end + 3] == '<!-- vault-tools:summary {"params": "6.74B"} -->'
+    assert "| **Total** | | **6,738,415,616** | 100.0% |" in lines
+    end = lines.index("<!-- vault-tools:end model-spec -->")
+    assert lines[end + 1 : end + 3] == ["", "Text after the spec."]
+    assert lines[-3:] == [
+        "| 2026-05-08 | Phase 1 |",
+        "| 2026-11-23 | vault-tools: model-spec added (params 6.74B) |",
+        "",
+    ]
+    # The date key is owned; the comment on another owned-key line and every other byte stay.
+    assert "last_reinforced: 2026-11-23" in lines
+    assert "verification_status: draft  # set by hand" in lines
+    before = outside_regions(NOTE)
+    after = outside_regions(result.text)
+    after.remove("last_reinforced: 2026-11-23")
+    after.remove("| 2026-11-23 | vault-tools: model-spec added (params 6.74B) |")
+    before.remove("last_reinforced: 2026-05-08")
+    assert [line for line in after if line] == [line for line in before if line]
+
+
+def test_refresh_is_idempotent() -> None:
+    once = run(NOTE).text
+    again = run(once)
+    assert not again.changed
+    assert again.text == once
+    assert again.changes == ()
+
+
+def test_changed_spec_logs_old_and_new_values() -> None:
+    once = run(NOTE).text
+    edited = once.replace("preset: llama-7b\n", "preset: llama-7b\nnum_hidden_layers: 16\n")
+    result = run(edited)
+    assert result.changes == ("params 6.74B → 3.50B",)
+    assert result.text.endswith(
+        "| 2026-11-23 | vault-tools: model-spec added (params 6.74B) |\n"
+        "| 2026-11-23 | vault-tools: params 6.74B → 3.50B |\n"
+    )
+
+
+def test_check_reports_missing_and_stale_regions_and_writes_nothing() -> None:
+    missing = run(NOTE, check=True)
+    assert [(p.line, p.severity, p.message) for p in missing.problems] == [
+        (12, "stale", "model-spec: computed tables are missing; run `vault-tools refresh`")
+    ]
+    fresh = run(NOTE).text
+    assert run(fresh, check=True).problems == ()
+    stale = fresh.replace("preset: llama-7b\n", "preset: llama-7b\nnum_hidden_layers: 16\n")
+    problems = run(stale, check=True).problems
+    assert [(p.line, p.message) for p in problems] == [
+        (15, "model-spec: managed region is stale; run `vault-tools refresh`")
+    ]
+
+
+def test_bad_spec_leaves_the_note_untouched() -> None:
+    bad = NOTE.replace(
+        "preset: llama-7b",
+        "hidden_size: 4096\nnum_attention_heads: 24\nnum_hidden_layers: 2\n"
+        "vocab_size: 8\nintermediate_size: 8",
+    )
+    result = run(bad)
+    assert not result.changed and result.text == bad
+    assert [(p.line, p.severity, p.message) for p in result.problems] == [
+        (
+            10,
+            "error",
+            "model-spec: 'num_attention_heads' (24) does not divide 'hidden_size' (4096); "
+            "set 'head_dim' if the model uses a custom head size",
+        )
+    ]
+
+
+def test_broken_yaml_in_spec_names_the_line() -> None:
+    bad = NOTE.replace("preset: llama-7b", "preset: [llama-7b")
+    problems = run(bad).problems
+    assert len(problems) == 1
+    assert problems[0].line == 11 and problems[0].message.startswith("model-spec: invalid YAML: ")
+
+
+def test_hand_edited_region_is_kept_unless_forced() -> None:
+    fresh = run(NOTE).text
+    edited = fresh.replace("| **Total** | | **6,738,415,616** |", "| **Total** | | **7,000,000,000** |")
+    result = run(edited)
+    assert "7,000,000,000" in result.text
+    assert [p.severity for p in result.problems] == ["stale"]
+    assert "edited by hand" in result.problems[0].message
+    forced = run(edited, force=True)
+    assert "7,000,000,000" not in forced.text and "6,738,415,616" in forced.text
+
+
+def test_spec_inside_a_blockquote_gets_a_quoted_region() -> None:
+    quoted = "".join(f"> {line}\n" for line in GPT2.split("\n"))
+    note = f"# Q\n\n> ```model-spec\n{quoted}> ```\n> after\n"
+    text = run(note).text
+    region = [line for line in text.split("\n") if line.startswith(">")]
+    begin = next(i for i, line in enumerate(region) if "vault-tools:begin" in line)
+    assert region[begin - 2 : begin] == ["> ```", ">"]
+    assert region[begin].startswith("> <!-- vault-tools:begin model-spec sha256=")
+    assert "> | **Total** | | **124,439,808** | 100.0% |" in region
+    assert run(text).text == text
+
+
+def test_example_spec_inside_a_longer_fence_is_left_alone() -> None:
+    note = "# Docs\n\n````markdown\n```model-spec\npreset: gpt2\n```\n````\n"
+    result = run(note)
+    assert not result.changed and result.problems == ()
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "",
+        "---\ntitle: only frontmatter\n---\n",
+        "# No spec\n\nJust prose about LLaMA-7B.\n",
+        "no final newline",
+    ],
+)
+def test_notes_without_specs_never_change(note: str) -> None:
+    result = run(note)
+    assert not result.changed and result.text == note and result.problems == ()
+
+
+def test_note_without_changelog_gets_no_invented_table() -> None:
+    note = f"# X\n\n```model-spec\n{GPT2}\n```\n"
+    text = run(note).text
+    assert "Changelog" not in text and "vault-tools: " not in text.split("<!-- vault-tools:end")[-1]
+
+
+def test_two_specs_get_two_regions_with_stable_ids() -> None:
+    note = f"# X\n\n```model-spec\n{GPT2}\n```\n\n```model-spec\npreset: llama-7b\n```\n"
+    text = run(note).text
+    assert "<!-- vault-tools:end model-spec -->" in text
+    assert "<!-- vault-tools:end model-spec-2 -->" in text
+    assert run(text).text == text

@@ -1,0 +1,392 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vault_tools.pipeline.frontmatter import (
+    Frontmatter,
+    NoteMeta,
+    find_frontmatter,
+    key_lines,
+    note_meta,
+    set_keys,
+)
+from vault_tools.pipeline.text import NoteSyntaxError, split_lines
+
+# The frontmatter of seeds/000 as it was in the vault (the scrape lost the nested indentation).
+SEED = """\
+---
+id: wiki-2026-0508-parameter
+title: Parameter
+category: 10_Wiki/Topics
+status: verified
+canonical_id: self
+aliases: [Model Parameter, Weight, Trainable Parameter]
+duplicate_of: none
+source_trust_level: A
+confidence_score: 0.95
+verification_status: applied
+tags: [parameter, weight, hyperparameter, ml-fundamentals]
+raw_sources: []
+last_reinforced: 2026-05-10
+github_commit: pending
+tech_stack:
+  language: python
+  framework: pytorch
+---
+
+# Parameter
+"""
+
+
+def _fm(text: str) -> tuple[list[str], Frontmatter]:
+    lines = split_lines(text)
+    fm = find_frontmatter(lines)
+    assert fm is not None
+    return lines, fm
+
+
+def test_seed_frontmatter() -> None:
+    lines, fm = _fm(SEED)
+    assert (fm.start, fm.end, fm.body_start) == (0, 18, 19)
+    assert fm.data["last_reinforced"] == "2026-05-10"
+    assert fm.data["tech_stack"] == {"language": "python", "framework": "pytorch"}
+    assert note_meta(fm, lines) == NoteMeta(
+        title="Parameter",
+        aliases=("Model Parameter", "Weight", "Trainable Parameter"),
+        tags=("parameter", "weight", "hyperparameter", "ml-fundamentals"),
+        tech_stack={"language": "python", "framework": "pytorch"},
+        confidence_score=0.95,
+        source_trust_level="A",
+        verification_status="applied",
+        last_reinforced="2026-05-10",
+        claims=(),
+        extra={
+            "id": "wiki-2026-0508-parameter",
+            "category": "10_Wiki/Topics",
+            "status": "verified",
+            "canonical_id": "self",
+            "duplicate_of": "none",
+            "raw_sources": [],
+            "github_commit": "pending",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "# Title\n---\na: 1\n---\n", "\n---\na: 1\n---\n", "----\na: 1\n----\n", "--- a\n---\n"],
+)
+def test_no_frontmatter(text: str) -> None:
+    assert find_frontmatter(split_lines(text)) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "end", "data"),
+    [
+        ("---\n---\n", 1, {}),
+        ("---\n# only a comment\n---\nbody", 2, {}),
+        ("---\r\na: x\r\n---\r\n", 2, {"a": "x"}),
+        ("---\na: x\n...\n", 2, {"a": "x"}),
+        ("---  \na: x\n---\t\n", 2, {"a": "x"}),
+        ("\ufeff---\na: x\n---", 2, {"a": "x"}),
+        ("---\n1: x\n---\n", 2, {"1": "x"}),
+    ],
+)
+def test_find_frontmatter(text: str, end: int, data: dict[str, Any]) -> None:
+    fm = find_frontmatter(split_lines(text))
+    assert fm is not None
+    assert (fm.start, fm.end, fm.body_start, dict(fm.data)) == (0, end, end + 1, data)
+
+
+# YAML 1.2 core schema, as Obsidian reads it: none of YAML 1.1's surprises.
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [
+        ("2026-05-10", "2026-05-10"),
+        ("2026-05-10 12:00:00", "2026-05-10 12:00:00"),
+        ("10:00", "10:00"),
+        ("190:20:30", "190:20:30"),
+        ("yes", "yes"),
+        ("No", "No"),
+        ("on", "on"),
+        ("off", "off"),
+        ("y", "y"),
+        ("true", True),
+        ("False", False),
+        ("null", None),
+        ("~", None),
+        ("", None),
+        ("0755", 755),
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("-12", -12),
+        ("1_000", "1_000"),
+        ("0.95", 0.95),
+        ("1e3", 1000.0),
+        (".inf", float("inf")),
+        ("'0.95'", "0.95"),
+        ("[[Note]]", [["Note"]]),
+        ('"[[Note]]"', "[[Note]]"),
+        ("=", "="),
+    ],
+)
+def test_scalars_follow_yaml_1_2(value: str, parsed: object) -> None:
+    _, fm = _fm(f"---\nk: {value}\n---\n")
+    assert fm.data["k"] == parsed
+    assert type(fm.data["k"]) is type(parsed)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        (
+            "---\na: 1\n",
+            "frontmatter opened on line 1 is never closed; add a line '---' after its last key",
+            1,
+        ),
+        (
+            "---\ntitle: Parameter\nsummary: counts: 7B\n---\n",
+            "invalid YAML: mapping values are not allowed in this context; "
+            "quote the value if it contains ': '",
+            3,
+        ),
+        ("---\na: [1, 2\n---\n", "invalid YAML: did not find expected ',' or ']'", 3),
+        (
+            "---\na: 1\nb: 2\n# c\na: 3\n---\n",
+            "duplicate key 'a' (first on line 2); keep one of them",
+            5,
+        ),
+        (
+            "---\nt:\n  x: 1\n  x: 2\n---\n",
+            "duplicate key 'x' (first on line 3); keep one of them",
+            4,
+        ),
+        ("---\n- a\n- b\n---\n", "frontmatter must be a list of 'key: value' lines", 2),
+        (
+            "---\r\na: 1\r\n\tb: 2\r\n---\r\n",
+            "invalid YAML: found a tab character that violates indentation; indent with spaces, not tabs",
+            3,
+        ),
+        (
+            "---\na: *nothing\n---\n",
+            "invalid YAML: found undefined alias; quote values that start with '*'",
+            2,
+        ),
+        (
+            "---\na: !!python/name:os.system x\n---\n",
+            "invalid YAML: could not determine a constructor "
+            "for the tag 'tag:yaml.org,2002:python/name:os.system'",
+            2,
+        ),
+    ],
+)
+def test_frontmatter_errors(text: str, message: str, line: int) -> None:
+    with pytest.raises(NoteSyntaxError) as info:
+        find_frontmatter(split_lines(text))
+    assert (info.value.message, info.value.line) == (message, line)
+
+
+@pytest.mark.parametrize(
+    ("yaml", "field", "value"),
+    [
+        ("aliases: Weight", "aliases", ("Weight",)),
+        ("aliases: [A, 7B]", "aliases", ("A", "7B")),
+        ("aliases:\n  - A\n  - 7", "aliases", ("A", "7")),
+        ("aliases:", "aliases", ()),
+        ("tags: ml,#params  weights", "tags", ("ml", "params", "weights")),
+        ("tags: ['#a', b]", "tags", ("a", "b")),
+        ("claims:\n  - 7B params\n  - 13.5 GB in fp16", "claims", ("7B params", "13.5 GB in fp16")),
+        ("confidence_score: 1", "confidence_score", 1.0),
+        ("confidence_score: 0", "confidence_score", 0.0),
+        ("last_reinforced: 2026-05-10", "last_reinforced", "2026-05-10"),
+        ("verification_status: true", "verification_status", "true"),
+        ("title: 2024", "title", "2024"),
+        ("tech_stack:", "tech_stack", {}),
+    ],
+)
+def test_note_meta_fields(yaml: str, field: str, value: object) -> None:
+    lines, fm = _fm(f"---\n{yaml}\n---\n")
+    assert getattr(note_meta(fm, lines), field) == value
+
+
+@pytest.mark.parametrize(
+    ("yaml", "message", "line"),
+    [
+        (
+            "a: 1\nconfidence_score: 1.5",
+            "frontmatter: 'confidence_score' is 1.5; it must be a number from 0 to 1",
+            3,
+        ),
+        (
+            "confidence_score: high",
+            "frontmatter: 'confidence_score' is high; it must be a number from 0 to 1",
+            2,
+        ),
+        (
+            "confidence_score: true",
+            "frontmatter: 'confidence_score' is true; it must be a number from 0 to 1",
+            2,
+        ),
+        (
+            "tech_stack: python",
+            "frontmatter: 'tech_stack' must be a mapping (indented 'key: value' lines)",
+            2,
+        ),
+        ("aliases: {a: 1}", "frontmatter: 'aliases' must be a string or a list of strings", 2),
+        ("aliases: [[a]]", "frontmatter: 'aliases' must be a list of strings", 2),
+        ("title: [a]", "frontmatter: 'title' must be a single value", 2),
+    ],
+)
+def test_note_meta_errors(yaml: str, message: str, line: int) -> None:
+    lines, fm = _fm(f"---\n{yaml}\n---\n")
+    with pytest.raises(NoteSyntaxError) as info:
+        note_meta(fm, lines)
+    assert (info.value.message, info.value.line) == (message, line)
+
+
+SET_CASES = [
+    # (old line, value, new line)
+    ("verification_status: applied\n", "verified", "verification_status: verified\n"),
+    (
+        "verification_status:   applied   # by hand\n",
+        "verified",
+        "verification_status:   verified   # by hand\n",
+    ),
+    ("verification_status:\tapplied\n", "verified", "verification_status:\tverified\n"),
+    ("verification_status : applied\n", "verified", "verification_status : verified\n"),
+    ('verification_status: "applied"\n', "verified", 'verification_status: "verified"\n'),
+    ("verification_status: 'applied'\n", "it's", "verification_status: 'it''s'\n"),
+    ('"verification_status": applied\n', "verified", '"verification_status": verified\n'),
+    ("verification_status:\n", "verified", "verification_status: verified\n"),
+    ("verification_status: # todo\n", "verified", "verification_status: verified # todo\n"),
+    ("verification_status: applied\r\n", "verified", "verification_status: verified\r\n"),
+    ("last_reinforced: 2026-05-10\n", "2026-11-23", "last_reinforced: 2026-11-23\n"),
+    ("verification_status: x\n", "yes", "verification_status: yes\n"),
+    ("verification_status: x\n", "true", "verification_status: 'true'\n"),
+    ("verification_status: x\n", "0.5", "verification_status: '0.5'\n"),
+    ("verification_status: x\n", "null", "verification_status: 'null'\n"),
+    ("verification_status: x\n", "a: b", "verification_status: 'a: b'\n"),
+    ("verification_status: x\n", "#1", "verification_status: '#1'\n"),
+    ("verification_status: x\n", "[[Note]]", "verification_status: '[[Note]]'\n"),
+    ("verification_status: x\n", "", "verification_status: ''\n"),
+    ("verification_status: x\n", "검증됨", "verification_status: 검증됨\n"),
+    ('verification_status: "x"\n', 'say "hi"', 'verification_status: "say \\"hi\\""\n'),
+]
+
+
+@pytest.mark.parametrize(("old", "value", "new"), SET_CASES)
+def test_set_keys_edits_the_line_in_place(old: str, value: str, new: str) -> None:
+    key = "last_reinforced" if old.startswith("last") else "verification_status"
+    lines, fm = _fm(f"---\nid: x  # keep\n{old}tags: [a, '[[b]]']\n---\nbody\n")
+    out = set_keys(lines, fm, {key: value}, "\n")
+    assert out == [*lines[:2], new, *lines[3:]]
+    new_fm = find_frontmatter(out)
+    assert new_fm is not None
+    assert new_fm.data[key] == value
+
+
+def test_set_keys_on_the_seed_changes_two_lines_and_adds_one() -> None:
+    lines, fm = _fm(SEED)
+    out = set_keys(
+        lines,
+        fm,
+        {"verification_status": "verified", "last_reinforced": "2026-11-23", "vault_tools": "1"},
+        "\n",
+    )
+    expected = list(lines)
+    expected[10] = "verification_status: verified\n"
+    expected[13] = "last_reinforced: 2026-11-23\n"
+    expected.insert(18, "vault_tools: '1'\n")
+    assert out == expected
+
+
+def test_set_keys_inserts_with_the_note_newline() -> None:
+    lines, fm = _fm("---\r\na: 1\r\n---\r\n")
+    assert set_keys(lines, fm, {"status": "ok", "my key": "x"}, "\r\n") == [
+        "---\r\n",
+        "a: 1\r\n",
+        "status: ok\r\n",
+        "my key: x\r\n",
+        "---\r\n",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("yaml", "message"),
+    [
+        ("verification_status: |\n  a\n", "is a block of several lines"),
+        ("verification_status: >-\n  a\n", "is a block of several lines"),
+        ("verification_status:\n  by: me\n", "holds nested keys or a list"),
+        ("verification_status:\n- a\n", "holds nested keys or a list"),
+        ("verification_status: one\n  two\n", "spans several lines"),
+        ("verification_status: one\n\n  two\n", "spans several lines"),
+        ('verification_status: "one\n  two"\n', "is a quoted value that spans several lines"),
+        ("verification_status: [a, b]\n", "is a list or mapping, not a single value"),
+        ("verification_status: &s x\n", "uses a YAML anchor, alias or tag"),
+    ],
+)
+def test_set_keys_refuses_multi_line_values(yaml: str, message: str) -> None:
+    lines, fm = _fm(f"---\nid: 1\n{yaml}---\n")
+    with pytest.raises(NoteSyntaxError) as info:
+        set_keys(lines, fm, {"verification_status": "verified"}, "\n")
+    assert (
+        info.value.message
+        == f"frontmatter: 'verification_status' {message}; set it to a single value by hand"
+    )
+    assert info.value.line == 3
+
+
+def test_set_keys_ignores_nested_keys_of_the_same_name() -> None:
+    lines, fm = _fm("---\nold:\n  status: x\n---\n")
+    assert set_keys(lines, fm, {"status": "y"}, "\n") == [*lines[:3], "status: y\n", lines[3]]
+
+
+def test_key_lines() -> None:
+    lines, fm = _fm(SEED)
+    where = key_lines(lines, fm)
+    assert where["title"] == 2
+    assert where["tech_stack"] == 15
+    assert "language" not in where
+
+
+# Property: set_keys rewrites exactly the lines of the keys it sets (plus appended new keys).
+_values = st.sampled_from(
+    ["x", "verified", "2026-11-23", "yes", "a: b", "true", "#c", "it's", "[[N]]", "", "10:00", "7B"]
+)
+_SCALAR_KINDS = ("{k}: plain\n", "{k}: 'single'  # c\n", '{k}: "double"\n', "{k}:\n")
+_line_kinds = st.sampled_from(
+    [
+        *_SCALAR_KINDS,
+        "{k}: [a, '[[b]]']\n",
+        "{k}:\n  nested: 1\n",
+        "# comment {k}\n",
+        "\n",
+    ]
+)
+
+
+@given(st.lists(_line_kinds, min_size=1, max_size=8), st.data())
+def test_set_keys_touches_only_its_lines(kinds: list[str], data: st.DataObject) -> None:
+    body = "".join(kind.format(k=f"k{i}") for i, kind in enumerate(kinds))
+    lines, fm = _fm(f"---\n{body}---\nbody\n")
+    scalar = [f"k{i}" for i, kind in enumerate(kinds) if kind in _SCALAR_KINDS]
+    keys = data.draw(st.lists(st.sampled_from([*scalar, "new1", "new2"]), unique=True))
+    updates = {key: data.draw(_values) for key in keys}
+    out = set_keys(lines, fm, updates, "\n")
+    where = key_lines(lines, fm)
+    touched = {where[key] for key in updates if key in where}
+    added = sum(key not in where for key in updates)
+    assert len(out) == len(lines) + added
+    for i in range(fm.end):
+        assert (out[i] != lines[i]) <= (i in touched)
+    assert [line.split(":")[0] for line in out[fm.end : fm.end + added]] == [
+        k for k in updates if k not in where
+    ]
+    assert out[fm.end + added :] == lines[fm.end :]
+    new = find_frontmatter(out)
+    assert new is not None
+    assert dict(new.data) == {**fm.data, **updates}

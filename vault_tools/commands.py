@@ -1,0 +1,89 @@
+"""``refresh`` and ``check``: the vault pipeline from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from vault_tools.pipeline.runner import RunReport, run
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, command: str) -> None:
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="notes or folders (default: the current one)"
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON report instead of text")
+    if command == "refresh":
+        parser.add_argument("--force", action="store_true", help="overwrite managed regions edited by hand")
+        parser.add_argument("--diff", action="store_true", help="show what would change; write nothing")
+
+
+def run_refresh(args: argparse.Namespace) -> int:
+    report = run(args.paths, mode="diff" if args.diff else "refresh", force=args.force)
+    if args.json:
+        _print_json(report, "refresh")
+    else:
+        for message in _messages(report):
+            print(message)
+        for file in report.files:
+            if file.diff:
+                sys.stdout.write(file.diff)
+        verb = "would change" if args.diff else "changed"
+        print(
+            f"vault-tools refresh: {report.scanned} notes scanned, {report.changed} {verb}, "
+            f"{report.failed} failed"
+        )
+    return 1 if report.failed else 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    report = run(args.paths, mode="check")
+    bad = [
+        f
+        for f in report.files
+        if f.failed or any(p.severity in ("stale", "wrong", "error") for p in f.problems)
+    ]
+    if args.json:
+        _print_json(report, "check")
+    else:
+        for message in _messages(report):
+            print(message)
+        if bad or report.errors:
+            print(
+                f"vault-tools check: {len(bad) + len(report.errors)} of {report.scanned} notes need attention"
+            )
+    return 1 if bad or report.errors else 0
+
+
+def _messages(report: RunReport) -> list[str]:
+    out = list(report.errors)
+    for file in report.files:
+        out += file.messages()
+    return out
+
+
+def _print_json(report: RunReport, command: str) -> None:
+    payload: dict[str, Any] = {
+        "command": command,
+        "scanned": report.scanned,
+        "changed": report.changed,
+        "failed": report.failed,
+        "errors": report.errors,
+        "notes": [
+            {
+                "path": f.path,
+                "changed": f.changed,
+                "written": f.written,
+                "failed": f.failed,
+                "changes": list(f.changes),
+                "status": f.status,
+                "problems": [
+                    {"line": p.line, "message": p.message, "severity": p.severity} for p in f.problems
+                ],
+            }
+            for f in report.files
+        ],
+    }
+    print(json.dumps(payload, indent=2, ensure_ascii=False))

@@ -1,0 +1,145 @@
+"""The note's changelog table: found under its heading, appended to in the table's own style.
+
+The tool never invents a changelog: a note without one gets no row.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vault_tools.pipeline.blocks import parse
+from vault_tools.pipeline.text import line_body, line_ending
+
+DEFAULT_HEADINGS = ("changelog", "change log", "변경 이력", "변경 로그", "history")
+
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+_CONTAINER = re.compile(r"[ \t>]*")
+
+
+def heading_key(text: str) -> str:
+    """Fold a heading for comparison: letters and digits only (no emoji, punctuation), case-folded."""
+    kept = "".join(
+        char if unicodedata.category(char)[0] in "LN" else " " for char in unicodedata.normalize("NFC", text)
+    )
+    return " ".join(kept.casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    first: int  # 0-based line of the header row
+    last: int  # 0-based line of the last row (the delimiter row when the table has no body)
+    columns: int
+
+
+def _find_table(lines: Sequence[str], heading_names: Sequence[str], body_start: int) -> _Table | None:
+    names = {heading_key(name) for name in heading_names}
+    section: int | None = None  # heading level of the changelog section we are in
+    tokens = parse("".join(lines[body_start:]))
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            level = int(token.tag[1:])
+            if section is not None and level <= section:
+                section = None
+            if section is None and heading_key(tokens[index + 1].content) in names:
+                section = level
+        elif token.type == "table_open" and section is not None and token.map is not None:
+            start, end = token.map
+            return _Table(start + body_start, end - 1 + body_start, _row_cells(lines[start + body_start + 1]))
+    return None
+
+
+def heading_line(lines: Sequence[str], heading_names: Sequence[str], *, body_start: int = 0) -> int | None:
+    """Return the 0-based line of the changelog heading, or None; note-level regions go just above it."""
+    names = {heading_key(name) for name in heading_names}
+    tokens = parse("".join(lines[body_start:]))
+    for index, token in enumerate(tokens):
+        if (
+            token.type == "heading_open"
+            and token.map is not None
+            and heading_key(tokens[index + 1].content) in names
+        ):
+            return token.map[0] + body_start
+    return None
+
+
+def _split_row(line: str) -> tuple[str, list[str], bool, bool]:
+    """Split a table row into its container prefix, raw cells, and whether it has outer pipes."""
+    body = line_body(line)
+    prefix = _CONTAINER.match(body)
+    assert prefix is not None
+    row = body[prefix.end() :].rstrip()
+    leading = row.startswith("|")
+    trailing = len(row) > int(leading) and row.endswith("|") and not row.endswith("\\|")
+    inner = row[int(leading) : len(row) - int(trailing)]
+    return prefix.group(), _CELL_SPLIT.split(inner), leading, trailing
+
+
+def _row_cells(line: str) -> int:
+    return len(_split_row(line)[1])
+
+
+def last_row(lines: Sequence[str], heading_names: Sequence[str], *, body_start: int = 0) -> list[str] | None:
+    """Return the cells of the changelog's last row, unescaped; None without a table or without rows."""
+    table = _find_table(lines, heading_names, body_start)
+    if table is None or table.last <= table.first + 1:
+        return None
+    return [cell.strip().replace("\\|", "|") for cell in _split_row(lines[table.last])[1]]
+
+
+def append_row(
+    lines: Sequence[str],
+    heading_names: Sequence[str],
+    cells: Sequence[str],
+    newline: str,
+    *,
+    body_start: int = 0,
+) -> list[str] | None:
+    """Append a row after the changelog table's last row, in its style; None when there is no table.
+
+    ``body_start`` is the 0-based first body line, so frontmatter comments are not taken for headings.
+    """
+    table = _find_table(lines, heading_names, body_start)
+    if table is None:
+        return None
+    if len(cells) > table.columns:
+        raise ValueError(
+            f"the changelog table has {table.columns} columns; cannot add a row of {len(cells)} cells"
+        )
+    # The header row sets the style when the table has no body rows yet.
+    model = lines[table.last] if table.last > table.first + 1 else lines[table.first]
+    prefix, old, leading, trailing = _split_row(model)
+    pad = " " if any(cell.startswith(" ") for cell in old) else ""
+    # A hand-aligned table pads cells to the previous row's widths; keep it aligned where the text fits.
+    delimited = old if trailing else old[:-1]
+    aligned = any(cell.endswith(pad + " ") for cell in delimited if cell.strip())
+    texts = [_escape(cell) for cell in cells] + [""] * (table.columns - len(cells))
+    if aligned:
+        texts = [
+            text + " " * max(0, _width(old[column]) - 2 * len(pad) - _width(text))
+            if column < len(old)
+            else text
+            for column, text in enumerate(texts)
+        ]
+    row = f"{pad}|{pad}".join(texts)
+    if leading:
+        row = f"|{pad}{row}"
+    row = f"{row}{pad}|" if trailing else row.rstrip()
+    row = prefix + row
+    out = list(lines)
+    ending = line_ending(out[table.last])
+    if not ending:
+        out[table.last] += newline  # the table ended the note: the new row keeps the missing final newline
+    out.insert(table.last + 1, row + ending)
+    return out
+
+
+def _escape(cell: str) -> str:
+    return " ".join(cell.split()).replace("|", "\\|")
+
+
+def _width(text: str) -> int:
+    """Columns a monospace editor gives ``text``: East Asian wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)

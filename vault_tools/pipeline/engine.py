@@ -1,0 +1,318 @@
+"""``process_text``: one note in, the refreshed note and its problems out.  Pure: no files, no printing."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from types import MappingProxyType
+from typing import Any
+
+from vault_tools.pipeline import blocks as blocks_mod
+from vault_tools.pipeline import changelog, frontmatter, regions
+from vault_tools.pipeline.config import Config
+from vault_tools.pipeline.model import NoteContext, Problem, Processor, Rendered
+from vault_tools.pipeline.text import split_lines, to_newline
+
+# First line of every region's text: the headline values, so the next run can say what changed.
+_SUMMARY_RE = re.compile(r"^<!-- vault-tools:summary (?P<body>.*?) -->$")
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What processing one note produced."""
+
+    text: str
+    changed: bool
+    problems: tuple[Problem, ...] = ()
+    changes: tuple[str, ...] = ()  # human summaries such as "params 6.61B → 6.74B"
+    status: str | None = None
+    outputs: tuple[Rendered, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """How to run: check mode writes nothing and reports stale regions; force overwrites hand edits."""
+
+    check: bool = False
+    force: bool = False
+    resolve_model: Callable[[str], Mapping[str, Any] | None] = field(default=lambda _name: None)
+
+
+def process_text(
+    text: str,
+    *,
+    path: str,
+    config: Config,
+    processors: Mapping[str, Processor],
+    newline: str = "\n",
+    options: Options = Options(),
+) -> Result:
+    """Run every processor over ``text`` and return the note as refresh would write it."""
+    kinds = tuple(kind for proc in processors.values() for kind in proc.kinds)
+    wanted = [p for p in processors.values() if _wants(p, text, kinds)]
+    if not wanted and "vault-tools:begin" not in text:
+        return Result(text=text, changed=False)
+    run = functools.partial(
+        _pass, path=path, config=config, wanted=wanted, kinds=kinds, options=options, newline=newline
+    )
+    first = run(text)
+    if isinstance(first, Result):
+        return first
+    changes = _describe_changes(first.lines, first.existing, first.updates)
+    status = _status(first.outputs)
+    problems = list(first.problems)
+    new_lines = first.new_lines
+    if new_lines != first.lines:
+        # Inserted regions move the lines that generated text may cite (claim line numbers): settle, then
+        # do the bookkeeping, which can move lines again (a new frontmatter key), and settle once more.
+        new_lines = _settle(run, new_lines)
+        new_lines = _bookkeeping(new_lines, config, changes, status, newline, first.body_start)
+        new_lines = _settle(run, new_lines)
+    new_text = "".join(new_lines)
+    changed = new_text != text
+    if options.check and changed:
+        problems += _stale_problems(first.lines, first.existing, first.updates)
+    return Result(
+        text=new_text,
+        changed=changed,
+        problems=tuple(_sorted(problems)),
+        changes=tuple(changes),
+        status=status,
+        outputs=tuple(first.outputs),
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Pass:
+    """One run of the processors over a text and the regions applied to it."""
+
+    lines: list[str]
+    body_start: int
+    existing: Mapping[str, regions.Region]
+    outputs: list[Rendered]
+    updates: list[Rendered]
+    problems: list[Problem]
+    new_lines: list[str]
+
+
+def _pass(
+    text: str,
+    *,
+    path: str,
+    config: Config,
+    wanted: Sequence[Processor],
+    kinds: tuple[str, ...],
+    options: Options,
+    newline: str,
+) -> _Pass | Result:
+    lines = split_lines(text)
+    try:
+        fm = frontmatter.find_frontmatter(lines)
+        meta = frontmatter.note_meta(fm, lines) if fm is not None else None
+        body_start = fm.body_start if fm is not None else 0
+        # Parse the body only: a frontmatter value holding a fence line must not swallow the body.
+        found = blocks_mod.find_blocks("".join(lines[body_start:]), kinds, line_offset=body_start)
+    except ValueError as exc:
+        return Result(text=text, changed=False, problems=(_problem_from(exc),))
+
+    title = (meta.title if meta is not None and meta.title else None) or PurePath(path).stem
+    context = NoteContext(
+        path=path,
+        title=title,
+        frontmatter=fm.data if fm is not None else MappingProxyType({}),
+        body_start_line=body_start + 1,
+        text=text,
+        blocks=tuple(found),
+        resolve_model=options.resolve_model,
+        options=MappingProxyType({"templates": config.templates, "config": config}),
+    )
+    outputs: list[Rendered] = []
+    problems: list[Problem] = [
+        Problem(b.line, f"{b.kind}: fence is never closed; add the closing ``` line")
+        for b in context.blocks
+        if not b.closed
+    ]
+    for proc in wanted:
+        for item in proc.process(context):
+            if isinstance(item, Problem):
+                problems.append(item)
+            else:
+                outputs.append(item)
+    if any(p.severity == "error" for p in problems):
+        return Result(text=text, changed=False, problems=tuple(_sorted(problems)))
+    try:
+        existing = {r.region_id: r for r in regions.find_regions(lines)}
+    except ValueError as exc:
+        return Result(text=text, changed=False, problems=(*_sorted(problems), _problem_from(exc)))
+    updates = [_with_summary(_placed(r, lines, config, body_start)) for r in outputs]
+    new_lines, region_problems = regions.apply_regions(lines, updates, newline, force=options.force)
+    return _Pass(lines, body_start, existing, outputs, updates, problems + region_problems, new_lines)
+
+
+def _settle(run: Callable[[str], _Pass | Result], lines: list[str]) -> list[str]:
+    """Re-run the processors on their own output until it stops moving (at most twice more)."""
+    for _ in range(2):
+        again = run("".join(lines))
+        if isinstance(again, Result) or again.new_lines == again.lines:
+            break
+        lines = again.new_lines
+    return lines
+
+
+def _wants(proc: Processor, text: str, kinds: Sequence[str]) -> bool:
+    """Cheap prefilter: a processor with ``wants`` decides; otherwise a fence of its kind must be present."""
+    wants = getattr(proc, "wants", None)
+    if wants is not None:
+        return bool(wants(text))
+    return bool(proc.kinds) and blocks_mod.has_candidate(text, proc.kinds)
+
+
+def _placed(rendered: Rendered, lines: list[str], config: Config, body_start: int) -> Rendered:
+    """Put a note-level region (anchor 0) above the changelog section rather than after it."""
+    if rendered.anchor_line != 0:
+        return rendered
+    heading = changelog.heading_line(lines, config.changelog_headings, body_start=body_start)
+    if heading is None or heading == 0:
+        return rendered
+    anchor = heading  # 1-based number of the line before the heading
+    while anchor > body_start + 1 and not lines[anchor - 1].strip():
+        anchor -= 1
+    return dataclasses.replace(rendered, anchor_line=anchor)
+
+
+def _with_summary(rendered: Rendered) -> Rendered:
+    body = json.dumps(dict(rendered.summary), ensure_ascii=False, sort_keys=True).replace("--", "-\\u002d")
+    header = f"<!-- vault-tools:summary {body} -->\n" if rendered.summary else ""
+    return dataclasses.replace(rendered, text=header + rendered.text)
+
+
+def _old_summary(text: str) -> dict[str, str]:
+    first = text.split("\n", 1)[0]
+    match = _SUMMARY_RE.match(first)
+    if match is None:
+        return {}
+    try:
+        data = json.loads(match["body"])
+    except json.JSONDecodeError:  # edited by hand: say nothing about the old values
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _describe_changes(
+    lines: list[str], existing: Mapping[str, regions.Region], updates: Sequence[Rendered]
+) -> list[str]:
+    """One phrase per region whose generated text will change (``params 6.61B → 6.74B``)."""
+    out: list[str] = []
+    for update in updates:
+        region = existing.get(update.region_id)
+        if region is None:
+            values = ", ".join(f"{k} {v}" for k, v in update.summary.items())
+            out.append(f"{update.region_id} added" + (f" ({values})" if values else ""))
+            continue
+        old_text = regions.region_text(lines, region)
+        if old_text == update.text:
+            continue
+        old = _old_summary(old_text)
+        diffs = [f"{k} {old.get(k, '—')} → {v}" for k, v in update.summary.items() if old.get(k) != v]
+        out.append(", ".join(diffs) if diffs else f"{update.region_id} regenerated")
+    produced = {u.region_id for u in updates}
+    out += [f"{rid} removed" for rid in existing if rid not in produced]
+    return out
+
+
+def _status(outputs: Sequence[Rendered]) -> str | None:
+    votes = {r.status for r in outputs if r.status is not None}
+    if not votes:
+        return None
+    return "failed" if "failed" in votes else "verified" if votes == {"verified"} else "unverified"
+
+
+def _bookkeeping(
+    lines: list[str],
+    config: Config,
+    changes: Sequence[str],
+    status: str | None,
+    newline: str,
+    body_start: int,
+) -> list[str]:
+    """After generated content changed: a changelog row, the owned frontmatter keys."""
+    if changes:
+        row = [config.date, to_newline("vault-tools: " + "; ".join(changes), "")]
+        appended = changelog.append_row(lines, config.changelog_headings, row, newline, body_start=body_start)
+        if appended is not None:
+            lines = appended
+    fm = frontmatter.find_frontmatter(lines)
+    if fm is None:
+        return lines
+    updates: dict[str, str] = {}
+    if changes and config.date_key:
+        updates[config.date_key] = config.date
+    if status is not None and config.status_key:
+        updates[config.status_key] = config.status_map.get(status, status)
+    if not updates:
+        return lines
+    try:
+        return frontmatter.set_keys(lines, fm, updates, newline)
+    except ValueError:
+        return lines
+
+
+def _stale_problems(
+    lines: list[str], existing: Mapping[str, regions.Region], updates: Sequence[Rendered]
+) -> list[Problem]:
+    out: list[Problem] = []
+    for update in updates:
+        region = existing.get(update.region_id)
+        if region is None:
+            out.append(
+                Problem(
+                    update.anchor_line or len(lines),
+                    f"{update.region_id}: computed tables are missing; run `vault-tools refresh`",
+                    "stale",
+                )
+            )
+        elif regions.region_text(lines, region) != update.text:
+            out.append(
+                Problem(
+                    region.begin + 1,
+                    f"{update.region_id}: managed region is stale; run `vault-tools refresh`",
+                    "stale",
+                )
+            )
+    produced = {u.region_id for u in updates}
+    for rid, region in existing.items():
+        if rid not in produced:
+            out.append(
+                Problem(region.begin + 1, f"{rid}: managed region has no source block any more", "stale")
+            )
+    if not out:
+        out.append(
+            Problem(
+                1,
+                "note would change on refresh (changelog or frontmatter); run `vault-tools refresh`",
+                "stale",
+            )
+        )
+    return out
+
+
+def _problem_from(exc: ValueError) -> Problem:
+    line = getattr(exc, "line", None)
+    message = str(exc)
+    match = re.match(r"^(\d+): (.*)$", message, re.S)
+    if line is None and match:
+        return Problem(int(match[1]), match[2])
+    return Problem(int(line) if line else 1, message)
+
+
+def _sorted(problems: Sequence[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: p.line)

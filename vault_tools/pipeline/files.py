@@ -1,0 +1,209 @@
+"""The file system edge: finding notes, reading them, and writing them back safely.
+
+Writes are atomic (temp file in the same folder, fsync, ``os.replace``), keep the file mode, and happen
+only if the file still holds what was read: a note edited in Obsidian meanwhile is skipped, not clobbered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vault_tools.pipeline.config import Config, absolute, find_vault_root, load_config
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What a note looked like when it was read."""
+
+    size: int
+    mtime_ns: int
+    digest: str
+
+
+class ChangedOnDisk(ValueError):
+    """The note changed after it was read; it is skipped so the other edit is not lost."""
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def read_note(path: Path) -> tuple[bytes, Fingerprint]:
+    """Read a note's bytes and remember what they were."""
+    with Path(path).open("rb") as file:
+        data = file.read()
+        # fstat after the read: if the file changes in between, the digest disagrees and a later write is
+        # refused, which is the safe way round.
+        info = os.fstat(file.fileno())
+    return data, Fingerprint(info.st_size, info.st_mtime_ns, _digest(data))
+
+
+def _check(path: Path, expected: Fingerprint) -> os.stat_result:
+    try:
+        info = path.stat()
+        unchanged = (info.st_size, info.st_mtime_ns) == (expected.size, expected.mtime_ns)
+        if unchanged:
+            unchanged = _digest(path.read_bytes()) == expected.digest  # mtime can miss a fast edit
+    except FileNotFoundError:
+        raise ChangedOnDisk("was deleted or moved since it was read; skipped") from None
+    if not unchanged:
+        raise ChangedOnDisk("changed on disk since it was read (edited elsewhere?); skipped, run again")
+    return info
+
+
+def atomic_write(path: Path, data: bytes, expected: Fingerprint) -> None:
+    """Replace a note's bytes atomically, if it still matches ``expected``.
+
+    Raises ``ChangedOnDisk`` when it does not, and ``ValueError`` for a read-only note or folder.
+    """
+    # Through a symlink, replace the file it points to, not the link.
+    target = Path(os.path.realpath(path))
+    mode = stat.S_IMODE(_check(target, expected).st_mode)
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        # os.replace would happily swap out a read-only file; its mode says the user wants it left alone.
+        raise ValueError("file is read-only; make it writable or leave it out")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ValueError(f"cannot write in its folder: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        Path(tmp).chmod(mode)
+        _check(target, expected)  # again, as late as possible before the swap
+        Path(tmp).replace(target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        if isinstance(exc, OSError):
+            raise ValueError(f"cannot write: {exc.strerror}") from None
+        raise
+    _fsync_folder(target.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    # Makes the rename itself durable on POSIX; folders cannot be opened this way on Windows.
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanEntry:
+    """A note to process (``problem`` None), or a path skipped with the reason to report.
+
+    The engine prints a skipped path as ``{path}: {problem}``.
+    """
+
+    path: Path
+    root: Path
+    problem: str | None = None
+
+
+def _is_note(name: str) -> bool:
+    return name.lower().endswith(".md")
+
+
+def scan(
+    paths: Sequence[Path], config: Config | None = None, root: Path | None = None
+) -> Iterator[ScanEntry]:
+    """Yield the notes under ``paths`` in a stable order, each with its vault root.
+
+    Folders are walked skipping dot-folders and dot-files, the vault's ``exclude`` globs and notes not in
+    its ``include`` globs.  A file named explicitly (as pre-commit passes them) is taken even inside a
+    dot-folder, but must be a ``.md`` note and is still subject to the vault's globs.  Symlinks are never
+    followed out of the vault.  ``config`` and ``root`` apply to every path when given; otherwise each
+    path's vault root is found and its config loaded (a broken config file raises ``ValueError``).
+    """
+    configs: dict[Path, Config] = {}
+    seen: set[str] = set()
+    for given in paths:
+        path = Path(given)
+        if not os.path.lexists(path):
+            yield ScanEntry(path, Path(absolute(path)).parent, "no such file or folder")
+            continue
+        vault = root or find_vault_root(path)
+        if config is not None:
+            settings = config
+        elif vault in configs:
+            settings = configs[vault]
+        else:
+            settings = configs[vault] = load_config(vault)
+        if path.is_dir():
+            entries: Iterator[ScanEntry] = _walk(path, vault, settings)
+        else:
+            entries = _explicit(path, vault, settings)
+        for entry in entries:
+            if entry.problem is None:
+                key = os.path.normcase(absolute(entry.path))
+                if key in seen:
+                    continue
+                seen.add(key)
+            yield entry
+
+
+def _explicit(path: Path, root: Path, config: Config) -> Iterator[ScanEntry]:
+    if not _is_note(path.name):
+        yield ScanEntry(path, root, "not a Markdown note (*.md); skipped")
+        return
+    if path.is_symlink():
+        outside = _outside(path, root)
+        if outside:
+            yield ScanEntry(path, root, outside)
+            return
+    rel = Path(os.path.relpath(absolute(path), root)).as_posix()
+    if config.is_included(rel):
+        yield ScanEntry(path, root)
+
+
+def _outside(path: str | Path, root: Path) -> str | None:
+    """The problem to report when a symlink leads out of the vault, else None."""
+    target = os.path.realpath(path)
+    home = os.path.realpath(root)
+    if target == home or target.startswith(home.rstrip(os.sep) + os.sep):
+        return None
+    return f"symlink points outside the vault ({target}); skipped"
+
+
+def _walk(top: Path, root: Path, config: Config) -> Iterator[ScanEntry]:
+    top_rel = os.path.relpath(absolute(top), root).replace(os.sep, "/")
+    yield from _walk_folder(str(top), "" if top_rel == "." else top_rel, root, config)
+
+
+def _walk_folder(folder: str, rel_folder: str, root: Path, config: Config) -> Iterator[ScanEntry]:
+    # Recursion depth is the folder depth, which file systems keep far below Python's limit.
+    try:
+        with os.scandir(folder) as iterator:
+            entries = sorted(iterator, key=lambda entry: entry.name)
+    except OSError as exc:
+        yield ScanEntry(Path(folder), root, f"cannot read folder: {exc.strerror}; skipped")
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue  # .obsidian, .trash, .git, and our own temp files
+        rel = f"{rel_folder}/{name}" if rel_folder else name
+        # DirEntry answers these from the directory listing itself: no stat per file.
+        if entry.is_symlink():
+            # A link inside the vault is skipped: its target is scanned where it lives.
+            if _is_note(name) or entry.is_dir():  # follows the link: one stat, links only
+                outside = _outside(entry.path, root)
+                if outside:
+                    yield ScanEntry(Path(entry.path), root, outside)
+        elif entry.is_dir(follow_symlinks=False):
+            if not config.is_excluded(rel, is_dir=True):
+                yield from _walk_folder(entry.path, rel, root, config)
+        elif _is_note(name) and config.is_included(rel):
+            yield ScanEntry(Path(entry.path), root)

@@ -1,0 +1,260 @@
+"""Managed regions: generated text between marker comments, rewritten without touching anything else.
+
+A region looks like this (each line may carry a blockquote or list prefix)::
+
+    <!-- vault-tools:begin model-spec sha256=0123456789ab -->
+    …generated Markdown…
+    <!-- vault-tools:end model-spec -->
+
+The checksum is the first 12 hex digits of the SHA-256 of the generated text (``"\\n"`` endings, prefix
+removed), so a region someone edited by hand is noticed and not overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vault_tools.pipeline.model import Problem, Rendered
+from vault_tools.pipeline.text import NoteSyntaxError, line_body, to_newline
+
+_MARKER = re.compile(r"(?P<prefix>[ \t>]*)<!-- vault-tools:(?P<what>begin|end)\b")
+_BEGIN = re.compile(r"<!-- vault-tools:begin (?P<id>[^\s]+) sha256=(?P<sum>[0-9a-f]{12}) -->[ \t]*")
+_END = re.compile(r"<!-- vault-tools:end (?P<id>[^\s]+) -->[ \t]*")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A managed region: 0-based indices of its marker lines, the stored checksum, the container prefix."""
+
+    region_id: str
+    begin: int
+    end: int
+    checksum: str
+    prefix: str
+
+
+def checksum(text: str) -> str:
+    """Return the 12-hex-digit checksum of generated text."""
+    return hashlib.sha256(_normalize(text).encode("utf-8")).hexdigest()[:12]
+
+
+def _normalize(text: str) -> str:
+    """Give generated text ``"\\n"`` endings and a final newline: the form that is checksummed."""
+    text = text.replace("\r\n", "\n")
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def find_regions(lines: Sequence[str]) -> list[Region]:
+    """Find the managed regions; unbalanced, nested, duplicated or malformed markers raise."""
+    regions: list[Region] = []
+    first_line: dict[str, int] = {}
+    opened: tuple[str, int, str, str] | None = None  # id, index, checksum, prefix
+    for index, line in enumerate(lines):
+        if "vault-tools:" not in line:
+            continue
+        body = line_body(line)
+        marker = _MARKER.match(body)
+        if marker is None:
+            continue
+        prefix, rest, here = marker["prefix"], body[marker.end("prefix") :], index + 1
+        if marker["what"] == "begin":
+            begin = _BEGIN.fullmatch(rest)
+            if begin is None:
+                raise NoteSyntaxError(
+                    "malformed vault-tools:begin marker; expected '<!-- vault-tools:begin ID "
+                    "sha256=<12 hex digits> -->' (delete the region to regenerate it)",
+                    here,
+                )
+            if opened is not None:
+                raise _unclosed(opened[0], opened[1])
+            region_id = begin["id"]
+            if region_id in first_line:
+                raise NoteSyntaxError(
+                    f"managed region {region_id!r} appears twice (first on line {first_line[region_id]}); "
+                    "delete one of them",
+                    here,
+                )
+            first_line[region_id] = here
+            opened = (region_id, index, begin["sum"], prefix)
+            continue
+        end = _END.fullmatch(rest)
+        if end is None:
+            raise NoteSyntaxError(
+                "malformed vault-tools:end marker; expected '<!-- vault-tools:end ID -->'", here
+            )
+        if opened is None:
+            raise NoteSyntaxError(
+                f"vault-tools:end {end['id']} has no matching begin marker; "
+                "delete it or restore the begin line",
+                here,
+            )
+        if end["id"] != opened[0]:
+            raise NoteSyntaxError(
+                f"vault-tools:end {end['id']} closes region {opened[0]} begun on line {opened[1] + 1}; "
+                "make the two ids the same",
+                here,
+            )
+        regions.append(Region(opened[0], opened[1], index, opened[2], opened[3]))
+        opened = None
+    if opened is not None:
+        raise _unclosed(opened[0], opened[1])
+    return regions
+
+
+def _unclosed(region_id: str, index: int) -> NoteSyntaxError:
+    return NoteSyntaxError(
+        f"vault-tools:begin {region_id} has no matching end marker; "
+        "delete the partial region or restore the end line",
+        index + 1,
+    )
+
+
+def region_text(lines: Sequence[str], region: Region) -> str:
+    """Return a region's current inner text, container prefix removed, with ``"\\n"`` endings."""
+    blank = region.prefix.rstrip()
+    out: list[str] = []
+    for line in lines[region.begin + 1 : region.end]:
+        body = line_body(line)
+        if body.startswith(region.prefix):
+            body = body[len(region.prefix) :]
+        elif blank.startswith(body.rstrip()):
+            body = ""  # a blank line inside a blockquote is written as a bare ">"
+        out.append(body + "\n")
+    return "".join(out)
+
+
+def is_hand_edited(lines: Sequence[str], region: Region) -> bool:
+    """Whether a region's text no longer matches the checksum the tool wrote with it."""
+    return checksum(region_text(lines, region)) != region.checksum
+
+
+def render_region(region_id: str, text: str, prefix: str, newline: str) -> list[str]:
+    """Render a region: marker lines around ``text``, every line in the container ``prefix``."""
+    if not _ID.fullmatch(region_id):
+        raise ValueError(f"region id {region_id!r} must be letters, digits, '-', '_', '.' or ':'")
+    text = _normalize(text)
+    inner = text.split("\n")[:-1] if text else []
+    if any(_MARKER.match(line) for line in inner):
+        raise ValueError(f"generated text for region {region_id!r} holds a vault-tools marker line")
+    blank = prefix.rstrip()
+    body = [
+        f"{prefix}<!-- vault-tools:begin {region_id} sha256={checksum(text)} -->",
+        *(prefix + line if line else blank for line in inner),
+        f"{prefix}<!-- vault-tools:end {region_id} -->",
+    ]
+    return [to_newline(line + "\n", newline) for line in body]
+
+
+def _is_blank(line: str) -> bool:
+    """Blank, or only a blockquote marker: a paragraph break in Markdown."""
+    return not line_body(line).strip(" \t>")
+
+
+def apply_regions(
+    lines: Sequence[str], updates: Sequence[Rendered], newline: str, *, force: bool = False
+) -> tuple[list[str], list[Problem]]:
+    """Write ``updates`` into the note's managed regions, leaving every other line as it is.
+
+    A region with the same id is replaced where it is; a new one goes right after its ``anchor_line``
+    (1-based; 0 = end of the note) after one blank line.  Hand-edited regions are kept (with a ``stale``
+    problem) unless ``force``.  Regions no longer produced are removed when unmodified, so ``updates`` must
+    be everything the note produces.  Applying the same updates to the result changes nothing.
+    """
+    regions = find_regions(lines)
+    by_id = {region.region_id: region for region in regions}
+    problems: list[Problem] = []
+    edits: list[tuple[int, int, list[str]]] = []  # replace lines[start:stop] by the new lines
+    inserts: dict[int, list[Rendered]] = {}
+    produced: set[str] = set()
+    removed: set[int] = set()  # lines of orphan regions that go away
+    for update in updates:
+        if update.region_id in produced:
+            raise ValueError(f"two managed regions are named {update.region_id!r}")
+        produced.add(update.region_id)
+        region = by_id.get(update.region_id)
+        if region is None:
+            if not 0 <= update.anchor_line <= len(lines):
+                raise ValueError(
+                    f"region {update.region_id!r}: anchor line {update.anchor_line} is past the note's end"
+                )
+            inserts.setdefault(update.anchor_line or len(lines), []).append(update)
+            continue
+        current = region_text(lines, region)
+        if current != _normalize(update.text) and is_hand_edited(lines, region) and not force:
+            problems.append(
+                Problem(
+                    region.begin + 1,
+                    f"managed region {region.region_id!r} was edited by hand; "
+                    "move your text outside the markers, or run refresh --force",
+                    "stale",
+                )
+            )
+            continue
+        edits.append(
+            (
+                region.begin,
+                region.end + 1,
+                render_region(region.region_id, update.text, region.prefix, newline),
+            )
+        )
+    for region in regions:
+        if region.region_id in produced:
+            continue
+        if is_hand_edited(lines, region) and not force:
+            problems.append(
+                Problem(
+                    region.begin + 1,
+                    f"managed region {region.region_id!r} is no longer generated but was edited by hand; "
+                    "delete it, or move your text outside the markers",
+                    "warning",
+                )
+            )
+            continue
+        start, stop = region.begin, region.end + 1
+        # Take back the blank line the region was inserted after, unless that joins two paragraphs or
+        # a new region goes in between.
+        if (
+            start > 0
+            and _is_blank(lines[start - 1])
+            and (stop == len(lines) or _is_blank(lines[stop]))
+            and start not in inserts
+        ):
+            start -= 1
+        edits.append((start, stop, []))
+        removed.update(range(start, stop))
+    for anchor, group in inserts.items():
+        for region in regions:
+            if region.begin < anchor <= region.end:
+                raise ValueError(
+                    f"region {group[0].region_id!r}: anchor line {anchor} is inside "
+                    f"managed region {region.region_id!r}"
+                )
+        new: list[str] = []
+        for update in group:
+            if new or (anchor > 0 and not _is_blank(lines[anchor - 1])):
+                new.append(to_newline(update.prefix.rstrip() + "\n", newline))
+            new += render_region(update.region_id, update.text, update.prefix, newline)
+        after = next((i for i in range(anchor, len(lines)) if i not in removed), None)
+        if after is not None and not _is_blank(lines[after]):
+            new.append(to_newline(group[-1].prefix.rstrip() + "\n", newline))
+        edits.append((anchor, anchor, new))
+    return _splice(lines, edits, newline), problems
+
+
+def _splice(lines: Sequence[str], edits: list[tuple[int, int, list[str]]], newline: str) -> list[str]:
+    out = list(lines)
+    # Bottom-up keeps earlier indices valid; at equal starts an insertion sorts first, so it is applied
+    # after a removal that starts at the same line and is not swallowed by it.
+    for start, stop, new in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
+        out[start:stop] = new
+    final_newline = not lines or lines[-1].endswith("\n")
+    for index in range(len(out) - 1):
+        if not out[index].endswith("\n"):
+            out[index] += newline  # the old last line, now followed by a region
+    if out and not final_newline:
+        out[-1] = line_body(out[-1])  # keep the note's missing final newline missing
+    return out

@@ -1,0 +1,171 @@
+"""The file layer: scan a vault, run ``process_text`` on each note, write back atomically, report."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from vault_tools.pipeline import files
+from vault_tools.pipeline.config import Config, find_vault_root, load_config
+from vault_tools.pipeline.engine import Options, process_text
+from vault_tools.pipeline.model import Problem
+from vault_tools.pipeline.registry import processors
+from vault_tools.pipeline.text import decode_note, encode_note, split_lines
+
+Mode = Literal["refresh", "check", "diff"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """The outcome for one note."""
+
+    path: str
+    problems: tuple[Problem, ...] = ()
+    changed: bool = False
+    written: bool = False
+    failed: bool = False
+    changes: tuple[str, ...] = ()
+    diff: str = ""
+    status: str | None = None
+
+    def messages(self) -> list[str]:
+        return [f"{self.path}:{p.line}: {p.message}" for p in self.problems]
+
+
+@dataclass(slots=True)
+class RunReport:
+    """Every file's outcome, in scan order, plus problems that belong to no single note."""
+
+    files: list[FileReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def scanned(self) -> int:
+        return len(self.files)
+
+    @property
+    def changed(self) -> int:
+        return sum(f.changed for f in self.files)
+
+    @property
+    def failed(self) -> int:
+        return sum(f.failed for f in self.files) + len(self.errors)
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is inside it, with forward slashes."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        rel = str(path)
+    shown = str(path) if rel.startswith("..") else rel
+    return shown.replace(os.sep, "/")
+
+
+def iter_notes(paths: Sequence[str]) -> Iterator[tuple[Path, Config] | str]:
+    """Each note to process with its vault's config, or a message for a path that cannot be processed."""
+    configs: dict[Path, Config] = {}
+    for raw in paths or ["."]:
+        path = Path(raw)
+        if not path.exists() and not path.is_symlink():
+            yield f"{raw}: no such file or directory"
+            continue
+        root = find_vault_root(path if path.is_dir() else path.parent)
+        if root not in configs:
+            try:
+                configs[root] = load_config(root)
+            except ValueError as exc:
+                yield str(exc)
+                continue
+        config = configs[root]
+        for entry in files.scan([path], config, root):
+            if entry.problem is not None:
+                yield f"{display_path(entry.path)}: {entry.problem}"
+            else:
+                yield entry.path, config
+
+
+def process_file(
+    path: Path,
+    config: Config,
+    *,
+    mode: Mode,
+    force: bool = False,
+    resolve_model: Callable[[str], Mapping[str, Any] | None] | None = None,
+) -> FileReport:
+    """Process one note; write it (refresh) only when its bytes change and it did not change meanwhile."""
+    shown = display_path(path)
+    try:
+        data, fingerprint = files.read_note(path)
+        note = decode_note(data)
+    except (OSError, ValueError) as exc:
+        return FileReport(shown, (Problem(getattr(exc, "line", None) or 1, _reason(exc)),), failed=True)
+    options = Options(check=mode == "check", force=force)
+    if resolve_model is not None:
+        options = Options(check=options.check, force=force, resolve_model=resolve_model)
+    result = process_text(
+        note.text, path=shown, config=config, processors=processors(), newline=note.newline, options=options
+    )
+    report = FileReport(
+        shown,
+        result.problems,
+        changed=result.changed,
+        failed=result.failed,
+        changes=result.changes,
+        status=result.status,
+    )
+    if not result.changed or mode == "check":
+        return report
+    if mode == "diff":
+        diff = "".join(
+            difflib.unified_diff(
+                split_lines(note.text),
+                split_lines(result.text),
+                fromfile=f"a/{shown}",
+                tofile=f"b/{shown}",
+            )
+        )
+        return _replace(report, diff=diff)
+    new_bytes = encode_note(type(note)(text=result.text, bom=note.bom, newline=note.newline))
+    try:
+        files.atomic_write(path, new_bytes, fingerprint)
+    except files.ChangedOnDisk:
+        problem = Problem(
+            1, "changed on disk while vault-tools was working (Obsidian or a sync client?); skipped"
+        )
+        return _replace(report, problems=(*report.problems, problem), failed=True, changed=False)
+    except (OSError, ValueError) as exc:
+        return _replace(
+            report, problems=(*report.problems, Problem(1, _reason(exc))), failed=True, changed=False
+        )
+    return _replace(report, written=True)
+
+
+def run(paths: Sequence[str], *, mode: Mode, force: bool = False) -> RunReport:
+    """Process every note under ``paths`` in a deterministic order."""
+    report = RunReport()
+    for item in iter_notes(paths):
+        if isinstance(item, str):
+            report.errors.append(item)
+            continue
+        path, config = item
+        report.files.append(process_file(path, config, mode=mode, force=force))
+    return report
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied; make the note writable or leave it out"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
+def _replace(report: FileReport, **changes: Any) -> FileReport:
+    from dataclasses import replace
+
+    return replace(report, **changes)

@@ -1,0 +1,102 @@
+"""A note as text: bytes in, lines out, and back to the very same bytes.
+
+Nothing here normalises line endings.  A note is split on ``"\\n"`` only, so a ``"\\r\\n"`` ending stays
+inside its line and every edit elsewhere in the pipeline works on whole original lines; joining the lines
+gives back the original text.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+
+_BOM = codecs.BOM_UTF8
+# Git and grep call a file binary when a NUL byte appears early; Markdown never holds one.
+_BINARY_PROBE = 8192
+
+
+class NoteSyntaxError(ValueError):
+    """A problem in a note's text, at a 1-based ``line`` when one is known.
+
+    ``str()`` is the bare message; the layer that knows the path prints ``path:line: message``.
+    """
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class NoteText:
+    """A decoded note.
+
+    ``newline`` is the note's dominant line ending (``"\\n"`` or ``"\\r\\n"``); it is used only for lines
+    the tool generates, never to rewrite the note's own lines.
+    """
+
+    text: str
+    bom: bool
+    newline: str
+
+
+def decode_note(data: bytes) -> NoteText:
+    """Decode a note's bytes, remembering its BOM and dominant line ending."""
+    if b"\0" in data[:_BINARY_PROBE]:
+        raise NoteSyntaxError("binary file, not a Markdown note")
+    bom = data.startswith(_BOM)
+    if bom:
+        data = data[len(_BOM) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise NoteSyntaxError(
+            f"not valid UTF-8 at line {line} (byte 0x{data[exc.start]:02x}); save the note as UTF-8", line
+        ) from None
+    return NoteText(text, bom, dominant_newline(text))
+
+
+def encode_note(note: NoteText) -> bytes:
+    """Encode a note exactly as it was read (the inverse of ``decode_note``)."""
+    data = note.text.encode("utf-8")
+    return _BOM + data if note.bom else data
+
+
+def dominant_newline(text: str) -> str:
+    """Return ``"\\r\\n"`` when most line breaks are CRLF, else ``"\\n"`` (also for a single-line note)."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf > text.count("\n") - crlf else "\n"
+
+
+def split_lines(text: str) -> list[str]:
+    """Split on ``"\\n"`` only, keeping each line's ending; ``"".join`` is the inverse.
+
+    Not ``str.splitlines``: that also breaks on ``\\r``, ``\\x0c``, ``\\u2028`` …, which would renumber
+    lines relative to what editors, git and markdown-it report for such notes.
+    """
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def line_body(line: str) -> str:
+    """Return a line without its ending (``"\\n"`` or ``"\\r\\n"``)."""
+    if line.endswith("\n"):
+        return line[:-2] if line.endswith("\r\n") else line[:-1]
+    return line
+
+
+def line_ending(line: str) -> str:
+    """Return the ending of a line: ``"\\r\\n"``, ``"\\n"`` or ``""`` for a last line without one."""
+    return line[len(line_body(line)) :]
+
+
+def to_newline(generated: str, newline: str) -> str:
+    """Convert generated ``"\\n"`` text to the note's ``newline``."""
+    if newline == "\n":
+        return generated
+    # Generated text should hold bare "\n" only; folding stray "\r\n" first avoids writing "\r\r\n".
+    return generated.replace("\r\n", "\n").replace("\n", newline)

@@ -1,0 +1,109 @@
+"""The built-in ``model-spec`` processor: spec block → exact parameter (and memory) tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from vault_tools.core.params import ParamCount, count_params
+from vault_tools.core.presets import spec_from_mapping
+from vault_tools.core.spec import ModelSpec
+from vault_tools.errors import SpecError
+from vault_tools.fmt import human_count
+from vault_tools.pipeline.model import Block, NoteContext, Problem, Rendered
+from vault_tools.pipeline.render import render
+
+KIND = "model-spec"
+
+
+def region_id(kind: str, index: int) -> str:
+    """``model-spec`` for a note's first block of a kind, ``model-spec-2`` for its second, …"""
+    return kind if index == 0 else f"{kind}-{index + 1}"
+
+
+def parse_block_yaml(block: Block) -> tuple[Mapping[str, Any] | None, Problem | None]:
+    """The block's YAML mapping, or a problem at the line of the YAML error."""
+    try:
+        raw = yaml.safe_load(block.content)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        # A mark at the end of the stream sits on the closing fence; the content's last line is meant.
+        line = min(
+            block.line + 1 + (mark.line if mark is not None else 0), max(block.end_line - 1, block.line + 1)
+        )
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, Problem(line, f"{block.kind}: invalid YAML: {problem}")
+    if not isinstance(raw, Mapping):
+        return None, Problem(
+            block.line, f"{block.kind}: expected a YAML mapping such as 'preset: llama-7b' or HF config keys"
+        )
+    return raw, None
+
+
+def spec_context(spec: ModelSpec, count: ParamCount, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Template variables for one spec: parameter rows, approximations, and memory when the core has it."""
+    formulas = count.formulas
+    rows = [
+        {"component": name, "formula": formulas[name], "count": value}
+        for name, value in count.breakdown.items()
+    ]
+    return {
+        "title": spec.name or spec.model_type,
+        "family": spec.family.label,
+        "generic": spec.generic,
+        "head": count.head,
+        "rows": rows,
+        "total": count.total,
+        "active": count.active,
+        "approximations": count.approximations,
+        "notes": list(spec.notes),
+        "memory": _memory_context(spec, count, raw),
+    }
+
+
+def _memory_context(spec: ModelSpec, count: ParamCount, raw: Mapping[str, Any]) -> Any:
+    try:
+        from vault_tools.core import report
+    except ImportError:  # the memory core is optional for the parameter tables
+        return None
+    return report.memory_report(spec, count, raw)
+
+
+class ModelSpecProcessor:
+    """Compute the exact tables for every ```model-spec block of a note."""
+
+    name = "model-spec"
+    kinds = (KIND,)
+
+    def process(self, note: NoteContext) -> Sequence[Rendered | Problem]:
+        out: list[Rendered | Problem] = []
+        for block in note.blocks:
+            if block.kind != KIND:
+                continue
+            raw, problem = parse_block_yaml(block)
+            if problem is not None or raw is None:
+                out.append(problem or Problem(block.line, "model-spec: empty block"))
+                continue
+            try:
+                spec = spec_from_mapping(raw, name=str(raw.get("name") or note.title))
+                count = count_params(spec)
+                context = spec_context(spec, count, raw)
+            except (SpecError, ValueError) as exc:
+                out.append(Problem(block.line, f"model-spec: {exc}"))
+                continue
+            text = render("model-spec.md.j2", note.options.get("templates"), **context)
+            summary = {"params": human_count(count.total)}
+            if count.active != count.total:
+                summary["active"] = human_count(count.active)
+            out.append(
+                Rendered(
+                    region_id=region_id(KIND, block.index),
+                    anchor_line=block.end_line,
+                    text=text,
+                    summary=summary,
+                    prefix=block.prefix,
+                )
+            )
+        return out
