@@ -133,11 +133,8 @@ def process_file(
     new_bytes = encode_note(type(note)(text=result.text, bom=note.bom, newline=note.newline))
     try:
         files.atomic_write(path, new_bytes, fingerprint)
-    except files.ChangedOnDisk:
-        problem = Problem(
-            1, "changed on disk while vault-tools was working (Obsidian or a sync client?); skipped"
-        )
-        return _replace(report, problems=(*report.problems, problem), failed=True, changed=False)
+    except files.ChangedOnDisk as exc:
+        return _replace(report, problems=(*report.problems, Problem(1, str(exc))), failed=True, changed=False)
     except (OSError, ValueError) as exc:
         return _replace(
             report, problems=(*report.problems, Problem(1, _reason(exc))), failed=True, changed=False

@@ -1,0 +1,214 @@
+"""``refresh`` / ``check`` on whole vaults: exact messages and exit codes; nothing lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MakeVault
+from vault_tools.cli import main
+from vault_tools.pipeline import runner
+
+SPEC_NOTE = """---
+title: Tiny
+verification_status: draft
+last_reinforced: 2026-01-01
+---
+
+# Tiny
+
+```model-spec
+L: 2
+h: 64
+V: 100
+```
+
+## Changelog
+| date | change |
+|---|---|
+| 2026-01-01 | created |
+"""
+PLAIN_NOTE = "---\ntitle: Plain\n---\n\n# Plain\n\nNo spec here; LLaMA-7B has 6.7B parameters.\n"
+CONFIG = 'date = "2026-11-23"\n'
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink() and ".vault-tools" not in p.parts
+    }
+
+
+def refresh(root: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
+    code = main(["refresh", str(root), *extra])
+    return code, capsys.readouterr().out
+
+
+def test_refresh_then_check_then_idempotent(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_vault({"a.md": SPEC_NOTE, "b.md": PLAIN_NOTE, ".vault-tools.toml": CONFIG})
+    assert main(["check", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert f"{root}/a.md:13: model-spec: computed tables are missing; run `vault-tools refresh`" in out
+    code, out = refresh(root, capsys)
+    assert code == 0
+    assert out.endswith("vault-tools refresh: 2 notes scanned, 1 changed, 0 failed\n")
+    text = (root / "a.md").read_text()
+    assert "| 2026-11-23 | vault-tools: model-spec added (params 105.34K) |" in text
+    assert (root / "b.md").read_text() == PLAIN_NOTE
+    assert main(["check", str(root)]) == 0
+    before = snapshot(root)
+    code, out = refresh(root, capsys)
+    assert out.endswith("2 notes scanned, 0 changed, 0 failed\n")
+    assert snapshot(root) == before
+
+
+def test_crlf_bom_and_missing_final_newline_are_kept(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    crlf = b"\xef\xbb\xbf" + SPEC_NOTE.replace("\n", "\r\n").encode()
+    root = make_vault({"crlf.md": crlf, "nofinal.md": SPEC_NOTE.rstrip("\n"), ".vault-tools.toml": CONFIG})
+    assert refresh(root, capsys)[0] == 0
+    data = (root / "crlf.md").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf---\r\n")
+    assert data.count(b"\n") == data.count(b"\r\n") > crlf.count(b"\n")
+    assert data.endswith(b"| 2026-11-23 | vault-tools: model-spec added (params 105.34K) |\r\n")
+    nofinal = (root / "nofinal.md").read_text()
+    assert not nofinal.endswith("\n")
+    assert nofinal.endswith(
+        "| 2026-01-01 | created |\n| 2026-11-23 | vault-tools: model-spec added (params 105.34K) |"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("broken-yaml.md", "---\ntitle: [unclosed\n---\n```model-spec\nL: 1\n```\n", "broken-yaml.md:3: "),
+        (
+            "bad-spec.md",
+            "# X\n\n```model-spec\nh: 64\nL: 2\nV: 10\nn_head: 3\n```\n",
+            "bad-spec.md:3: model-spec: 'num_attention_heads' (3) does not divide 'hidden_size' (64); "
+            "set 'head_dim' if the model uses a custom head size",
+        ),
+        (
+            "latin1.md",
+            "# caf\xe9\n```model-spec\nL: 1\n```\n".encode("latin-1"),
+            "latin1.md:1: not valid UTF-8",
+        ),
+        ("binary.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary.md:1: binary file, not a Markdown note"),
+        (
+            "unbalanced.md",
+            "# X\n\n```model-spec\nL: 1\nh: 8\nV: 4\n```\n\n"
+            "<!-- vault-tools:begin model-spec sha256=000000000000 -->\n",
+            "unbalanced.md:9: vault-tools:begin model-spec has no matching end marker",
+        ),
+    ],
+)
+def test_bad_note_is_reported_and_the_rest_still_processed(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str], name: str, content: str | bytes, message: str
+) -> None:
+    root = make_vault(
+        {name: content, "good.md": SPEC_NOTE, "plain.md": PLAIN_NOTE, ".vault-tools.toml": CONFIG}
+    )
+    bad_before = (root / name).read_bytes()
+    code, out = refresh(root, capsys)
+    assert code == 1
+    assert f"{root}/{message}" in out, out
+    assert "Traceback" not in out
+    assert out.endswith("3 notes scanned, 1 changed, 1 failed\n")
+    assert (root / name).read_bytes() == bad_before
+    assert "vault-tools:begin model-spec" in (root / "good.md").read_text()
+    assert (root / "plain.md").read_text() == PLAIN_NOTE
+
+
+@pytest.mark.parametrize("content", ["", "---\ntitle: only frontmatter\n---\n", "---\n---\n"])
+def test_empty_and_frontmatter_only_notes_are_untouched(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    root = make_vault({"e.md": content})
+    assert refresh(root, capsys) == (0, "vault-tools refresh: 1 notes scanned, 0 changed, 0 failed\n")
+    assert (root / "e.md").read_text() == content
+
+
+def test_hand_edited_region_fails_check_and_survives_refresh_unless_forced(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_vault({"a.md": SPEC_NOTE, ".vault-tools.toml": CONFIG})
+    refresh(root, capsys)
+    path = root / "a.md"
+    edited = path.read_text().replace("**105,344**", "**100,000**")
+    assert edited != path.read_text()
+    path.write_text(edited)
+    assert main(["check", str(root)]) == 1
+    assert "managed region 'model-spec' was edited by hand" in capsys.readouterr().out
+    refresh(root, capsys)
+    assert path.read_text() == edited
+    refresh(root, capsys, "--force")
+    assert "**105,344**" in path.read_text()
+
+
+def test_symlink_out_of_the_vault_is_skipped(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.md"
+    outside.write_text(SPEC_NOTE)
+    root = make_vault({"a.md": PLAIN_NOTE})
+    (root / "link.md").symlink_to(outside)
+    code, out = refresh(root, capsys)
+    assert f"{root}/link.md: symlink points outside the vault ({outside}); skipped" in out
+    assert outside.read_text() == SPEC_NOTE
+    assert code == 1
+
+
+def test_read_only_note_is_reported(make_vault: MakeVault, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_vault({"ro.md": SPEC_NOTE, "ok.md": SPEC_NOTE})
+    (root / "ro.md").chmod(0o444)
+    code, out = refresh(root, capsys)
+    assert code == 1
+    assert f"{root}/ro.md:1: file is read-only; make it writable or leave it out" in out
+    assert (root / "ro.md").read_text() == SPEC_NOTE
+    assert "vault-tools:begin" in (root / "ok.md").read_text()
+
+
+def test_note_changed_between_read_and_write_is_skipped(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_vault({"a.md": SPEC_NOTE})
+    real = runner.process_text
+
+    def meddle(text: str, **kwargs: object) -> object:
+        (root / "a.md").write_text(SPEC_NOTE + "\nTyped in Obsidian meanwhile.\n")
+        return real(text, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "process_text", meddle)
+    code, out = refresh(root, capsys)
+    assert code == 1
+    assert f"{root}/a.md:1: changed on disk since it was read (edited elsewhere?); skipped, run again" in out
+    assert (root / "a.md").read_text().endswith("Typed in Obsidian meanwhile.\n")
+
+
+def test_huge_note_is_processed(make_vault: MakeVault, capsys: pytest.CaptureFixture[str]) -> None:
+    filler = "".join(f"Line {i} of prose about parameters and memory.\n" for i in range(100_000))
+    root = make_vault({"huge.md": SPEC_NOTE.replace("## Changelog", filler + "\n## Changelog")})
+    assert refresh(root, capsys)[0] == 0
+    text = (root / "huge.md").read_text()
+    assert "vault-tools:begin model-spec" in text and "Line 99999 of prose" in text
+
+
+def test_missing_path_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["check", str(tmp_path / "nope")]) == 1
+    assert f"{tmp_path}/nope: " in capsys.readouterr().out
+
+
+def test_diff_shows_changes_and_writes_nothing(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_vault({"a.md": SPEC_NOTE, ".vault-tools.toml": CONFIG})
+    code, out = refresh(root, capsys, "--diff")
+    assert code == 0
+    assert f"+++ b/{root}/a.md" in out and "+<!-- vault-tools:begin model-spec" in out
+    assert out.endswith("1 notes scanned, 1 would change, 0 failed\n")
+    assert (root / "a.md").read_text() == SPEC_NOTE
