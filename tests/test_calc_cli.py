@@ -39,6 +39,24 @@ def test_calc_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert params["approximations"][0]["value"] == 12 * 32 * 4096**2 + 32000 * 4096
 
 
+def test_calc_shows_symbolic_formulas_and_their_values(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calc", "llama-3-8b"]) == 0
+    out = capsys.readouterr().out
+    assert "attention  L·(2·h² + 2·h·n_kv·d)  1,342,177,280" in out
+    assert (
+        "where L = 32 (layers), h = 4,096 (hidden size), V = 128,256 (vocabulary), "
+        "n_kv = 8 (key/value heads), d = 128 (head dim), f = 14,336 (MLP width)\n"
+    ) in out
+
+
+def test_calc_json_formulas_come_with_symbols(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calc", "mixtral-8x7b", "--json"]) == 0
+    params = json.loads(capsys.readouterr().out)["params"]
+    assert params["formulas"]["moe_experts"] == "L·E·(2·h·f_e + f_e·h)"
+    symbols = {k: params["symbols"][k] for k in ("L", "E", "h", "f_e")}
+    assert symbols == {"L": 32, "E": 8, "h": 4096, "f_e": 14336}
+
+
 def test_unknown_preset_exits_2_with_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["calc", "lama-7b"]) == 2
     err = capsys.readouterr().err

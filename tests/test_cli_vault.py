@@ -29,7 +29,7 @@ V: 100
 |---|---|
 | 2026-01-01 | created |
 """
-PLAIN_NOTE = "---\ntitle: Plain\n---\n\n# Plain\n\nNo spec here; LLaMA-7B has 6.7B parameters.\n"
+PLAIN_NOTE = "---\ntitle: Plain\n---\n\n# Plain\n\nNo spec and no numbers here.\n"
 CONFIG = 'date = "2026-11-23"\n'
 
 
@@ -90,7 +90,7 @@ def test_crlf_bom_and_missing_final_newline_are_kept(
         (
             "bad-spec.md",
             "# X\n\n```model-spec\nh: 64\nL: 2\nV: 10\nn_head: 3\n```\n",
-            "bad-spec.md:3: model-spec: 'num_attention_heads' (3) does not divide 'hidden_size' (64); "
+            "bad-spec.md:3: model-spec: 'n_head' (3) does not divide 'h' (64); "
             "set 'head_dim' if the model uses a custom head size",
         ),
         (

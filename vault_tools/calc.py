@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from vault_tools.core.formulas import describe_symbols
 from vault_tools.core.params import ParamCount, count_params
 from vault_tools.core.presets import get_preset, spec_from_mapping
 from vault_tools.core.spec import ModelSpec
@@ -63,6 +64,7 @@ def params_json(count: ParamCount) -> dict[str, Any]:
         "active": count.active,
         "breakdown": count.breakdown,
         "formulas": count.formulas,
+        "symbols": count.symbols,
         "approximations": [
             {
                 "label": a.label,
@@ -95,9 +97,13 @@ def model_json(spec: ModelSpec, count: ParamCount) -> dict[str, Any]:
     }
 
 
-def calc_json(spec: ModelSpec) -> dict[str, Any]:
+def calc_json(spec: ModelSpec, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``calc --json``: model, params, and the ``memory`` / ``compute`` sections under ``options``."""
+    from vault_tools.core.report import memory_json, memory_report
+
     count = count_params(spec)
-    return {"model": model_json(spec, count), "params": params_json(count), "notes": list(spec.notes)}
+    payload = {"model": model_json(spec, count), "params": params_json(count), "notes": list(spec.notes)}
+    return payload | memory_json(memory_report(spec, count, options))
 
 
 def render_params_text(spec: ModelSpec, count: ParamCount) -> str:
@@ -110,6 +116,7 @@ def render_params_text(spec: ModelSpec, count: ParamCount) -> str:
     rows.append(("total", "", grouped(total), "100.0%"))
     lines = [f"{spec.name or spec.model_type} ({spec.family.label}, head: {count.head})", ""]
     lines += _table(rows)
+    lines.append(describe_symbols(count.symbols))
     lines.append("")
     lines.append(f"total:  {grouped(total)} ({human_count(total)})")
     lines.append(f"active: {grouped(count.active)} ({human_count(count.active)}) per token")
@@ -147,6 +154,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also count with transformers on the meta device (needs [oracle])",
     )
+    from vault_tools.calc_memory import add_memory_arguments
+
+    add_memory_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -162,13 +172,21 @@ def run(args: argparse.Namespace) -> int:
         raise VaultToolsError("calc needs a TARGET: a preset name such as 'llama-7b', or a config.json path")
     spec = load_target(args.target)
     count = count_params(spec)
+    from vault_tools.calc_memory import memory_options, render_memory_text
+    from vault_tools.core.report import memory_report
+
+    options = memory_options(args, args.target)
+    try:
+        report = memory_report(spec, count, options)
+    except ValueError as exc:
+        raise VaultToolsError(str(exc)) from None
     exact = None
     if args.exact:
-        from vault_tools.exact import meta_device_count
+        from vault_tools.exact import explain_difference, meta_device_count
 
         exact = meta_device_count(spec)
     if args.json:
-        payload = calc_json(spec)
+        payload = calc_json(spec, options)
         if exact is not None:
             payload["params"]["exact_meta_device"] = exact
         print(json.dumps(payload, indent=2, ensure_ascii=False))
@@ -176,5 +194,7 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(render_params_text(spec, count))
     if exact is not None:
         verdict = "matches" if exact == count.total else f"differs by {exact - count.total:+,}"
+        verdict += explain_difference(spec, exact - count.total)
         print(f"transformers meta-device count: {exact:,} ({verdict})")
+    sys.stdout.write(render_memory_text(report, count.total))
     return 0

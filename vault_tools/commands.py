@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from vault_tools.pipeline.runner import RunReport, run
+from vault_tools.pipeline.batch import run
+from vault_tools.pipeline.runner import RunReport
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, command: str) -> None:
@@ -15,13 +16,21 @@ def add_arguments(parser: argparse.ArgumentParser, *, command: str) -> None:
         "paths", nargs="*", metavar="PATH", help="notes or folders (default: the current one)"
     )
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of text")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the CPU count)")
+    parser.add_argument("--no-cache", action="store_true", help="ignore and do not update .vault-tools/cache")
     if command == "refresh":
         parser.add_argument("--force", action="store_true", help="overwrite managed regions edited by hand")
         parser.add_argument("--diff", action="store_true", help="show what would change; write nothing")
 
 
 def run_refresh(args: argparse.Namespace) -> int:
-    report = run(args.paths, mode="diff" if args.diff else "refresh", force=args.force)
+    report = run(
+        args.paths,
+        mode="diff" if args.diff else "refresh",
+        force=args.force,
+        workers=args.workers,
+        use_cache=not args.no_cache,
+    )
     if args.json:
         _print_json(report, "refresh")
     else:
@@ -39,7 +48,7 @@ def run_refresh(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    report = run(args.paths, mode="check")
+    report = run(args.paths, mode="check", workers=args.workers, use_cache=not args.no_cache)
     bad = [
         f
         for f in report.files

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -42,6 +45,15 @@ def parse_block_yaml(block: Block) -> tuple[Mapping[str, Any] | None, Problem | 
     return raw, None
 
 
+def note_model(blocks: Sequence[Block]) -> dict[str, Any] | None:
+    """The spec mapping of a note's first model-spec block: what other notes mean by naming this note."""
+    for block in blocks:
+        if block.kind == KIND:
+            raw, problem = parse_block_yaml(block)
+            return dict(raw) if problem is None and raw is not None else None
+    return None
+
+
 def spec_context(spec: ModelSpec, count: ParamCount, raw: Mapping[str, Any]) -> dict[str, Any]:
     """Template variables for one spec: parameter rows, approximations, and memory when the core has it."""
     formulas = count.formulas
@@ -74,29 +86,21 @@ def _memory_context(spec: ModelSpec, count: ParamCount, raw: Mapping[str, Any]) 
 class ModelSpecProcessor:
     """Compute the exact tables for every ```model-spec block of a note."""
 
-    name = "model-spec"
-    kinds = (KIND,)
+    name: str = "model-spec"
+    kinds: tuple[str, ...] = (KIND,)
 
     def process(self, note: NoteContext) -> Sequence[Rendered | Problem]:
         out: list[Rendered | Problem] = []
+        templates = note.options.get("templates")
         for block in note.blocks:
             if block.kind != KIND:
                 continue
-            raw, problem = parse_block_yaml(block)
-            if problem is not None or raw is None:
-                out.append(problem or Problem(block.line, "model-spec: empty block"))
+            outcome = _compute(block.content, block.end_line - block.line, note.title, str(templates or ""))
+            if isinstance(outcome, tuple):
+                offset, message = outcome
+                out.append(Problem(block.line + offset, message))
                 continue
-            try:
-                spec = spec_from_mapping(raw, name=str(raw.get("name") or note.title))
-                count = count_params(spec)
-                context = spec_context(spec, count, raw)
-            except (SpecError, ValueError) as exc:
-                out.append(Problem(block.line, f"model-spec: {exc}"))
-                continue
-            text = render("model-spec.md.j2", note.options.get("templates"), **context)
-            summary = {"params": human_count(count.total)}
-            if count.active != count.total:
-                summary["active"] = human_count(count.active)
+            text, summary = outcome.text, outcome.summary
             out.append(
                 Rendered(
                     region_id=region_id(KIND, block.index),
@@ -107,3 +111,31 @@ class ModelSpecProcessor:
                 )
             )
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    text: str
+    summary: Mapping[str, str]
+
+
+# Vaults repeat the same specs (presets, copied configs), and refresh renders a changed note more than
+# once while its regions settle: remember the rendering of each distinct block.
+@functools.lru_cache(maxsize=1024)
+def _compute(content: str, span: int, title: str, templates: str) -> _Tables | tuple[int, str]:
+    """The rendered tables for one block's text, or (line offset from the fence, message)."""
+    block = Block(kind=KIND, info=KIND, content=content, line=0, end_line=span)
+    raw, problem = parse_block_yaml(block)
+    if problem is not None or raw is None:
+        return (problem.line, problem.message) if problem is not None else (0, "model-spec: empty block")
+    try:
+        spec = spec_from_mapping(raw, name=str(raw.get("name") or title))
+        count = count_params(spec)
+        context = spec_context(spec, count, raw)
+    except (SpecError, ValueError) as exc:
+        return (0, f"model-spec: {exc}")
+    text = render("model-spec.md.j2", templates or None, **context)
+    summary = {"params": human_count(count.total)}
+    if count.active != count.total:
+        summary["active"] = human_count(count.active)
+    return _Tables(text, MappingProxyType(summary))

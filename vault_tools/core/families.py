@@ -6,7 +6,7 @@ meta device in ``tests/test_oracle.py``); numbers come from the config, never fr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
@@ -17,6 +17,8 @@ QkNormKind = Literal["none", "head", "full", "head_affine"]
 MoeLayers = Literal["none", "all", "sparse_step", "first_k_dense"]
 SharedExperts = Literal["none", "qwen", "deepseek"]
 Layout = Literal["decoder", "encoder", "encoder_decoder"]
+# Which task-head table (``heads.HEADS``) a family's modeling code follows.
+HeadStyle = Literal["decoder", "bert", "roberta", "t5"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class Family:
     o_bias_keys: tuple[str, ...] = ("attention_bias",)
     mlp_bias_keys: tuple[str, ...] = ("mlp_bias",)
     all_bias_keys: tuple[str, ...] = ()
+    # Config keys that, when false, build every LayerNorm without weight and bias (OPT).
+    norm_affine_keys: tuple[str, ...] = ()
     norms_per_layer: int = 2
     final_norm: bool = True
     qk_norm: QkNormKind = "none"
@@ -44,13 +48,24 @@ class Family:
     lm_head_bias: bool = False
     tie_default: bool = False
     ffn_mult_default: int | None = None
+    # transformers' config defaults for structural keys a config may leave out, where they differ from
+    # the counter's own fallback (K/V heads = heads, no experts, head_dim = hidden // heads): a config.json
+    # without them builds these in transformers, so the counter uses them too (and notes it).
+    config_defaults: MappingProxyType[str, object] = field(default_factory=lambda: MappingProxyType({}))
     moe_layers: MoeLayers = "none"
     shared_experts: SharedExperts = "none"
     mla: bool = False
     layout: Layout = "decoder"
+    head_style: HeadStyle = "decoder"
+    # Decoder question-answering heads output 2 logits (start, end); a few read num_labels instead.
+    qa_num_labels: bool = False
     # Class-name prefixes in ``architectures`` that identify this family.
     arch_prefixes: tuple[str, ...] = ()
     generic: bool = False
+
+
+def _defaults(**values: object) -> MappingProxyType[str, object]:
+    return MappingProxyType(values)
 
 
 _LLAMA = Family("llama", arch_prefixes=("Llama",))
@@ -58,8 +73,19 @@ _LLAMA = Family("llama", arch_prefixes=("Llama",))
 FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
     {
         "llama": _LLAMA,
-        "mistral": replace(_LLAMA, label="mistral", arch_prefixes=("Mistral",)),
-        "mixtral": replace(_LLAMA, label="mixtral", moe_layers="all", arch_prefixes=("Mixtral",)),
+        "mistral": replace(
+            _LLAMA,
+            label="mistral",
+            config_defaults=_defaults(num_key_value_heads=8),
+            arch_prefixes=("Mistral",),
+        ),
+        "mixtral": replace(
+            _LLAMA,
+            label="mixtral",
+            moe_layers="all",
+            config_defaults=_defaults(num_key_value_heads=8, num_local_experts=8, num_experts_per_tok=2),
+            arch_prefixes=("Mixtral",),
+        ),
         "qwen2": replace(
             _LLAMA,
             label="qwen2",
@@ -67,6 +93,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             attn_bias_keys=(),
             o_bias_keys=(),
             mlp_bias_keys=(),
+            config_defaults=_defaults(num_key_value_heads=32),
             arch_prefixes=("Qwen2",),
         ),
         "qwen2_moe": replace(
@@ -78,24 +105,46 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             mlp_bias_keys=(),
             moe_layers="sparse_step",
             shared_experts="qwen",
+            config_defaults=_defaults(
+                num_key_value_heads=16,
+                num_local_experts=60,
+                num_experts_per_tok=4,
+                shared_expert_intermediate_size=5632,
+            ),
             arch_prefixes=("Qwen2Moe",),
         ),
-        "qwen3": replace(_LLAMA, label="qwen3", qk_norm="head", mlp_bias_keys=(), arch_prefixes=("Qwen3",)),
+        "qwen3": replace(
+            _LLAMA,
+            label="qwen3",
+            qk_norm="head",
+            mlp_bias_keys=(),
+            config_defaults=_defaults(num_key_value_heads=32, head_dim=128),
+            arch_prefixes=("Qwen3",),
+        ),
         "qwen3_moe": replace(
             _LLAMA,
             label="qwen3_moe",
             qk_norm="head",
             mlp_bias_keys=(),
             moe_layers="sparse_step",
+            config_defaults=_defaults(num_key_value_heads=4, num_local_experts=128, num_experts_per_tok=8),
             arch_prefixes=("Qwen3Moe",),
         ),
-        "gemma": replace(_LLAMA, label="gemma", tie_default=True, mlp_bias_keys=(), arch_prefixes=("Gemma",)),
+        "gemma": replace(
+            _LLAMA,
+            label="gemma",
+            tie_default=True,
+            mlp_bias_keys=(),
+            config_defaults=_defaults(num_key_value_heads=16, head_dim=256),
+            arch_prefixes=("Gemma",),
+        ),
         "gemma2": replace(
             _LLAMA,
             label="gemma2",
             tie_default=True,
             norms_per_layer=4,
             mlp_bias_keys=(),
+            config_defaults=_defaults(num_key_value_heads=4, head_dim=256),
             arch_prefixes=("Gemma2",),
         ),
         "phi": Family(
@@ -142,6 +191,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             norms_per_layer=1,
             lm_head_bias=True,
             ffn_mult_default=4,
+            qa_num_labels=True,
             arch_prefixes=("GPTJ",),
         ),
         "gpt_neox": Family(
@@ -156,7 +206,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             arch_prefixes=("GPTNeoX",),
         ),
         # Falcon's per-layer norms and K/V heads depend on new_decoder_architecture/parallel_attn; the spec
-        # builder resolves them (see spec._falcon_layout).
+        # builder resolves them (see spec._falcon_norms and spec._kv_heads).
         "falcon": Family(
             "falcon",
             norm="layernorm",
@@ -181,6 +231,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             o_bias_keys=(),
             mlp_bias_keys=(),
             all_bias_keys=("enable_bias",),
+            norm_affine_keys=("layer_norm_elementwise_affine",),
             positions="learned",
             position_offset=2,
             tie_default=True,
@@ -218,6 +269,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             token_types=True,
             tie_default=True,
             layout="encoder",
+            head_style="bert",
             arch_prefixes=("Bert",),
         ),
         "roberta": Family(
@@ -236,6 +288,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             token_types=True,
             tie_default=True,
             layout="encoder",
+            head_style="roberta",
             arch_prefixes=("Roberta",),
         ),
         # T5's MLP is plain unless feed_forward_proj says "gated-…"; the spec builder reads it.
@@ -248,6 +301,8 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             positions="relative",
             tie_default=True,
             layout="encoder_decoder",
+            head_style="t5",
+            config_defaults=_defaults(head_dim=64),  # T5Config's d_kv
             arch_prefixes=("T5",),
         ),
         "deepseek_v2": replace(
@@ -257,6 +312,9 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             moe_layers="first_k_dense",
             shared_experts="deepseek",
             mlp_bias_keys=(),
+            config_defaults=_defaults(
+                num_local_experts=64, n_shared_experts=2, first_k_dense_replace=0, q_lora_rank=1536
+            ),
             arch_prefixes=("DeepseekV2",),
         ),
         "deepseek_v3": replace(
@@ -266,6 +324,14 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             moe_layers="first_k_dense",
             shared_experts="deepseek",
             mlp_bias_keys=(),
+            config_defaults=_defaults(
+                num_key_value_heads=128,
+                num_local_experts=256,
+                num_experts_per_tok=8,
+                n_shared_experts=1,
+                first_k_dense_replace=3,
+                q_lora_rank=1536,
+            ),
             arch_prefixes=("DeepseekV3",),
         ),
         "olmo2": replace(_LLAMA, label="olmo2", qk_norm="full", mlp_bias_keys=(), arch_prefixes=("Olmo2",)),
@@ -281,6 +347,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             mlp_bias_keys=(),
             all_bias_keys=("use_bias",),
             tie_default=True,
+            config_defaults=_defaults(num_key_value_heads=2),
             arch_prefixes=("Starcoder2",),
         ),
         # The seed article's block: 4h² attention, h→4h→h MLP, two LayerNorms a layer, a final one, no
@@ -312,6 +379,12 @@ MODEL_TYPE_ALIASES: MappingProxyType[str, str] = MappingProxyType(
         "llama2": "llama",
         "llama3": "llama",
     }
+)
+
+# Keys an old model_type implied without writing them: Falcon-40B's original remote code ("RefinedWeb")
+# always built the grouped-K/V decoder that transformers switches on with new_decoder_architecture.
+MODEL_TYPE_IMPLIES: MappingProxyType[str, MappingProxyType[str, object]] = MappingProxyType(
+    {"RefinedWeb": MappingProxyType({"new_decoder_architecture": True})}
 )
 
 

@@ -1,10 +1,16 @@
-"""Exact parameter counts: one generic counter over the parts a ``ModelSpec`` says the model has."""
+"""Exact parameter counts: one generic counter over the parts a ``ModelSpec`` says the model has.
+
+Every part carries a symbolic formula next to its shape (``L·h·n_kv·d``), so tables can show where each
+number comes from; ``ParamCount.symbols`` gives the values the symbols stand for.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+from vault_tools.core.formulas import SYMBOL_RE, SYMBOLS, group_formula, mul, product, symbol_values
+from vault_tools.core.heads import HEADS, HeadLayer
 from vault_tools.core.spec import ModelSpec
 
 
@@ -14,13 +20,17 @@ class Part:
 
     Linear weights keep torch's ``(out_features, in_features)`` shape so adapters (LoRA) can be sized
     from the same parts.  ``active_copies`` is how many copies one token uses (routed experts: top-k).
+    ``size_formula`` is one copy's size in symbols and ``per`` the symbols it is repeated over, times
+    ``times`` (2 norms per layer: ``times=2, per="L"``).
     """
 
     component: str
     name: str
     shape: tuple[int, ...]
     copies: int
-    formula: str
+    size_formula: str
+    per: str = ""
+    times: int = 1
     active_copies: int | None = None
     linear: bool = False
 
@@ -35,6 +45,10 @@ class Part:
     @property
     def active(self) -> int:
         return self.size * (self.copies if self.active_copies is None else self.active_copies)
+
+    @property
+    def formula(self) -> str:
+        return product(self.times, self.per, self.size_formula)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +75,10 @@ class ParamCount:
 
     spec: ModelSpec
     parts: tuple[Part, ...]
-    head: str
+
+    @property
+    def head(self) -> str:
+        return self.spec.head
 
     @property
     def total(self) -> int:
@@ -81,12 +98,21 @@ class ParamCount:
 
     @property
     def formulas(self) -> dict[str, str]:
-        """Component → the sum of its parts' formulas."""
-        out: dict[str, list[str]] = {}
+        """Component → its count in symbols, parts repeated over the same symbols grouped together."""
+        by_component: dict[str, list[Part]] = {}
         for part in self.parts:
-            if part.count:
-                out.setdefault(part.component, []).append(part.formula)
-        return {key: " + ".join(value) for key, value in out.items()}
+            by_component.setdefault(part.component, []).append(part)
+        return {
+            component: group_formula([(p.per, p.size_formula, p.times) for p in parts])
+            for component, parts in by_component.items()
+        }
+
+    @property
+    def symbols(self) -> dict[str, int]:
+        """Value of every symbol the formulas use, in ``SYMBOLS`` order."""
+        used = {name for text in self.formulas.values() for name in SYMBOL_RE.findall(text)}
+        values = symbol_values(self.spec)
+        return {name: values[name] for name in SYMBOLS if name in used}
 
     @property
     def approximations(self) -> tuple[Approximation, ...]:
@@ -109,15 +135,17 @@ def seed_approximations(spec: ModelSpec, exact: int) -> tuple[Approximation, ...
 
 def count_params(spec: ModelSpec) -> ParamCount:
     """Count every parameter tensor ``spec`` builds, by component."""
-    head = head_kind(spec)
-    parts: list[Part] = []
-    parts += _embedding_parts(spec)
+    head = HEADS[spec.family.head_style][spec.head]
+    parts = _embedding_parts(spec)
     if spec.encoder_decoder:
-        parts += _t5_stack_parts(spec, head)
+        parts += _t5_stack_parts(spec, decoder=not head.encoder_only)
     else:
         parts += _decoder_stack_parts(spec)
-    parts += _head_parts(spec, head)
-    return ParamCount(spec=spec, parts=tuple(p for p in parts if p.count), head=head)
+    if head.pooler:
+        parts += _linear("pooler", "pooler", spec.hidden_size, spec.hidden_size, "h", "h", bias=True)
+    for layer in head.layers:
+        parts += _head_layer_parts(spec, layer)
+    return ParamCount(spec=spec, parts=tuple(p for p in parts if p.count))
 
 
 # --- parts ---------------------------------------------------------------------------------------------
@@ -128,101 +156,132 @@ def _linear(
     name: str,
     out_f: int,
     in_f: int,
-    copies: int,
-    sym: str,
+    out_sym: str,
+    in_sym: str,
+    copies: int = 1,
+    per: str = "",
     *,
     bias: bool = False,
     active: int | None = None,
 ) -> list[Part]:
-    """A linear layer's weight and, optionally, its bias."""
-    prefix = "" if sym == "1" else f"{sym}·"
-    parts = [Part(component, name, (out_f, in_f), copies, f"{prefix}{out_f}·{in_f}", active, linear=True)]
+    """A linear layer's weight (``in·out`` in the formula, as the seed writes [h, 4h]) and its bias."""
+    parts = [Part(component, name, (out_f, in_f), copies, mul(in_sym, out_sym), per, 1, active, linear=True)]
     if bias:
-        parts.append(Part(component, f"{name}.bias", (out_f,), copies, f"{prefix}{out_f}", active))
+        parts.append(Part(component, f"{name}.bias", (out_f,), copies, out_sym, per, 1, active))
     return parts
 
 
-def _norm(component: str, name: str, width: int, copies: int, sym: str, *, bias: bool) -> list[Part]:
-    prefix = "" if sym == "1" else f"{sym}·"
-    parts = [Part(component, name, (width,), copies, f"{prefix}{width}")]
-    if bias:
-        parts.append(Part(component, f"{name}.bias", (width,), copies, f"{prefix}{width}"))
+def _norm(
+    spec: ModelSpec,
+    component: str,
+    name: str,
+    width: int,
+    sym: str,
+    copies: int = 1,
+    per: str = "",
+    times: int = 1,
+) -> list[Part]:
+    """A norm's scale (and LayerNorm's shift); nothing when the config turns elementwise affine off."""
+    if not spec.norm_affine:
+        return []
+    parts = [Part(component, name, (width,), copies, sym, per, times)]
+    if spec.norm_bias:
+        parts.append(Part(component, f"{name}.bias", (width,), copies, sym, per, times))
     return parts
+
+
+def _rms(component: str, name: str, width: int, sym: str, copies: int, per: str) -> list[Part]:
+    """A bias-free RMSNorm inside attention (QK-norm, MLA's latent norms)."""
+    return [Part(component, name, (width,), copies, sym, per)]
 
 
 def _embedding_parts(spec: ModelSpec) -> list[Part]:
     h = spec.hidden_size
-    width = spec.embed_proj_dim or h
-    parts = [
-        Part("embedding", "embed_tokens", (spec.vocab_size, width), 1, f"V·h = {spec.vocab_size}·{width}")
-    ]
+    width, w = (spec.embed_proj_dim, "p") if spec.embed_proj_dim else (h, "h")
+    parts = [Part("embedding", "embed_tokens", (spec.vocab_size, width), 1, mul("V", w))]
     if spec.embed_proj_dim:
-        parts += _linear("embedding", "project_in", h, width, 1, "1")
-        parts += _linear("embedding", "project_out", width, h, 1, "1")
+        parts += _linear("embedding", "project_in", h, width, "h", "p")
+        parts += _linear("embedding", "project_out", width, h, "p", "h")
     if spec.position_rows:
+        offset = spec.position_rows - (spec.max_positions or 0)
+        rows = f"(N + {offset})" if offset else "N"
         parts.append(
-            Part(
-                "position_embedding", "embed_positions", (spec.position_rows, h), 1, f"{spec.position_rows}·h"
-            )
+            Part("position_embedding", "embed_positions", (spec.position_rows, h), 1, mul(rows, "h"))
         )
     if spec.token_types:
-        parts.append(Part("token_type_embedding", "token_type_embeddings", (spec.token_types, h), 1, "2·h"))
+        parts.append(Part("token_type_embedding", "token_type_embeddings", (spec.token_types, h), 1, "T·h"))
     if spec.embed_norm:
-        parts += _norm("norms", "embedding_norm", h, 1, "1", bias=spec.norm_bias)
+        parts += _norm(spec, "norms", "embedding_norm", h, "h")
     return parts
 
 
-def _attention_parts(spec: ModelSpec, component: str, copies: int, sym: str) -> list[Part]:
+def _attention_parts(spec: ModelSpec, component: str, copies: int, per: str) -> list[Part]:
+    if spec.mla is not None:
+        return _mla_parts(spec, component, copies, per)
     h, d = spec.hidden_size, spec.head_dim
     q_out, kv_out = spec.num_heads * d, spec.num_kv_heads * d
-    if spec.mla is not None:
-        return _mla_parts(spec, component, copies, sym)
-    parts = _linear(component, "q_proj", q_out, h, copies, sym, bias=spec.qkv_bias)
-    parts += _linear(component, "k_proj", kv_out, h, copies, sym, bias=spec.qkv_bias)
-    parts += _linear(component, "v_proj", kv_out, h, copies, sym, bias=spec.qkv_bias)
-    parts += _linear(component, "o_proj", h, q_out, copies, sym, bias=spec.o_bias)
-    if spec.qk_norm == "head":
-        parts += _norm(component, "q_norm", d, copies, sym, bias=False)
-        parts += _norm(component, "k_norm", d, copies, sym, bias=False)
-    elif spec.qk_norm == "head_affine":
-        parts += _norm(component, "q_norm", d, copies, sym, bias=True)
-        parts += _norm(component, "k_norm", d, copies, sym, bias=True)
+    # Name widths by what they are: "h" when the heads span the hidden size, "n_kv" only when K/V differ.
+    q_sym = "h" if q_out == h else "n_h·d"
+    kv_sym = q_sym if spec.num_kv_heads == spec.num_heads else "n_kv·d"
+    bias = spec.qkv_bias
+    parts = _linear(component, "q_proj", q_out, h, q_sym, "h", copies, per, bias=bias)
+    parts += _linear(component, "k_proj", kv_out, h, kv_sym, "h", copies, per, bias=bias)
+    parts += _linear(component, "v_proj", kv_out, h, kv_sym, "h", copies, per, bias=bias)
+    parts += _linear(component, "o_proj", h, q_out, "h", q_sym, copies, per, bias=spec.o_bias)
+    if spec.qk_norm in ("head", "head_affine"):
+        for name in ("q_norm", "k_norm"):
+            parts.append(Part(component, name, (d,), copies, "d", per))
+            if spec.qk_norm == "head_affine":
+                parts.append(Part(component, f"{name}.bias", (d,), copies, "d", per))
     elif spec.qk_norm == "full":
-        parts += _norm(component, "q_norm", q_out, copies, sym, bias=False)
-        parts += _norm(component, "k_norm", kv_out, copies, sym, bias=False)
+        parts += _rms(component, "q_norm", q_out, q_sym, copies, per)
+        parts += _rms(component, "k_norm", kv_out, kv_sym, copies, per)
     return parts
 
 
-def _mla_parts(spec: ModelSpec, component: str, copies: int, sym: str) -> list[Part]:
+def _mla_parts(spec: ModelSpec, component: str, copies: int, per: str) -> list[Part]:
     mla = spec.mla
     assert mla is not None
     h, heads = spec.hidden_size, spec.num_heads
+    qk, qk_sym = heads * mla.qk_head_dim, "n_h·(d_nope + d_rope)"
     parts: list[Part] = []
     if mla.q_lora_rank is None:
-        parts += _linear(component, "q_proj", heads * mla.qk_head_dim, h, copies, sym)
+        parts += _linear(component, "q_proj", qk, h, qk_sym, "h", copies, per)
     else:
-        parts += _linear(component, "q_a_proj", mla.q_lora_rank, h, copies, sym, bias=spec.qkv_bias)
-        parts += _norm(component, "q_a_layernorm", mla.q_lora_rank, copies, sym, bias=False)
-        parts += _linear(component, "q_b_proj", heads * mla.qk_head_dim, mla.q_lora_rank, copies, sym)
+        rank = mla.q_lora_rank
+        parts += _linear(component, "q_a_proj", rank, h, "r_q", "h", copies, per, bias=spec.qkv_bias)
+        parts += _rms(component, "q_a_layernorm", rank, "r_q", copies, per)
+        parts += _linear(component, "q_b_proj", qk, rank, qk_sym, "r_q", copies, per)
     kv_a_out = mla.kv_lora_rank + mla.qk_rope_head_dim
-    parts += _linear(component, "kv_a_proj_with_mqa", kv_a_out, h, copies, sym, bias=spec.qkv_bias)
-    parts += _norm(component, "kv_a_layernorm", mla.kv_lora_rank, copies, sym, bias=False)
+    parts += _linear(
+        component, "kv_a_proj_with_mqa", kv_a_out, h, "r_kv + d_rope", "h", copies, per, bias=spec.qkv_bias
+    )
+    parts += _rms(component, "kv_a_layernorm", mla.kv_lora_rank, "r_kv", copies, per)
     kv_b_out = heads * (mla.qk_nope_head_dim + mla.v_head_dim)
-    parts += _linear(component, "kv_b_proj", kv_b_out, mla.kv_lora_rank, copies, sym)
-    parts += _linear(component, "o_proj", h, heads * mla.v_head_dim, copies, sym, bias=spec.o_bias)
+    parts += _linear(
+        component, "kv_b_proj", kv_b_out, mla.kv_lora_rank, "n_h·(d_nope + d_v)", "r_kv", copies, per
+    )
+    o_in = heads * mla.v_head_dim
+    parts += _linear(component, "o_proj", h, o_in, "h", "n_h·d_v", copies, per, bias=spec.o_bias)
     return parts
 
 
 def _mlp_parts(
-    spec: ModelSpec, component: str, width: int, copies: int, sym: str, *, active: int | None = None
+    spec: ModelSpec,
+    component: str,
+    width: int,
+    width_sym: str,
+    copies: int,
+    per: str,
+    *,
+    active: int | None = None,
 ) -> list[Part]:
     h, bias = spec.hidden_size, spec.mlp_bias
-    if spec.mlp == "gated":
-        parts = _linear(component, "gate_proj", width, h, copies, sym, bias=bias, active=active)
-        parts += _linear(component, "up_proj", width, h, copies, sym, bias=bias, active=active)
-    else:
-        parts = _linear(component, "up_proj", width, h, copies, sym, bias=bias, active=active)
-    parts += _linear(component, "down_proj", h, width, copies, sym, bias=bias, active=active)
+    names = ("gate_proj", "up_proj") if spec.mlp == "gated" else ("up_proj",)
+    parts: list[Part] = []
+    for name in names:
+        parts += _linear(component, name, width, h, width_sym, "h", copies, per, bias=bias, active=active)
+    parts += _linear(component, "down_proj", h, width, "h", width_sym, copies, per, bias=bias, active=active)
     return parts
 
 
@@ -234,121 +293,91 @@ def _decoder_stack_parts(spec: ModelSpec) -> list[Part]:
     moe_layers = len(moe.moe_layers) if moe else 0
     dense_layers = layers - moe_layers
     if dense_layers:
-        sym = "L" if not moe_layers else f"{dense_layers} dense layers"
-        parts += _mlp_parts(spec, "mlp", spec.intermediate_size, dense_layers, sym)
+        parts += _mlp_parts(
+            spec, "mlp", spec.intermediate_size, "f", dense_layers, "L_dense" if moe_layers else "L"
+        )
     if moe and moe_layers:
-        sym = f"{moe_layers}"
-        parts += _linear("moe_router", "router", moe.num_experts, h, moe_layers, sym)
+        per = "L" if moe_layers == layers else "L_moe"
+        parts += _linear("moe_router", "router", moe.num_experts, h, "E", "h", moe_layers, per)
         if moe.shared_intermediate_size:
-            parts += _mlp_parts(spec, "moe_shared_experts", moe.shared_intermediate_size, moe_layers, sym)
-            if moe.shared_gate:
-                parts += _linear("moe_shared_experts", "shared_expert_gate", 1, h, moe_layers, sym)
+            parts += _mlp_parts(
+                spec, "moe_shared_experts", moe.shared_intermediate_size, "f_s", moe_layers, per
+            )
+        if moe.shared_gate:
+            parts += _linear("moe_shared_experts", "shared_expert_gate", 1, h, "", "h", moe_layers, per)
         parts += _mlp_parts(
             spec,
             "moe_experts",
             moe.expert_intermediate_size,
+            "f_e",
             moe_layers * moe.num_experts,
-            f"{moe_layers}·E",
+            f"{per}·E",
             active=moe_layers * moe.experts_per_token,
         )
-    parts += _norm(
-        "norms",
-        "layer_norms",
-        h,
-        layers * spec.norms_per_layer,
-        f"{spec.norms_per_layer}·L",
-        bias=spec.norm_bias,
-    )
+    npl = spec.norms_per_layer
+    parts += _norm(spec, "norms", "layer_norms", h, "h", layers * npl, "L", npl)
     if spec.final_norm:
-        parts += _norm("norms", "final_norm", h, 1, "1", bias=spec.norm_bias)
+        parts += _norm(spec, "norms", "final_norm", h, "h")
     return parts
 
 
-def _t5_stack_parts(spec: ModelSpec, head: str) -> list[Part]:
+def _t5_stack_parts(spec: ModelSpec, *, decoder: bool) -> list[Part]:
     """T5's encoder and decoder: relative-position buckets in each stack's first layer, cross-attention."""
-    enc, dec, h = spec.num_layers, spec.decoder_layers, spec.hidden_size
-    stacks = [("encoder", enc, "L_enc", 2)]
-    if head != "encoder_only":
-        stacks.append(("decoder", dec, "L_dec", 3))
+    h = spec.hidden_size
+    stacks = [("encoder", spec.num_layers, "L_enc", 2)]
+    if decoder:
+        stacks.append(("decoder", spec.decoder_layers, "L_dec", 3))
     parts: list[Part] = []
-    for stack, layers, sym, norms in stacks:
-        parts += _attention_parts(spec, "attention", layers, sym)
+    for stack, layers, per, norms in stacks:
+        parts += _attention_parts(spec, "attention", layers, per)
         if stack == "decoder":
-            parts += _attention_parts(spec, "cross_attention", layers, sym)
+            parts += _attention_parts(spec, "cross_attention", layers, per)
         parts.append(
             Part(
                 "relative_position_bias",
                 f"{stack}.relative_attention_bias",
                 (spec.relative_buckets, spec.num_heads),
                 1,
-                f"buckets·n_head = {spec.relative_buckets}·{spec.num_heads}",
+                "B·n_h",
             )
         )
-        parts += _mlp_parts(spec, "mlp", spec.intermediate_size, layers, sym)
-        parts += _norm(
-            "norms", f"{stack}.layer_norms", h, layers * norms, f"{norms}·{sym}", bias=spec.norm_bias
-        )
-        parts += _norm("norms", f"{stack}.final_norm", h, 1, "1", bias=spec.norm_bias)
+        parts += _mlp_parts(spec, "mlp", spec.intermediate_size, "f", layers, per)
+        parts += _norm(spec, "norms", f"{stack}.layer_norms", h, "h", layers * norms, per, norms)
+        parts += _norm(spec, "norms", f"{stack}.final_norm", h, "h")
     return parts
 
 
-# --- heads ---------------------------------------------------------------------------------------------
-
-# Suffix of ``architectures[0]`` → the head it builds.  Longest suffix wins.
-_HEAD_SUFFIXES = (
-    ("ForConditionalGeneration", "seq2seq_lm"),
-    ("ForSequenceClassification", "seq_cls"),
-    ("ForTokenClassification", "token_cls"),
-    ("ForPreTraining", "pretraining"),
-    ("ForMaskedLM", "masked_lm"),
-    ("ForCausalLM", "causal_lm"),
-    ("LMHeadModel", "causal_lm"),
-    ("EncoderModel", "encoder_only"),
-    ("Model", "base"),
-)
-
-
-def head_kind(spec: ModelSpec) -> str:
-    """The task head ``architectures[0]`` names, or the family's usual one."""
-    arch = spec.architecture
-    if arch is not None:
-        for suffix, kind in _HEAD_SUFFIXES:
-            if arch.endswith(suffix):
-                if kind == "seq2seq_lm" and not spec.encoder_decoder:
-                    return "causal_lm"
-                return kind
-    layout = spec.family.layout
-    return {"decoder": "causal_lm", "encoder": "base", "encoder_decoder": "seq2seq_lm"}[layout]
-
-
-def _head_parts(spec: ModelSpec, head: str) -> list[Part]:
-    h, vocab, labels = spec.hidden_size, spec.vocab_size, spec.num_labels
-    width = spec.embed_proj_dim or h
-    encoder = spec.family.layout == "encoder"
+def _head_layer_parts(spec: ModelSpec, layer: HeadLayer) -> list[Part]:
+    """One module of the task head, sized from the spec (see ``heads.HEADS``)."""
+    if layer.untied_only and spec.tie_word_embeddings:
+        return []
+    h = spec.hidden_size
+    # Decoder heads read the embedding width (OPT-350m projects back to 512 before its head).
+    in_f, in_sym = (h, "h")
+    if spec.family.head_style == "decoder" and spec.embed_proj_dim:
+        in_f, in_sym = spec.embed_proj_dim, "p"
+    qa_labels = spec.family.qa_num_labels
+    out_f, out_sym = {
+        "vocab": (spec.vocab_size, "V"),
+        "labels": (spec.num_labels, "c"),
+        "qa": (spec.num_labels, "c") if qa_labels else (2, "2"),
+        "hidden": (h, "h"),
+        "one": (1, ""),
+        "two": (2, "2"),
+    }[layer.out]
+    if layer.kind == "norm":
+        return [
+            Part(layer.component, layer.name, (h,), 1, "h"),
+            Part(layer.component, f"{layer.name}.bias", (h,), 1, "h"),
+        ]
+    if layer.kind == "vector":
+        return [Part(layer.component, layer.name, (out_f,), 1, out_sym or "1")]
+    bias = spec.lm_head_bias if layer.bias == "family" else layer.bias
     parts: list[Part] = []
-    if head in ("causal_lm", "seq2seq_lm"):
-        if not spec.tie_word_embeddings:
-            parts.append(Part("lm_head", "lm_head", (vocab, width), 1, f"V·h = {vocab}·{width}", linear=True))
-        if spec.lm_head_bias:
-            parts.append(Part("lm_head", "lm_head.bias", (vocab,), 1, "V"))
-    if (encoder and head in ("base", "pretraining")) or (head == "seq_cls" and spec.model_type == "bert"):
-        parts += _linear("pooler", "pooler", h, h, 1, "1", bias=True)
-    if encoder and head in ("masked_lm", "pretraining"):
-        parts += _linear("lm_head", "transform", h, h, 1, "1", bias=True)
-        parts += _norm("lm_head", "transform_norm", h, 1, "1", bias=True)
-        if not spec.tie_word_embeddings:
-            parts.append(Part("lm_head", "decoder", (vocab, h), 1, f"V·h = {vocab}·{h}", linear=True))
-        parts.append(Part("lm_head", "decoder.bias", (vocab,), 1, "V"))
-    if head == "pretraining":
-        parts += _linear("task_head", "next_sentence", 2, h, 1, "1", bias=True)
-    if head == "seq_cls":
-        if not encoder:
-            parts += _linear("task_head", "score", labels, h, 1, "1")
-        elif spec.model_type == "bert":
-            parts += _linear("task_head", "classifier", labels, h, 1, "1", bias=True)
-        else:
-            parts += _linear("task_head", "classifier.dense", h, h, 1, "1", bias=True)
-            parts += _linear("task_head", "classifier.out_proj", labels, h, 1, "1", bias=True)
-    if head == "token_cls":
-        parts += _linear("task_head", "classifier", labels, h, 1, "1", bias=True)
+    if not (layer.tied and spec.tie_word_embeddings):
+        # The seed writes the output layer as V·h, like the embedding it may share.
+        size = mul(out_sym, in_sym) if layer.out == "vocab" else mul(in_sym, out_sym)
+        parts.append(Part(layer.component, layer.name, (out_f, in_f), 1, size or "1", linear=True))
+    if bias:
+        parts.append(Part(layer.component, f"{layer.name}.bias", (out_f,), 1, out_sym or "1"))
     return parts

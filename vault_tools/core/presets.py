@@ -13,8 +13,11 @@ from typing import Any
 
 import yaml
 
-from vault_tools.core.spec import ModelSpec, build_spec, canonical_keys
+from vault_tools.core.keys import canonical_keys, canonical_name
+from vault_tools.core.spec import ModelSpec, build_spec
 from vault_tools.errors import SpecError
+
+_ENTRY_KEYS = frozenset({"title", "aliases", "source", "known_total", "note", "config"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +32,20 @@ class Preset:
     known_total: int | None = None
     note: str = ""
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name the preset answers to: key, title and aliases."""
+        return (self.key, self.title, *self.aliases)
+
 
 def normalize_name(name: str) -> str:
-    """Fold case, spaces, hyphens, underscores and dots: ``LLaMA-7B`` = ``llama 7b`` = ``llama_7b``."""
-    return re.sub(r"[\s\-_.]+", "", name).casefold()
+    """Fold case, spaces, hyphens, underscores and dots: ``LLaMA-7B`` = ``llama 7b`` = ``llama_7b``.
+
+    A dot between two digits is kept: ``opt-1.3b`` and ``opt-13b``, or ``qwen2.5-7b`` and ``qwen2-57b``,
+    are different models.
+    """
+    kept_dots = re.sub(r"(?<=\d)\.(?=\d)", "\0", name)
+    return re.sub(r"[\s\-_.]+", "", kept_dots).replace("\0", ".").casefold()
 
 
 @functools.cache
@@ -40,25 +53,30 @@ def presets() -> Mapping[str, Preset]:
     """Every preset by key, loaded once from the package data."""
     text = resources.files("vault_tools.data").joinpath("presets.yaml").read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
-    out: dict[str, Preset] = {}
-    for key, entry in raw.items():
-        out[key] = Preset(
-            key=key,
-            title=entry["title"],
-            source=entry["source"],
-            config=MappingProxyType(dict(entry["config"])),
-            aliases=tuple(entry.get("aliases", ())),
-            known_total=entry.get("known_total"),
-            note=entry.get("note", ""),
-        )
-    return MappingProxyType(out)
+    return MappingProxyType({key: _preset(key, entry) for key, entry in raw.items()})
+
+
+def _preset(key: str, entry: Mapping[str, Any]) -> Preset:
+    # The file ships with the package; a malformed entry is a packaging bug, so fail loudly.
+    unknown = set(entry) - _ENTRY_KEYS
+    if unknown:
+        raise ValueError(f"presets.yaml: {key}: unknown fields {sorted(unknown)}")
+    return Preset(
+        key=key,
+        title=entry["title"],
+        source=entry["source"],
+        config=MappingProxyType(dict(entry["config"])),
+        aliases=tuple(entry.get("aliases", ())),
+        known_total=entry.get("known_total"),
+        note=entry.get("note", ""),
+    )
 
 
 @functools.cache
 def _index() -> Mapping[str, str]:
     index: dict[str, str] = {}
     for key, preset in presets().items():
-        for name in (key, preset.title, *preset.aliases):
+        for name in preset.names:
             index.setdefault(normalize_name(name), key)
     return MappingProxyType(index)
 
@@ -74,22 +92,44 @@ def get_preset(name: str) -> Preset:
     found = find_preset(name)
     if found is not None:
         return found
-    close = difflib.get_close_matches(normalize_name(name), list(_index()), n=5, cutoff=0.6)
-    keys = list(dict.fromkeys(_index()[c] for c in close))[:3]
+    keys = _suggestions(normalize_name(name))
     hint = f"; did you mean {', '.join(repr(k) for k in keys)}?" if keys else ""
     raise SpecError(f"unknown preset {name!r}{hint} (`vault-tools calc --list` shows them all)")
 
 
-def spec_from_mapping(raw: Mapping[str, Any], *, name: str | None = None) -> ModelSpec:
+def _suggestions(wanted: str) -> list[str]:
+    """Keys of the presets spelled most like ``wanted``: the best match and any nearly as close."""
+    scored = []
+    for candidate, key in _index().items():
+        ratio = difflib.SequenceMatcher(None, wanted, candidate).ratio()
+        if ratio >= 0.6:
+            scored.append((ratio, key))
+    if not scored:
+        return []
+    best = max(ratio for ratio, _ in scored)
+    # With ~50 presets, 'lama-7b' is also 0.86 like 'llama-2-7b'; only near-ties are worth listing.
+    close = sorted((item for item in scored if item[0] >= best - 0.05), key=lambda item: -item[0])
+    return list(dict.fromkeys(key for _, key in close))[:3]
+
+
+def spec_from_mapping(raw: object, *, name: str | None = None) -> ModelSpec:
     """Build a spec from a model-spec mapping: a HF config, short notation, or ``preset:`` plus overrides."""
     if not isinstance(raw, Mapping):
-        raise SpecError("a model spec must be a mapping of keys to values (YAML or JSON object)")
+        got = "nothing" if raw is None else f"a {type(raw).__name__}"
+        raise SpecError(
+            f"a model spec must be a mapping of config keys to values (a YAML or JSON object), got {got}; "
+            "write e.g. 'hidden_size: 4096' lines or 'preset: llama-7b'"
+        )
     preset_name = raw.get("preset")
     if preset_name is None:
         return build_spec(raw, name=name)
     if not isinstance(preset_name, str):
         raise SpecError(f"'preset' must be a model name such as 'llama-7b', got {preset_name!r}")
     preset = get_preset(preset_name)
-    merged = canonical_keys(preset.config)
-    merged.update(canonical_keys({k: v for k, v in raw.items() if k != "preset"}))
+    overrides = {k: v for k, v in raw.items() if k != "preset"}
+    overridden = canonical_keys(overrides)
+    # Keys keep their spelling so messages quote what the user (or the config.json) wrote; an override
+    # of null drops the preset's key.
+    merged: dict[str, Any] = {k: v for k, v in preset.config.items() if canonical_name(k) not in overridden}
+    merged.update(overrides)
     return build_spec(merged, name=name or preset.title)

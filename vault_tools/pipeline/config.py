@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -50,6 +50,12 @@ class Config:
     status_map: Mapping[str, str] = field(default_factory=lambda: DEFAULT_STATUS_MAP)
     workers: int = 0  # 0: let the engine choose
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Worker processes get the config by pickle; the read-only status map is not picklable as is.
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        state["status_map"] = dict(self.status_map)
+        return (_config_from_state, (state,))
+
     def is_excluded(self, rel: str, *, is_dir: bool = False) -> bool:
         """Whether a root-relative POSIX path is excluded (itself or through one of its folders)."""
         return bool(self.exclude) and _matches(_compile(self.exclude), rel, is_dir=is_dir)
@@ -59,6 +65,11 @@ class Config:
         if self.include and not _matches(_compile(self.include), rel, is_dir=False):
             return False
         return not self.is_excluded(rel)
+
+
+def _config_from_state(state: dict[str, Any]) -> Config:
+    state["status_map"] = MappingProxyType(state["status_map"])
+    return Config(**state)
 
 
 _KNOWN_KEYS = (

@@ -15,7 +15,7 @@ from typing import Any
 from vault_tools.pipeline import blocks as blocks_mod
 from vault_tools.pipeline import changelog, frontmatter, regions
 from vault_tools.pipeline.config import Config
-from vault_tools.pipeline.model import NoteContext, Problem, Processor, Rendered
+from vault_tools.pipeline.model import Block, NoteContext, Problem, Processor, Rendered
 from vault_tools.pipeline.text import split_lines, to_newline
 
 # First line of every region's text: the headline values, so the next run can say what changed.
@@ -32,6 +32,9 @@ class Result:
     changes: tuple[str, ...] = ()  # human summaries such as "params 6.61B → 6.74B"
     status: str | None = None
     outputs: tuple[Rendered, ...] = ()
+    # What other notes may refer to this one by (title, aliases, file name), and its fenced blocks.
+    names: tuple[str, ...] = ()
+    blocks: tuple[Block, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -71,6 +74,21 @@ def process_text(
     status = _status(first.outputs)
     problems = list(first.problems)
     new_lines = first.new_lines
+    if options.check:
+        # Check mode only needs to know whether refresh would change the note, not the final bytes.
+        changed = new_lines != first.lines
+        if changed:
+            problems += _stale_problems(first.lines, first.existing, first.updates)
+        return Result(
+            text=text,
+            changed=changed,
+            problems=tuple(_sorted(problems)),
+            changes=tuple(changes),
+            status=status,
+            outputs=tuple(first.outputs),
+            names=first.names,
+            blocks=first.blocks,
+        )
     if new_lines != first.lines:
         # Inserted regions move the lines that generated text may cite (claim line numbers): settle, then
         # do the bookkeeping, which can move lines again (a new frontmatter key), and settle once more.
@@ -78,16 +96,15 @@ def process_text(
         new_lines = _bookkeeping(new_lines, config, changes, status, newline, first.body_start)
         new_lines = _settle(run, new_lines)
     new_text = "".join(new_lines)
-    changed = new_text != text
-    if options.check and changed:
-        problems += _stale_problems(first.lines, first.existing, first.updates)
     return Result(
         text=new_text,
-        changed=changed,
+        changed=new_text != text,
         problems=tuple(_sorted(problems)),
         changes=tuple(changes),
         status=status,
         outputs=tuple(first.outputs),
+        names=first.names,
+        blocks=first.blocks,
     )
 
 
@@ -102,6 +119,8 @@ class _Pass:
     updates: list[Rendered]
     problems: list[Problem]
     new_lines: list[str]
+    names: tuple[str, ...]
+    blocks: tuple[Block, ...]
 
 
 def _pass(
@@ -120,7 +139,12 @@ def _pass(
         meta = frontmatter.note_meta(fm, lines) if fm is not None else None
         body_start = fm.body_start if fm is not None else 0
         # Parse the body only: a frontmatter value holding a fence line must not swallow the body.
-        found = blocks_mod.find_blocks("".join(lines[body_start:]), kinds, line_offset=body_start)
+        body = "".join(lines[body_start:])
+        found = (
+            blocks_mod.find_blocks(body, kinds, line_offset=body_start)
+            if blocks_mod.has_candidate(body, kinds)
+            else []
+        )
     except ValueError as exc:
         return Result(text=text, changed=False, problems=(_problem_from(exc),))
 
@@ -131,7 +155,7 @@ def _pass(
         frontmatter=fm.data if fm is not None else MappingProxyType({}),
         body_start_line=body_start + 1,
         text=text,
-        blocks=tuple(found),
+        blocks=tuple(found) if found else (),
         resolve_model=options.resolve_model,
         options=MappingProxyType({"templates": config.templates, "config": config}),
     )
@@ -153,9 +177,23 @@ def _pass(
         existing = {r.region_id: r for r in regions.find_regions(lines)}
     except ValueError as exc:
         return Result(text=text, changed=False, problems=(*_sorted(problems), _problem_from(exc)))
-    updates = [_with_summary(_placed(r, lines, config, body_start)) for r in outputs]
+    updates = [
+        _with_summary(r if r.region_id in existing else _placed(r, lines, config, body_start))
+        for r in outputs
+    ]
     new_lines, region_problems = regions.apply_regions(lines, updates, newline, force=options.force)
-    return _Pass(lines, body_start, existing, outputs, updates, problems + region_problems, new_lines)
+    names = tuple(dict.fromkeys((title, *(meta.aliases if meta is not None else ()), PurePath(path).stem)))
+    return _Pass(
+        lines,
+        body_start,
+        existing,
+        outputs,
+        updates,
+        problems + region_problems,
+        new_lines,
+        names,
+        tuple(context.blocks),
+    )
 
 
 def _settle(run: Callable[[str], _Pass | Result], lines: list[str]) -> list[str]:

@@ -16,6 +16,7 @@ GROUP = "vault_tools.processors"
 _BUILTIN = MappingProxyType(
     {
         "model-spec": "vault_tools.processors:ModelSpecProcessor",
+        "claims": "vault_tools.claims.processor:ClaimsProcessor",
     }
 )
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from vault_tools.pipeline import files
 from vault_tools.pipeline.config import Config, find_vault_root, load_config
-from vault_tools.pipeline.engine import Options, process_text
+from vault_tools.pipeline.engine import Options, Result, process_text
 from vault_tools.pipeline.model import Problem
 from vault_tools.pipeline.registry import processors
 from vault_tools.pipeline.text import decode_note, encode_note, split_lines
@@ -96,14 +96,20 @@ def process_file(
     mode: Mode,
     force: bool = False,
     resolve_model: Callable[[str], Mapping[str, Any] | None] | None = None,
-) -> FileReport:
-    """Process one note; write it (refresh) only when its bytes change and it did not change meanwhile."""
+    may_write: Callable[[], bool] = lambda: True,
+) -> tuple[FileReport, Result | None]:
+    """Process one note; write it (refresh) only when its bytes change and it did not change meanwhile.
+
+    ``may_write`` is asked just before writing; when it says no, the note is reported as changed but left
+    for a later pass (the batch layer uses this for notes whose model references are not settled yet).
+    """
     shown = display_path(path)
     try:
         data, fingerprint = files.read_note(path)
         note = decode_note(data)
     except (OSError, ValueError) as exc:
-        return FileReport(shown, (Problem(getattr(exc, "line", None) or 1, _reason(exc)),), failed=True)
+        problem = Problem(getattr(exc, "line", None) or 1, _reason(exc))
+        return FileReport(shown, (problem,), failed=True), None
     options = Options(check=mode == "check", force=force)
     if resolve_model is not None:
         options = Options(check=options.check, force=force, resolve_model=resolve_model)
@@ -119,7 +125,7 @@ def process_file(
         status=result.status,
     )
     if not result.changed or mode == "check":
-        return report
+        return report, result
     if mode == "diff":
         diff = "".join(
             difflib.unified_diff(
@@ -129,29 +135,27 @@ def process_file(
                 tofile=f"b/{shown}",
             )
         )
-        return _replace(report, diff=diff)
-    new_bytes = encode_note(type(note)(text=result.text, bom=note.bom, newline=note.newline))
+        return replace(report, diff=diff), result
+    if not may_write():
+        return report, result
+    new_bytes = encode_note(replace(note, text=result.text))
     try:
         files.atomic_write(path, new_bytes, fingerprint)
     except files.ChangedOnDisk as exc:
-        return _replace(report, problems=(*report.problems, Problem(1, str(exc))), failed=True, changed=False)
+        return replace(
+            report, problems=(*report.problems, Problem(1, str(exc))), failed=True, changed=False
+        ), None
     except (OSError, ValueError) as exc:
-        return _replace(
-            report, problems=(*report.problems, Problem(1, _reason(exc))), failed=True, changed=False
-        )
-    return _replace(report, written=True)
+        problem = Problem(1, _reason(exc))
+        return replace(report, problems=(*report.problems, problem), failed=True, changed=False), None
+    return replace(report, written=True), result
 
 
 def run(paths: Sequence[str], *, mode: Mode, force: bool = False) -> RunReport:
-    """Process every note under ``paths`` in a deterministic order."""
-    report = RunReport()
-    for item in iter_notes(paths):
-        if isinstance(item, str):
-            report.errors.append(item)
-            continue
-        path, config = item
-        report.files.append(process_file(path, config, mode=mode, force=force))
-    return report
+    """Process every note under ``paths`` (see ``batch.run`` for workers and the cache)."""
+    from vault_tools.pipeline.batch import run as batch_run
+
+    return batch_run(paths, mode=mode, force=force)
 
 
 def _reason(exc: BaseException) -> str:
@@ -160,9 +164,3 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
     return str(exc)
-
-
-def _replace(report: FileReport, **changes: Any) -> FileReport:
-    from dataclasses import replace
-
-    return replace(report, **changes)

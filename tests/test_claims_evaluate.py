@@ -1,0 +1,216 @@
+"""evaluate_claims: explicit, implicit and arithmetic claims of a note, judged against the core."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vault_tools.claims.evaluate import ClaimResult, evaluate_claims
+from vault_tools.claims.scan import split_lines
+from vault_tools.pipeline.model import NoteContext
+
+
+def note(text: str, links: Mapping[str, Mapping[str, Any]] | None = None, title: str = "Note") -> NoteContext:
+    """A NoteContext as the pipeline builds it: frontmatter parsed, body start after the closing ``---``."""
+    lines = split_lines(text)
+    frontmatter: dict[str, Any] = {}
+    body_start = 1
+    if lines and lines[0] == "---":
+        end = lines.index("---", 1)
+        frontmatter = yaml.safe_load("\n".join(lines[1:end])) or {}
+        body_start = end + 2
+    links = links or {}
+    return NoteContext(
+        path="note.md",
+        title=str(frontmatter.get("title", title)),
+        frontmatter=frontmatter,
+        body_start_line=body_start,
+        text=text,
+        resolve_model=links.get,
+    )
+
+
+def rows(results: list[ClaimResult]) -> list[tuple[int, str, str, str | None, str]]:
+    return [(r.line, r.kind, r.stated, r.computed, r.verdict) for r in results]
+
+
+def test_explicit_parameter_claims() -> None:
+    text = (
+        "# LLaMA\n\n```claims\nparams(LLaMA-7B) ≈ 6.7B\nactive_params(Mixtral-8x7B) ≈ 13B\n"
+        "params(llama 7b) = 7.0B\n```\n"
+    )
+    results = evaluate_claims(note(text))
+    assert rows(results) == [
+        (4, "explicit", "6.7B", "6.7B", "ok"),
+        (5, "explicit", "13B", "13B", "ok"),
+        (6, "explicit", "7.0B", "6.7B", "wrong"),
+    ]
+    assert results[0].computed_full == "6,738,415,616"
+    assert results[2].message == "computed 6.7B ≠ stated 7.0B"
+
+
+def test_frontmatter_claims_carry_their_own_line() -> None:
+    text = (
+        "---\ntitle: X\nclaims:\n  - params(LLaMA-7B) ≈ 6.7B\n  - params(LLaMA-7B) ≈ 6.9B\n"
+        "confidence_score: 0.95\n---\nbody\n"
+    )
+    assert rows(evaluate_claims(note(text))) == [
+        (4, "explicit", "6.7B", "6.7B", "ok"),
+        (5, "explicit", "6.9B", "6.7B", "wrong"),
+    ]
+
+
+def test_models_from_wikilinks_quotes_and_the_vault() -> None:
+    links: dict[str, Mapping[str, Any]] = {
+        "My Tiny": {"L": 2, "h": 128, "V": 32000},
+        "LLaMA note": {"preset": "llama-7b"},
+    }
+    text = (
+        "```claims\nparams([[My Tiny]]) = 4.49M\nparams([[LLaMA note|the note]]) ≈ 6.7B\n"
+        'params("LLaMA 7B") ≈ 6.7B\nparams(My Tiny) = 4.49M\n'
+        "params([[Nowhere]]) = 1B\nparams(GPT-9) = 1T\n```\n"
+    )
+    results = evaluate_claims(note(text, links))
+    assert [r.verdict for r in results] == ["ok", "ok", "ok", "ok", "unverified", "unverified"]
+    assert results[4].message.startswith("[[Nowhere]] holds no model-spec")
+    assert results[5].message.startswith("unknown model 'GPT-9'")
+
+
+def test_unparsable_claim_is_unverified_with_the_column() -> None:
+    [result] = evaluate_claims(note("```claims\nparams(LLaMA-7B ≈ 6.7B\n```\n"))
+    assert (result.verdict, result.stated, result.computed) == ("unverified", "", None)
+    assert result.message == "cannot parse: column 23: expected ')' to close the argument list"
+
+
+def test_own_title_counts_when_the_note_holds_a_spec() -> None:
+    text = (
+        "---\ntitle: Tiny Net\naliases: [tiny]\n---\n```model-spec\nL: 2\nh: 128\nV: 32000\n```\n"
+        "Tiny Net has 4.5M parameters; tiny: 4.49M.\n"
+    )
+    assert rows(evaluate_claims(note(text))) == [
+        (10, "implicit", "4.5M", "4.5M", "ok"),
+        (10, "implicit", "4.49M", "4.49M", "ok"),
+    ]
+    without_spec = "---\ntitle: Tiny Net\n---\nTiny Net has 4.5M parameters.\n"
+    assert evaluate_claims(note(without_spec)) == []
+
+
+def test_rumour_about_a_known_model_is_unverified_but_shows_the_value() -> None:
+    [result] = evaluate_claims(note("GPT-3 reportedly has 200B parameters.\n"))
+    assert (result.verdict, result.computed_full, result.message) == (
+        "unverified",
+        "174,604,259,328",
+        "stated as a rumour; not checked",
+    )
+
+
+def test_arithmetic_and_gib_mixup() -> None:
+    results = evaluate_claims(note("6.74B × 2 bytes = 12.55 GB, and 7B × 2 bytes = 14 GB.\n"))
+    assert rows(results) == [
+        (1, "arithmetic", "12.55 GB", "13.48 GB", "wrong"),
+        (1, "arithmetic", "14 GB", "14 GB", "ok"),
+    ]
+    assert results[0].message == "stated GB but the value is in GiB: 12.55 GiB = 13.48 GB"
+
+
+def test_crlf_note_keeps_line_numbers() -> None:
+    text = "---\r\ntitle: X\r\n---\r\n\r\nLLaMA-7B: 6.7B\r\n"
+    assert rows(evaluate_claims(note(text))) == [(5, "implicit", "6.7B", "6.7B", "ok")]
+
+
+# --- claims on memory and compute: the memory core computes them ------------------------------------
+
+
+def test_weights_kv_cache_and_training_claims() -> None:
+    pytest.importorskip("vault_tools.core.memory")
+    text = (
+        "```claims\n"
+        "weights(LLaMA-7B, fp16) ≈ 13.5 GB\n"
+        "weights(LLaMA-7B, fp16) ≈ 12.55 GB\n"
+        "weights(LLaMA-7B, fp16) ≈ 12.55 GiB\n"
+        "kv_cache(Llama-3-8B, seq=8192, bf16) = 1 GiB\n"
+        "kv_cache(Llama-3-8B, seq=8K, batch=4, bf16) = 4 GiB\n"
+        "training(LLaMA-7B, adamw, zero=3, gpus=8, part=states) ≈ 13.5 GB\n"
+        "training(LLaMA-7B, adamw, zero=3, gpus=8) ≈ 14 GB\n"
+        "weights(LLaMA-7B, q4_k_m) < 5 GB\n"
+        "weights(LLaMA-7B, no-such-format) = 1 GB\n"
+        "```\n"
+    )
+    results = evaluate_claims(note(text))
+    assert [r.verdict for r in results] == [
+        "ok",
+        "wrong",
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+        "wrong",
+        "ok",
+        "unverified",
+    ]
+    assert results[1].message == "stated GB but the value is in GiB: 12.55 GiB = 13.48 GB"
+    assert results[3].computed_full == "1,073,741,824 bytes = 1.07 GB = 1.00 GiB"
+    # The whole per-GPU figure adds activations and overhead to the model states; the message says so.
+    assert "model states 13.48 GB" in results[6].message
+    assert "part=states" in results[6].message
+
+
+def test_flops_claims() -> None:
+    pytest.importorskip("vault_tools.core.compute")
+    text = "```claims\ntraining_flops(LLaMA-7B, tokens=1T) ≈ 4.0e22\nflops_per_token(LLaMA-7B) ≈ 14B\n```\n"
+    results = evaluate_claims(note(text))
+    assert [(r.verdict, r.computed) for r in results] == [("ok", "4.0e22"), ("ok", "14B")]
+    assert results[0].computed_full == "40,430,493,696,000,000,000,000"
+
+
+@pytest.mark.parametrize(
+    ("claim", "message"),
+    [
+        ("weights(LLaMA-7B) ≈ 13.5 GB", "weights needs a dtype such as fp16"),
+        ("kv_cache(LLaMA-7B, bf16) = 1 GiB", "kv_cache needs seq=N"),
+        ("training(LLaMA-7B, adamw, part=everything) = 1 GB", "part must be one of"),
+        ("training_flops(LLaMA-7B) = 1e22", "training_flops needs tokens=N"),
+    ],
+)
+def test_missing_options_make_the_claim_unverified(claim: str, message: str) -> None:
+    pytest.importorskip("vault_tools.core.memory")
+    [result] = evaluate_claims(note(f"```claims\n{claim}\n```\n"))
+    assert result.verdict == "unverified"
+    assert message in result.message
+
+
+# --- robustness: any note text gives results, never an exception ------------------------------------
+
+_PIECES = [
+    "LLaMA-7B", "Mixtral 8x7B", "GPT-3", "[[LLaMA-7B]]", "[[X|y]]", " ", ": ", "6.7B", "~13B", "약 ", "70억",
+    " 개", "의 ", "파라미터", "=", "≈", "~", "×", "*", "²", "^", "(", ")", "|", "\n", "```python\n", "```\n",
+    "```claims\n", "# ", "params(", "weights(", ", fp16", ") ≈ ", "13.5 GB", "GiB", "1조 5천억", "bytes",
+    "fp32", "2 states", "n * 8", "over ", "이상", "rumored", "|---|---|\n", "- ", "**", "2018", "v2",
+    "Q4_K_M", "9" * 30, "1e99", ".", ",", "$", "## Changelog\n", "> ", "\r\n", "seq=8K", "kv_cache(",
+    "training(", "zero=3", "tokens=1T", "10^64^2", "1/0",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_any_text_is_judged_without_an_exception(text: str) -> None:
+    from vault_tools.claims.processor import ClaimsProcessor
+
+    context = NoteContext(path="f.md", title="T", frontmatter={}, body_start_line=1, text=text)
+    results = evaluate_claims(context)
+    assert all(r.verdict in ("ok", "wrong", "unverified") for r in results)
+    ClaimsProcessor().process(context)
+
+
+def test_a_note_with_two_specs_does_not_say_which_its_title_means() -> None:
+    text = (
+        "---\ntitle: LLaMA-7B\n---\n```model-spec\nL: 32\nh: 4096\nV: 32000\n```\n"
+        "```model-spec\npreset: llama-7b\n```\nLLaMA-7B has 6.7B parameters.\n"
+    )
+    # The title is then the preset's name, not the note's first (classic, 6.57B) spec.
+    assert rows(evaluate_claims(note(text))) == [(12, "implicit", "6.7B", "6.7B", "ok")]

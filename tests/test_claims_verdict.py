@@ -1,0 +1,108 @@
+"""Tolerance follows the precision the author wrote; GB-vs-GiB mix-ups are named."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from vault_tools.claims.grammar import Op
+from vault_tools.claims.numbers import parse_quantity
+from vault_tools.claims.verdict import judge, tolerance
+
+LLAMA_7B = 6_738_415_616
+MIXTRAL_ACTIVE = 12_879_925_248
+
+
+@pytest.mark.parametrize(
+    ("stated", "computed", "op", "verdict"),
+    [
+        # plain: ok when the computed value rounds to the stated digits
+        ("6.7B", LLAMA_7B, "=", "ok"),
+        ("6.74B", LLAMA_7B, "=", "ok"),
+        ("6.73B", LLAMA_7B, "=", "wrong"),
+        ("6.8B", LLAMA_7B, "=", "wrong"),
+        ("6.7B", 6_650_000_000, "=", "ok"),  # an exact half is accepted either way
+        ("6.7B", 6_649_999_999, "=", "wrong"),
+        ("110M", 109_514_298, "=", "ok"),  # 110M is stated to the nearest 10M
+        ("109M", 109_514_298, "=", "wrong"),
+        ("6,738,415,616", LLAMA_7B, "=", "ok"),
+        ("6,738,415,617", LLAMA_7B, "=", "wrong"),
+        # approximate with one or two significant digits: half a step or 5 %
+        ("13B", MIXTRAL_ACTIVE, "≈", "ok"),
+        ("~13B", 12_350_000_000, "=", "ok"),
+        ("~13B", 12_340_000_000, "=", "wrong"),
+        ("~12B", MIXTRAL_ACTIVE, "=", "wrong"),
+        ("about 7B", LLAMA_7B, "=", "ok"),
+        ("약 70억", LLAMA_7B, "=", "ok"),
+        ("6.9B", LLAMA_7B, "≈", "wrong"),  # written with a decimal: one whole step, not 5 %
+        ("~6.7B", LLAMA_7B, "=", "ok"),
+        # approximate with three or more significant digits: one whole step
+        ("6.55B", 6_573_522_944, "≈", "wrong"),
+        ("6.57B", 6_573_522_944, "≈", "ok"),
+        ("6.58B", 6_573_522_944, "≈", "ok"),
+        ("6.56B", 6_573_522_944, "≈", "wrong"),
+        # bounds are exact comparisons
+        ("7B", LLAMA_7B, "<", "ok"),
+        ("6.7B", LLAMA_7B, "<", "wrong"),
+        ("6.7B", LLAMA_7B, ">", "ok"),
+        ("6,738,415,616", LLAMA_7B, "≥", "ok"),
+        ("6,738,415,616", LLAMA_7B, "≤", "ok"),
+        # bytes
+        ("1 GiB", 2**30, "=", "ok"),
+        ("1 GiB", 2**30 + 2**29, "=", "ok"),  # one significant digit: 0.5-1.5 GiB rounds to 1 GiB
+        ("1 GiB", 2**30 + 2**29 + 1, "=", "wrong"),
+        ("1.00 GiB", 2**30 + 2**24, "=", "wrong"),
+        ("14GB", 14 * 10**9, "=", "ok"),
+        ("13.5 GB", 13_476_831_232, "≈", "ok"),
+    ],
+)
+def test_tolerance_follows_the_stated_precision(stated: str, computed: int, op: Op, verdict: str) -> None:
+    assert judge(parse_quantity(stated), computed, op).verdict == verdict
+
+
+def test_size_label_in_the_name_reads_as_about() -> None:
+    stated = parse_quantity("405B")
+    assert judge(stated, 405_853_388_800).verdict == "wrong"
+    judged = judge(stated, 405_853_388_800, size_label=True)
+    assert judged.verdict == "ok"
+    assert judged.message == "405B is the size in the model's name; read as 'about 405B'"
+
+
+def test_tolerance_values() -> None:
+    assert tolerance(parse_quantity("6.7B")) == 50_000_000
+    assert tolerance(parse_quantity("~13B")) == 650_000_000
+    assert tolerance(parse_quantity("6.55B"), "≈") == 10_000_000
+    assert tolerance(parse_quantity("1 GiB")) == 2**29
+
+
+def test_gb_that_is_really_gib_is_wrong_with_a_message() -> None:
+    judged = judge(parse_quantity("12.55 GB"), 13_476_831_232, "≈")
+    assert judged.verdict == "wrong"
+    assert judged.message == "stated GB but the value is in GiB: 12.55 GiB = 13.48 GB"
+    assert judged.computed == "13.48 GB"
+    assert judged.computed_full == "13,476,831,232 bytes = 13.48 GB = 12.55 GiB"
+
+
+def test_gib_that_is_really_gb_is_wrong_with_a_message() -> None:
+    judged = judge(parse_quantity("13.48 GiB"), 13_476_831_232)
+    assert judged.verdict == "wrong"
+    assert judged.message == "stated GiB but the value is in GB: 13.48 GB = 12.55 GiB"
+
+
+def test_computed_is_shown_at_the_authors_precision_and_in_full() -> None:
+    judged = judge(parse_quantity("6.55B"), 6_573_522_944, "≈")
+    assert (judged.computed, judged.computed_full) == ("6.57B", "6,573,522,944")
+    assert judged.message == "computed 6.57B is not ≈ stated 6.55B"
+    korean = judge(parse_quantity("약 650억 개"), 65_285_660_672)
+    assert (korean.verdict, korean.computed) == ("ok", "650억")
+
+
+def test_truncation_is_named() -> None:
+    judged = judge(parse_quantity("65.2B"), 65_285_660_672)
+    assert judged.verdict == "wrong"
+    assert judged.message == "computed 65.3B ≠ stated 65.2B (the stated value is truncated, not rounded)"
+
+
+def test_fractions_are_exact() -> None:
+    assert judge(parse_quantity("0.5 bytes"), Fraction(1, 2)).verdict == "ok"

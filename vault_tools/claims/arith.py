@@ -1,0 +1,114 @@
+"""Arithmetic claims: an expression and the result stated after ``=``/``≈`` (``7B × 2 bytes = 14 GB``), and
+code literals explained by a comment (``optimizer = n * 8  # Adam: 2 states × fp32``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from vault_tools.claims.expr import Token, Value, count_operators, evaluate_tokens, tokenize
+from vault_tools.claims.grammar import Op
+from vault_tools.claims.numbers import Stated, parse_quantity
+from vault_tools.claims.scan import Segment
+
+# The literal a code line multiplies by, or assigns to a bytes-named variable: "n * 8", "dtype_bytes=2".
+_CODE_LITERAL_RE = re.compile(r"(?:\w*bytes?\w*\s*=\s*|\*\s*)(\d+(?:\.\d+)?)\s*[):,]*\s*$", re.IGNORECASE)
+_OPERATOR_HINT_RE = re.compile(r"[\w)²³]\s*(?:[*×·⋅/÷+^²³]|\s-\s|−)")
+_COMMENT_LABEL_RE = re.compile(r"^[A-Za-z][\w\s-]{0,30}:\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class ArithmeticCandidate:
+    """An expression and its stated result; ``value`` is what the expression evaluates to."""
+
+    line: int
+    text: str
+    expression: str
+    value: Value
+    stated: Stated
+    op: Op = "="
+    rumour: bool = False
+
+
+_EXPRESSION_KINDS = frozenset({"num", "op", "lpar", "rpar", "sup", "label"})
+_RESULT_FOLLOWERS = frozenset({"word", "sep", "rel", "rpar"})
+
+
+def find_arithmetic(line: int, text: str, rumour: bool = False) -> list[tuple[int, int, ArithmeticCandidate]]:
+    """Every ``expression = result`` in ``text``, with the span it covers.
+
+    The expression is the longest run of numbers, operators and parentheses before the relation that
+    evaluates and holds at least one operator; the result is a single quantity right after it.
+    """
+    if not any(c in text for c in "=≈~≃≒∼") or not _OPERATOR_HINT_RE.search(text):  # cheap prefilters
+        return []
+    tokens = tokenize(text)
+    out: list[tuple[int, int, ArithmeticCandidate]] = []
+    for r, token in enumerate(tokens):
+        if token.kind != "rel" or r == 0:
+            continue
+        k = r + 1
+        approximate = token.text in ("≈", "~", "~=", "≃", "≒", "∼")
+        if k < len(tokens) and tokens[k].kind == "rel" and tokens[k].text in ("~", "∼", "≈"):
+            approximate, k = True, k + 1
+        if k >= len(tokens) or tokens[k].kind != "num" or tokens[k].stated is None:
+            continue
+        if k + 1 < len(tokens) and tokens[k + 1].kind not in _RESULT_FOLLOWERS:
+            continue
+        found = _left_expression(tokens, r)
+        if found is None:
+            continue
+        left, value = found
+        stated = tokens[k].stated
+        assert stated is not None
+        if approximate and not stated.approximate:
+            stated = replace(stated, approximate=True)
+        start, end = left[0].start, tokens[k].end
+        expression = text[start : left[-1].end]
+        op: Op = "≈" if approximate else "="
+        out.append(
+            (start, end, ArithmeticCandidate(line, text[start:end], expression, value, stated, op, rumour))
+        )
+    return out
+
+
+def _left_expression(tokens: Sequence[Token], r: int) -> tuple[Sequence[Token], Value] | None:
+    """The longest numeric expression ending just before the relation at ``r``, evaluated."""
+    first = r
+    while first > 0 and tokens[first - 1].kind in _EXPRESSION_KINDS:
+        first -= 1
+    for start in range(first, r):
+        piece = tokens[start:r]
+        if count_operators(piece) == 0:
+            return None
+        if piece[0].kind not in ("num", "lpar", "op"):
+            continue
+        try:
+            value = evaluate_tokens(piece)
+        except ValueError:
+            continue
+        if value.dim in (0, 1):
+            return piece, value
+    return None
+
+
+def find_annotation(segment: Segment) -> ArithmeticCandidate | None:
+    """A code literal explained by its comment: ``optimizer = n * 8  # Adam: 2 states × fp32``."""
+    literal = _CODE_LITERAL_RE.search(segment.code)
+    if literal is None:
+        return None
+    label = _COMMENT_LABEL_RE.match(segment.text)
+    comment = segment.text[label.end() if label else 0 :]
+    tokens = tokenize(comment)
+    if not any(t.kind == "num" and t.stated is None for t in tokens):  # a dtype: the comment is about bytes
+        return None
+    try:
+        value = evaluate_tokens(tokens)
+    except ValueError:
+        return None
+    if value.dim != 1:
+        return None
+    stated = replace(parse_quantity(f"{literal.group(1)} bytes"), text=literal.group(1), suffix="")
+    text = f"{segment.code.strip()} # {segment.text}"
+    return ArithmeticCandidate(segment.line, text, comment.strip(), value, stated, "=", False)

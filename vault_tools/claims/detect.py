@@ -1,0 +1,385 @@
+"""Find claim candidates in a note: explicit claims lines, arithmetic with a stated result, and parameter
+counts stated next to a model reference.
+
+Rules that keep numbers that are not claims out (each has a test in ``tests/data/claims/corpus.yaml``):
+
+* an implicit claim needs a model reference on the same line (or row): a preset name or alias, a
+  ``[[wikilink]]``, the note's own title/aliases when the note holds a spec, or, in a ``Name (…): count`` list
+  item or a table's first cell, a model-like name (then the claim is ``unverified``);
+* the count follows the reference in the same sentence (or cell/row), or precedes it with a parameter noun
+  in between (``약 70억 개의 파라미터를 가진 LLaMA-7B``);
+* the count carries a scale (``110M``, ``6.7B``, ``1.5 trillion``, ``67억``) or is a whole number of seven
+  or more digits; ``K``/``thousand``/``만`` need a parameter noun; years, dates, versions, ``Q4_K_M``,
+  ``top-2`` and the ``7B`` inside ``LLaMA-7B`` or ``8x7B`` never qualify;
+* a count followed by a noun that is not parameters (tokens, context, vocabulary, GPUs, dollars, lines, %)
+  or that is an operand of arithmetic is not a parameter claim;
+* arithmetic needs a whole numeric expression with at least one operator, a relation (``=``, ``≈``, ``~``)
+  and a single quantity after it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from vault_tools.claims.arith import ArithmeticCandidate, find_annotation, find_arithmetic
+from vault_tools.claims.grammar import ExplicitClaim, Op, parse_claim
+from vault_tools.claims.models import ModelCatalog, ModelRef
+from vault_tools.claims.numbers import Stated, find_quantities, parse_quantity
+from vault_tools.claims.scan import Segment, scan
+
+Measure = Literal["total", "active"]
+
+_WIKILINK_RE = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\\?\|[^\]]*)?\]\]")
+_BOUNDARY_RE = re.compile(r"[.!?。](?:\s|$)|[;；]|\|")
+_RUMOUR_RE = re.compile(
+    r"rumou?r(?:ed|s)?|reportedly|allegedly|unconfirmed|speculat\w*|leaked|unofficial|소문|루머|비공식|카더라",
+    re.IGNORECASE,
+)
+_NOT_PARAMS_RE = re.compile(
+    r"^[\s-]*(?:(?:tokens?|words?|steps?|samples?|images?|examples?|pairs?|hours?|days?|gpus?|flops?|context"
+    r"|ctx|vocab\w*|sequences?|seq|users?|downloads?|stars?|lines?|rows?|chars?|characters?|pages?|documents?"
+    r"|dollars?|usd|won|compute|models?|variants?|versions?|sizes?|class|x)(?![A-Za-z])"
+    r"|[%×]|토큰|어휘|컨텍스트|달러|원|엔|줄|행|문서|단어|시간|모델|급)",
+    re.IGNORECASE,
+)
+# "the 13B", "a 7B model": a size class named, not a count stated.
+_ARTICLE_RE = re.compile(r"(?:^|\s)(?:the|a|an|this|that|these|those)$", re.IGNORECASE)
+# "LLaMA-7B and 13B", "LLaMA-7B, 13B, 65B": sibling sizes listed after a name are names, not counts.
+_SIBLING_RE = re.compile(r"^\s*(?:,|/|&|and|or|vs\.?|및|와|과|또는|이나)\s*$", re.IGNORECASE)
+# Korean machine translations render "parameters" as 참여자/참가자 ("participants"); the seed article does.
+_PARAM_NOUN = r"(?:params?|parameters?|파라미터|매개\s?변수|참여자|참가자)"
+_PARAM_AFTER_RE = re.compile(rf"^[\s-]*(?:개|명)?\s*(?:의\s*)?{_PARAM_NOUN}", re.IGNORECASE)
+_ACTIVE_RE = re.compile(r"\bactive\b|\bactivated\b|per[- ]token|활성", re.IGNORECASE)
+_TOTAL_RE = re.compile(r"\btotal\b|총", re.IGNORECASE)
+# Bound words before a count, in the order they are tried (">=" before ">").
+_ENGLISH_BOUNDS: tuple[tuple[re.Pattern[str], Op], ...] = (
+    (re.compile(r"(?:\bat least|≥|>=)\s*$", re.IGNORECASE), "≥"),
+    (re.compile(r"(?:\bat most|≤|<=)\s*$", re.IGNORECASE), "≤"),
+    (re.compile(r"(?:\bover|\bmore than|\babove|>)\s*$", re.IGNORECASE), ">"),
+    (re.compile(r"(?:\bunder|\bless than|\bbelow|<)\s*$", re.IGNORECASE), "<"),
+)
+_KOREAN_BOUND_RE = re.compile(r"^\s*(?:의\s*)?(?:파라미터\s*)?(이상|초과|이하|미만)")
+_KOREAN_BOUNDS: dict[str, Op] = {"이상": "≥", "초과": ">", "이하": "≤", "미만": "<"}
+_OPERATOR_CHARS = frozenset("*×·/÷+^=≈")
+# A model-like name heading a list item or a table row: "GPT-4 (2023): ~1.7T".
+_LIST_NAME_RE = re.compile(
+    r"^\s*(?:[-*+]\s+|\d+[.)]\s+)?(?:\*\*)?(?P<name>[A-Z][^\s:()*]*(?: [^\s:()*]+){0,4}?)(?:\*\*)?\s*"
+    r"(?:\([^)]*\))?\s*(?:\*\*)?[:：]"
+)
+_NOT_A_MODEL_RE = re.compile(
+    r"^(?:step|phase|stage|part|chapter|figure|fig|table|section|version|round|day|week|epoch|layer|option"
+    r"|case|example|level|tier|q[1-4]|rule|note|item|top|v\d)\b",
+    re.IGNORECASE,
+)
+_SEARCH_WINDOW = 60  # characters between a model reference and the count it states
+
+
+@dataclass(frozen=True, slots=True)
+class ExplicitCandidate:
+    """A claims line (block or frontmatter), parsed, or the reason it does not parse."""
+
+    line: int
+    text: str
+    claim: ExplicitClaim | None
+    error: str | None = None  # why the line does not parse
+
+
+@dataclass(frozen=True, slots=True)
+class ImplicitCandidate:
+    """A parameter count stated for a model reference, with what it counts and how it compares."""
+
+    line: int
+    text: str
+    ref: ModelRef
+    stated: Stated
+    measure: Measure = "total"
+    op: Op = "="
+    rumour: bool = False
+
+    @property
+    def size_label(self) -> bool:
+        """The count restates the size in the model's name, digit for digit (``Llama 3.1 405B: 405B``)."""
+        label = self.ref.size_label
+        return (
+            label is not None
+            and self.measure == "total"
+            and label[0] == self.stated.mantissa
+            and label[1] == self.stated.value
+        )
+
+
+Candidate = ExplicitCandidate | ImplicitCandidate | ArithmeticCandidate
+
+
+def find_claims(
+    text: str,
+    *,
+    body_start_line: int = 1,
+    catalog: ModelCatalog,
+    note_names: Mapping[str, str] | None = None,
+    frontmatter_claims: Sequence[tuple[int, str]] = (),
+) -> list[Candidate]:
+    """Every claim candidate of a note, in line order.
+
+    ``note_names`` maps normalised names (the note's title and aliases, when the note holds a spec) to the
+    title; ``frontmatter_claims`` are ``(line, claim)`` pairs from the frontmatter ``claims:`` list.
+    """
+    out: list[Candidate] = [_explicit(line, claim) for line, claim in frontmatter_claims]
+    segments, _fences = scan(text, body_start_line)
+    for segment in segments:
+        out += find_in_segment(segment, catalog, note_names)
+    return out
+
+
+def find_in_segment(
+    segment: Segment, catalog: ModelCatalog, note_names: Mapping[str, str] | None = None
+) -> list[Candidate]:
+    """The claim candidates of one segment."""
+    if segment.kind == "claims":
+        return [_explicit(segment.line, segment.text)]
+    text = segment.text
+    rumour = bool(_RUMOUR_RE.search(text))
+    arithmetic = find_arithmetic(segment.line, text, rumour)
+    consumed = [(start, end) for start, end, _ in arithmetic]
+    out: list[Candidate] = [candidate for _, _, candidate in arithmetic]
+    if segment.kind == "comment":
+        annotation = find_annotation(segment)
+        if annotation is not None:
+            out.append(annotation)
+    refs = _refs(text, catalog, note_names, allow_unknown=segment.kind != "row")
+    if segment.kind == "row":
+        out += _row_claims(segment, refs, consumed, rumour)
+    elif refs:
+        out += _implicit(segment.line, text, refs, consumed, rumour, (0, len(text)))
+    return out
+
+
+def _explicit(line: int, text: str) -> ExplicitCandidate:
+    try:
+        return ExplicitCandidate(line, text.strip(), parse_claim(text))
+    except ValueError as exc:
+        return ExplicitCandidate(line, text.strip(), None, str(exc))
+
+
+# --- model references ---------------------------------------------------------------------------------
+
+
+def _refs(
+    text: str, catalog: ModelCatalog, note_names: Mapping[str, str] | None, *, allow_unknown: bool
+) -> list[ModelRef]:
+    links = [
+        ModelRef(m.group(0), m.start(), m.end(), "wikilink", m.group(1).strip())
+        for m in _WIKILINK_RE.finditer(text)
+    ]
+    refs = list(links)
+    for ref in catalog.find(text, note_names):
+        if not any(link.start <= ref.start < link.end for link in links):
+            refs.append(ref)
+    if allow_unknown:
+        named = _LIST_NAME_RE.match(text)
+        if named is not None and _model_like(named["name"]):
+            start, end = named.span("name")
+            if not any(r.start < end and start < r.end for r in refs):
+                refs.append(ModelRef(named["name"], start, end, "unknown", named["name"]))
+    return sorted(refs, key=lambda r: r.start)
+
+
+def _model_like(name: str) -> bool:
+    """A name that reads as a model: capitalised, with a digit, short, no Korean, not "Step 2"."""
+    return (
+        len(name) <= 40
+        and any(c.isdigit() for c in name)
+        and not re.search(r"[가-힣]", name)
+        and not _NOT_A_MODEL_RE.match(name)
+    )
+
+
+# --- implicit parameter claims ------------------------------------------------------------------------
+
+
+def _eligible(text: str, start: int, end: int, stated: Stated) -> bool:
+    """A count that can be a parameter claim (see the module docstring)."""
+    if stated.kind != "count" or stated.value < 10**4:
+        return False
+    if not stated.scaled and not (len(stated.mantissa) >= 7 or (stated.grouped and stated.value >= 10**6)):
+        return False
+    after = text[end:]
+    if _NOT_PARAMS_RE.match(after):
+        return False
+    if stated.suffix.strip() in ("K", "k", "thousand", "만") and not _PARAM_AFTER_RE.match(after):
+        return False
+    before = text[:start].rstrip()
+    if _ARTICLE_RE.search(before) and not _PARAM_AFTER_RE.match(after):
+        return False  # "the 13B", "a 7B model": a size class named, not a count stated
+    following = after.lstrip()
+    # An operand of arithmetic ("7B * 2바이트") is not a statement about a model.
+    return not (before and before[-1] in _OPERATOR_CHARS) and not (
+        following and following[0] in _OPERATOR_CHARS
+    )
+
+
+def _implicit(
+    line: int,
+    text: str,
+    refs: Sequence[ModelRef],
+    consumed: Sequence[tuple[int, int]],
+    rumour: bool,
+    window: tuple[int, int],
+) -> list[Candidate]:
+    out: list[Candidate] = []
+    lo, hi = window
+    quantities = [
+        (s, e, q)
+        for s, e, q in find_quantities(text[:hi], scaled_only=True)
+        if s >= lo
+        and not any(r.start <= s < r.end for r in refs)
+        and not any(a <= s < b for a, b in consumed)
+        and _eligible(text, s, e, q)
+    ]
+    previous_end = lo
+    chain: tuple[ModelRef, int] | None = None  # the ref whose sibling sizes are being listed, and where
+    for start, end, stated in quantities:
+        ref = _ref_before(text, refs, start, lo)
+        if ref is not None:
+            since = chain[1] if chain is not None and chain[0] is ref else ref.end
+            if _SIBLING_RE.match(text[since:start]) and not _PARAM_AFTER_RE.match(text[end:]):
+                chain, previous_end = (ref, end), end
+                continue
+            claim_text = text[ref.start : end]
+            floor = max(ref.end, previous_end)
+        else:
+            ref = _ref_after(text, refs, end)
+            if ref is None:
+                previous_end = end
+                continue
+            claim_text = text[start : ref.end]
+            floor = max(lo, previous_end)
+        measure, op, stated = _qualifiers(text, start, end, floor, stated)
+        out.append(ImplicitCandidate(line, claim_text.strip(), ref, stated, measure, op, rumour))
+        previous_end = end
+    return out
+
+
+def _ref_before(text: str, refs: Sequence[ModelRef], start: int, lo: int) -> ModelRef | None:
+    before = [r for r in refs if lo <= r.start and r.end <= start]
+    if not before:
+        return None
+    ref = before[-1]
+    gap = text[ref.end : start]
+    if len(gap) > _SEARCH_WINDOW or _BOUNDARY_RE.search(gap):
+        return None
+    return ref
+
+
+def _ref_after(text: str, refs: Sequence[ModelRef], end: int) -> ModelRef | None:
+    if not _PARAM_AFTER_RE.match(text[end:]):
+        return None
+    after = [r for r in refs if r.start >= end]
+    if not after:
+        return None
+    ref = after[0]
+    gap = text[end : ref.start]
+    if len(gap) > 30 or _BOUNDARY_RE.search(gap):
+        return None
+    return ref
+
+
+def _qualifiers(text: str, start: int, end: int, floor: int, stated: Stated) -> tuple[Measure, Op, Stated]:
+    """Total or active, the comparison, and the count with its bound words ("over 400B", "70억 개 이상")."""
+    after = re.split(r"[,;()]|\s[-–—]\s", text[end : end + 25], maxsplit=1)[0]
+    before = text[floor:start]
+    before = before[max(before.rfind(","), before.rfind("("), before.rfind(":")) + 1 :]
+    measure: Measure = "total"
+    if _ACTIVE_RE.search(after) or (not _TOTAL_RE.search(after) and _ACTIVE_RE.search(before)):
+        measure = "active"
+    op: Op = "≈" if stated.approximate else "="
+    korean = _KOREAN_BOUND_RE.match(text[end:])
+    if korean is not None:
+        word = korean.group(1)
+        return measure, _KOREAN_BOUNDS[word], replace(stated, text=f"{stated.text} {word}")
+    if text[end : end + 1] == "+":
+        return measure, "≥", replace(stated, text=f"{stated.text}+")
+    for pattern, bound in _ENGLISH_BOUNDS:
+        match = pattern.search(before)
+        if match is not None:
+            return measure, bound, replace(stated, text=f"{match.group(0).strip()} {stated.text}")
+    return measure, op, stated
+
+
+# --- tables -------------------------------------------------------------------------------------------
+
+_HEADER_PARAM_RE = re.compile(r"param|파라미터|매개", re.IGNORECASE)
+_HEADER_SKIP_RE = re.compile(
+    r"token|data|flop|context|ctx|seq|vocab|year|date|release|memory|vram|gpu|layer|head|dim|hidden|batch|step"
+    r"|cost|price|\bgi?b\b|연도|날짜|토큰|메모리",
+    re.IGNORECASE,
+)
+_HEADER_SIZE_RE = re.compile(r"total|active|size|규모|활성|총", re.IGNORECASE)
+_HEADER_SCALE_RE = re.compile(r"\(\s*(B|M|K|T|billions?|millions?)\s*\)", re.IGNORECASE)
+_BARE_NUMBER_RE = re.compile(r"^\s*(~|≈)?\s*(\d+(?:\.\d+)?)\s*$")
+
+
+def _column(header: str) -> Literal["param", "skip", "plain"]:
+    if _HEADER_PARAM_RE.search(header):
+        return "param"
+    if _HEADER_SKIP_RE.search(header):
+        return "skip"
+    return "param" if _HEADER_SIZE_RE.search(header) else "plain"
+
+
+def _row_claims(
+    segment: Segment,
+    refs: Sequence[ModelRef],
+    consumed: Sequence[tuple[int, int]],
+    rumour: bool,
+) -> list[Candidate]:
+    """Claims of a table row: a model in one cell, its counts in the cells after it (by column header)."""
+    text, cells = segment.text, segment.cells
+    refs = list(refs)
+    if cells:
+        first = text[cells[0][0] : cells[0][1]]
+        name = first.strip().strip("*").strip()
+        offset = cells[0][0] + first.index(name) if name else 0
+        if name and _model_like(name) and not any(r.start < cells[0][1] for r in refs):
+            refs.append(ModelRef(name, offset, offset + len(name), "unknown", name))
+            refs.sort(key=lambda r: r.start)
+    out: list[Candidate] = []
+    for index, (a, b) in enumerate(cells):
+        header = segment.header[index] if index < len(segment.header) else ""
+        column = _column(header)
+        in_cell = [r for r in refs if a <= r.start < b]
+        if in_cell:  # counts after the reference inside its own cell ("LLaMA-7B (6.7B)")
+            out += _implicit(segment.line, text, in_cell, consumed, rumour, (a, b))
+            continue
+        owner = [r for r in refs if r.end <= a]
+        if column == "skip" or not owner:
+            continue
+        ref = owner[-1]
+        cell = text[a:b]
+        bare = _BARE_NUMBER_RE.match(cell)
+        scale = _HEADER_SCALE_RE.search(header)
+        found: list[tuple[int, Stated]] = []
+        if bare is not None and scale is not None:
+            letter = scale.group(1)[0].upper()
+            stated = parse_quantity(f"{bare.group(2)}{letter}")
+            stated = replace(stated, text=cell.strip(), suffix="", approximate=bool(bare.group(1)))
+            found.append((a + bare.start(2), stated))
+        else:
+            for s, e, q in find_quantities(cell, scaled_only=True):
+                if not _eligible(cell, s, e, q):
+                    continue
+                if column == "plain" and cell.strip() != cell[s:e].strip():
+                    continue
+                found.append((a + s, q))
+        for start, stated in found:
+            if any(x <= start < y for x, y in consumed):
+                continue
+            measure: Measure = "active" if re.search(r"active|활성", header, re.IGNORECASE) else "total"
+            op: Op = "≈" if stated.approximate else "="
+            label = f"{header.strip()} " if header.strip() else ""
+            claim_text = f"{ref.text}: {label}{cell.strip()}"
+            out.append(ImplicitCandidate(segment.line, claim_text, ref, stated, measure, op, rumour))
+    return out

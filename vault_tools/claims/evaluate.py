@@ -1,0 +1,233 @@
+"""Evaluate a note's claims: find them, compute what they state with the core, and judge each one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import yaml
+
+from vault_tools.claims.arith import ArithmeticCandidate
+from vault_tools.claims.detect import (
+    Candidate,
+    ExplicitCandidate,
+    ImplicitCandidate,
+    find_in_segment,
+)
+from vault_tools.claims.grammar import ExplicitClaim, parse_claim
+from vault_tools.claims.models import ModelCatalog, ModelEntry, ModelRef, preset_catalog
+from vault_tools.claims.quantities import compute
+from vault_tools.claims.scan import Fence, scan, split_lines
+from vault_tools.claims.verdict import Verdict, judge
+from vault_tools.core.params import ParamCount
+from vault_tools.core.presets import normalize_name
+from vault_tools.core.spec import ModelSpec
+from vault_tools.pipeline.model import NoteContext
+
+ClaimKind = Literal["explicit", "implicit", "arithmetic"]
+Resolved = tuple[ModelSpec, ParamCount]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    """One claim with its verdict, ready for a report row or ``validate --json``."""
+
+    line: int  # 1-based line in the note
+    text: str
+    stated: str
+    computed: str | None  # at the author's precision
+    computed_full: str | None
+    verdict: Verdict
+    kind: ClaimKind
+    message: str = ""
+
+
+def evaluate_claims(note: NoteContext, *, catalog: ModelCatalog | None = None) -> list[ClaimResult]:
+    """Every claim in ``note`` with its verdict, in line order (frontmatter claims first)."""
+    catalog = catalog or preset_catalog()
+    segments, fences = scan(note.text, note.body_start_line)
+    own = _own_spec(note, fences)
+    names = _own_names(note) if own is not None else None
+    resolver = _Resolver(note.resolve_model, catalog, own)
+    results = [resolver.explicit(line, text) for line, text in frontmatter_claims(note)]
+    for segment in segments:
+        for candidate in find_in_segment(segment, catalog, names):
+            results.append(resolver.result(candidate))
+    return results
+
+
+def frontmatter_claims(note: NoteContext) -> list[tuple[int, str]]:
+    """``(line, claim)`` for each item of the frontmatter ``claims:`` list, at the line it is written on."""
+    raw = note.frontmatter.get("claims")
+    if raw is None:
+        return []
+    items = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list) else [raw]
+    lines = split_lines(note.text)[: max(note.body_start_line - 1, 0)]
+    key_line = next((i for i, line in enumerate(lines) if line.startswith("claims:")), 0)
+    out: list[tuple[int, str]] = []
+    cursor = key_line
+    for item in items:
+        text = str(item)
+        found = next((i for i in range(cursor, len(lines)) if text in lines[i]), None)
+        if found is not None:
+            cursor = found
+        out.append(((cursor if found is not None else key_line) + 1, text))
+    return out
+
+
+def _own_spec(note: NoteContext, fences: list[Fence]) -> Mapping[str, Any] | None:
+    """The note's own model spec: what the vault resolves its title to, else its only model-spec block.
+
+    A note with several specs (the LLaMA-7B note holds the article's estimate and the real config) does
+    not say which one its title means, so its title is then no model reference at all.
+    """
+    resolved = note.resolve_model(note.title) if note.title else None
+    if resolved is not None:
+        return resolved
+    specs = [fence for fence in fences if fence.lang == "model-spec"]
+    if len(specs) != 1:
+        return None
+    lines = split_lines(note.text)
+    try:
+        raw = yaml.safe_load("\n".join(lines[specs[0].line : specs[0].end_line - 1]))
+    except yaml.YAMLError:
+        return None
+    return raw if isinstance(raw, Mapping) else None
+
+
+def _own_names(note: NoteContext) -> dict[str, str]:
+    aliases = note.frontmatter.get("aliases") or []
+    names = [note.title, *([aliases] if isinstance(aliases, str) else aliases)]
+    return {normalize_name(str(name)): note.title for name in names if str(name).strip()}
+
+
+class _Resolver:
+    """Resolves model references once per note and turns candidates into results."""
+
+    def __init__(
+        self,
+        resolve_model: Callable[[str], Mapping[str, Any] | None],
+        catalog: ModelCatalog,
+        own: Mapping[str, Any] | None,
+    ) -> None:
+        self._resolve_model = resolve_model
+        self._catalog = catalog
+        self._own = own
+        self._cache: dict[tuple[str, str], Resolved | str] = {}
+
+    def model(self, name: str, *, link: bool = False, own: bool = False) -> Resolved | str:
+        """Spec and count of a model reference, or why there is none."""
+        key = ("own" if own else "link" if link else "name", name)
+        if key not in self._cache:
+            self._cache[key] = self._lookup(name, link=link, own=own)
+        return self._cache[key]
+
+    def _lookup(self, name: str, *, link: bool, own: bool) -> Resolved | str:
+        entry = None if link or own else self._catalog.lookup(name)
+        if entry is not None:
+            return self._catalog.spec_and_count(entry)
+        mapping = self._own if own else self._resolve_model(name)
+        if mapping is None and link:
+            found = self._catalog.lookup(name)
+            if found is not None:
+                return self._catalog.spec_and_count(found)
+        if mapping is None:
+            where = f"[[{name}]] holds no model-spec" if link else f"unknown model {name!r}"
+            return f"{where}; add a model-spec or use a preset name (vault-tools calc --list)"
+        return self._catalog.spec_and_count(ModelEntry(key=f"note:{name}", title=name, mapping=mapping))
+
+    def result(self, candidate: Candidate) -> ClaimResult:
+        if isinstance(candidate, ExplicitCandidate):
+            return self.explicit(candidate.line, candidate.text, candidate.claim, candidate.error)
+        if isinstance(candidate, ArithmeticCandidate):
+            return self._arithmetic(candidate)
+        return self._implicit(candidate)
+
+    def explicit(
+        self, line: int, text: str, claim: ExplicitClaim | None = None, error: str | None = None
+    ) -> ClaimResult:
+        if claim is None and error is None:
+            try:
+                claim = parse_claim(text)
+            except ValueError as exc:
+                error = str(exc)
+        if claim is None:
+            return ClaimResult(line, text, "", None, None, "unverified", "explicit", f"cannot parse: {error}")
+        stated = claim.stated.text
+        model = self.model(claim.model, link=claim.link)
+        if isinstance(model, str):
+            return ClaimResult(line, claim.text, stated, None, None, "unverified", "explicit", model)
+        try:
+            value, detail = compute(claim, *model)
+        except (ValueError, LookupError, TypeError) as exc:
+            return ClaimResult(line, claim.text, stated, None, None, "unverified", "explicit", str(exc))
+        judged = judge(claim.stated, value, claim.op)
+        if detail and judged.verdict == "wrong":
+            judged = replace(judged, message=f"{judged.message}; {detail}")
+        return ClaimResult(
+            line,
+            claim.text,
+            stated,
+            judged.computed,
+            judged.computed_full,
+            judged.verdict,
+            "explicit",
+            judged.message,
+        )
+
+    def _implicit(self, candidate: ImplicitCandidate) -> ClaimResult:
+        ref = candidate.ref
+        stated = candidate.stated
+        base = (candidate.line, candidate.text, stated.text)
+        model = self._ref_model(ref)
+        if isinstance(model, str):
+            return ClaimResult(*base, None, None, "unverified", "implicit", model)
+        _spec, count = model
+        value = count.active if candidate.measure == "active" else count.total
+        judged = judge(stated, value, candidate.op, size_label=candidate.size_label)
+        if candidate.rumour:
+            message = "stated as a rumour; not checked"
+            return ClaimResult(
+                *base, judged.computed, judged.computed_full, "unverified", "implicit", message
+            )
+        message = judged.message
+        if candidate.measure == "active":
+            message = f"active parameters per token{'; ' + message if message else ''}"
+        return ClaimResult(*base, judged.computed, judged.computed_full, judged.verdict, "implicit", message)
+
+    def _ref_model(self, ref: ModelRef) -> Resolved | str:
+        if ref.source == "unknown":
+            return f"unknown model {ref.name!r}; add a preset or link a note that holds a model-spec"
+        if ref.source == "preset":
+            entry = self._catalog.lookup(ref.name)
+            assert entry is not None
+            return self._catalog.spec_and_count(entry)
+        return self.model(ref.name, link=ref.source == "wikilink", own=ref.source == "note")
+
+    def _arithmetic(self, candidate: ArithmeticCandidate) -> ClaimResult:
+        stated = candidate.stated
+        base = (candidate.line, candidate.text, stated.text)
+        judged = judge(stated, candidate.value.value, candidate.op)
+        if candidate.rumour:
+            message = "stated as a rumour; not checked"
+            return ClaimResult(
+                *base, judged.computed, judged.computed_full, "unverified", "arithmetic", message
+            )
+        return ClaimResult(
+            *base, judged.computed, judged.computed_full, judged.verdict, "arithmetic", judged.message
+        )
+
+
+HIGH_CONFIDENCE_SCORE = 0.9
+
+
+def high_confidence(frontmatter: Mapping[str, Any]) -> bool:
+    """Whether a note's frontmatter claims high confidence (``confidence_score`` ≥ 0.9 or trust level A).
+
+    Reports list such notes first when they hold wrong claims: a confident note that is wrong misleads most.
+    """
+    score = frontmatter.get("confidence_score")
+    if isinstance(score, int | float) and not isinstance(score, bool) and score >= HIGH_CONFIDENCE_SCORE:
+        return True
+    return str(frontmatter.get("source_trust_level", "")).strip().upper() == "A"

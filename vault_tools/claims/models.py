@@ -1,0 +1,169 @@
+"""Model names a note may mention: the presets (and any extra models), found fast in a line of prose."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Any, Literal
+
+from vault_tools.core.params import ParamCount, count_params
+from vault_tools.core.presets import normalize_name, presets, spec_from_mapping
+from vault_tools.core.spec import ModelSpec
+
+RefSource = Literal["preset", "wikilink", "note", "unknown"]
+
+# Pieces of a model name as it appears in text; names are matched over runs of these joined by at most one
+# separator character, compared after ``normalize_name`` (so ``LLaMA 7B`` = ``llama-7b`` = ``LLaMA7B``).
+_PIECE_RE = re.compile(r"[A-Za-z0-9]+(?:/[A-Za-z0-9]+)*")
+_SEPARATORS = frozenset(" \t-_.")
+# The size written in a model's name (``405B`` in "Llama 3.1 405B"), never an expert shape like ``8x7B``.
+_SIZE_LABEL_RE = re.compile(r"(?<![x×\d.])(\d+(?:\.\d+)?)\s?([KMBT])$", re.IGNORECASE)
+_SIZE_FACTORS = {"k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    """A known model: its catalog key, display title and the mapping ``spec_from_mapping`` accepts."""
+
+    key: str
+    title: str
+    mapping: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRef:
+    """A model reference found in a line: its span, how it was recognised, and the name to resolve."""
+
+    text: str
+    start: int
+    end: int
+    source: RefSource
+    name: str  # catalog key, wikilink target, note title or the unknown name as written
+
+    @property
+    def size_label(self) -> tuple[str, int] | None:
+        """The size in the name as written and as a count (``Llama 3.1 405B`` → ``("405", 405·10⁹)``)."""
+        match = _SIZE_LABEL_RE.search(self.text.rstrip())
+        if match is None:
+            return None
+        return match.group(1), int(Fraction(match.group(1)) * _SIZE_FACTORS[match.group(2).lower()])
+
+
+class ModelCatalog:
+    """Known models by every normalised name and alias, with a cache of their parameter counts."""
+
+    def __init__(self, named: Iterable[tuple[Sequence[str], ModelEntry]]) -> None:
+        index: dict[str, ModelEntry] = {}
+        longest = 1
+        for names, entry in named:
+            for name in names:
+                normal = normalize_name(name)
+                if normal:
+                    index.setdefault(normal, entry)
+                    longest = max(longest, len(_PIECE_RE.findall(name)))
+        self._index = index
+        # Every prefix of every name: a window of text that is no name's prefix cannot grow into a name.
+        self._prefixes = frozenset(normal[:k] for normal in index for k in range(1, len(normal) + 1))
+        self._window = longest + 2  # text may split a name into more pieces than the name itself has
+        self._counts: dict[str, tuple[ModelSpec, ParamCount] | str] = {}
+
+    def lookup(self, name: str) -> ModelEntry | None:
+        return self._index.get(normalize_name(name))
+
+    def with_models(self, models: Mapping[str, Mapping[str, Any]]) -> ModelCatalog:
+        """This catalog plus ``models`` (title → {"aliases": [...], "config": {...}}); existing names win."""
+        named: list[tuple[tuple[str, ...], ModelEntry]] = [((key,), e) for key, e in self._index.items()]
+        for title, raw in models.items():
+            aliases = tuple(str(a) for a in raw.get("aliases", ()))
+            entry = ModelEntry(key=title, title=title, mapping=MappingProxyType(dict(raw["config"])))
+            named.append(((title, *aliases), entry))
+        return ModelCatalog(named)
+
+    def spec_and_count(self, entry: ModelEntry) -> tuple[ModelSpec, ParamCount] | str:
+        """The spec and exact count of ``entry`` (computed once), or why it cannot be counted."""
+        cached = self._counts.get(entry.key)
+        if cached is None:
+            try:
+                spec = spec_from_mapping(entry.mapping, name=entry.title)
+                cached = (spec, count_params(spec))
+            except ValueError as exc:
+                cached = f"{entry.title}: {exc}"
+            self._counts[entry.key] = cached
+        return cached
+
+    def find(self, text: str, extra: Mapping[str, str] | None = None) -> list[ModelRef]:
+        """Every known model name in ``text``, longest match first, as non-overlapping refs.
+
+        ``extra`` maps normalised names to a note title (the note's own title and aliases).
+        """
+        pieces = [(m.start(), m.end()) for m in _PIECE_RE.finditer(text)]
+        extra_prefixes = _prefixes(extra) if extra else frozenset()
+        refs: list[ModelRef] = []
+        i = 0
+        while i < len(pieces):
+            best: tuple[int, ModelRef] | None = None
+            normal = ""
+            for j in range(i, min(len(pieces), i + self._window)):
+                piece = text[pieces[j][0] : pieces[j][1]].casefold()
+                if j > i:
+                    gap = text[pieces[j - 1][1] : pieces[j][0]]
+                    if len(gap) > 1 or (gap and gap not in _SEPARATORS):
+                        break
+                    # normalize_name keeps a dot between digits ("3.1"); do the same while joining.
+                    if gap == "." and normal[-1:].isdigit() and piece[:1].isdigit():
+                        normal += "."
+                normal += piece
+                if normal not in self._prefixes and normal not in extra_prefixes:
+                    break
+                start, end = pieces[i][0], pieces[j][1]
+                if extra is not None and normal in extra:
+                    best = (j, ModelRef(text[start:end], start, end, "note", extra[normal]))
+                elif normal in self._index:
+                    best = (j, ModelRef(text[start:end], start, end, "preset", self._index[normal].key))
+            if best is None:
+                i += 1
+                continue
+            j, ref = best
+            if j + 1 < len(pieces) and _continues(text, ref, pieces[j][1], pieces[j + 1][0]):
+                i = j + 2  # "Falcon 180B", "GPT-3.5": a longer name this catalog does not know
+                continue
+            refs.append(ref)
+            i = j + 1
+        return refs
+
+
+def _continues(text: str, ref: ModelRef, end: int, next_start: int) -> bool:
+    """Whether a match is only the start of a longer, different model name.
+
+    A one-word family alias followed by a size (``Falcon 180B``, ``T5 11B``) or a versioned name followed by
+    a point release (``GPT-3.5``) names another model; ``LLaMA-7B 6.7B`` and ``BERT-base 110M`` do not.
+    """
+    gap = text[end:next_start]
+    if len(gap) != 1 or gap not in _SEPARATORS or not text[next_start].isdigit():
+        return False
+    if gap == "." and ref.text[-1].isdigit():
+        return True
+    return _PIECE_RE.fullmatch(ref.text) is not None and ref.size_label is None
+
+
+@functools.lru_cache(maxsize=256)
+def _prefix_set(names: frozenset[str]) -> frozenset[str]:
+    return frozenset(name[:k] for name in names for k in range(1, len(name) + 1))
+
+
+def _prefixes(extra: Mapping[str, str]) -> frozenset[str]:
+    return _prefix_set(frozenset(extra))
+
+
+@functools.cache
+def preset_catalog() -> ModelCatalog:
+    """The built-in presets as a catalog (built once per process)."""
+    named = []
+    for key, preset in presets().items():
+        entry = ModelEntry(key=key, title=preset.title, mapping=MappingProxyType({"preset": key}))
+        named.append(((key, preset.title, *preset.aliases), entry))
+    return ModelCatalog(named)

@@ -1,0 +1,165 @@
+"""The ``claims`` processor: a "Verification" region with each claim's verdict, for notes that make claims."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from types import MappingProxyType
+from typing import Any
+
+from vault_tools.claims.evaluate import ClaimResult, evaluate_claims
+from vault_tools.claims.scan import scan, split_lines
+from vault_tools.pipeline.model import NoteContext, Problem, Rendered
+from vault_tools.pipeline.render import render
+
+REGION_ID = "verification"
+TEMPLATE = "verification.md.j2"
+_DIGIT_RE = re.compile(r"\d")
+_BEGIN_RE = re.compile(rf"<!-- vault-tools:begin {REGION_ID}\s")
+_END_RE = re.compile(rf"<!-- vault-tools:end {REGION_ID}\s")
+
+
+class ClaimsProcessor:
+    """Check every claim of a note and write the verdicts after its ```claims block (or at its end)."""
+
+    name: str = "claims"
+    kinds: tuple[str, ...] = ("claims",)
+
+    def wants(self, text: str) -> bool:
+        """Cheap prefilter: a note without a digit states no number."""
+        return bool(_DIGIT_RE.search(text))
+
+    def process(self, note: NoteContext) -> Sequence[Rendered | Problem]:
+        """The Verification region, then a problem per wrong claim and per claims line that does not parse."""
+        results = evaluate_claims(note)
+        if not results:
+            return ()
+        anchor, prefix = _anchor(note)
+        rows = [_row(result) for result in results]
+        text = _render(note, results, rows)
+        # The region shifts the claims written after it; number them as they will read once it is written.
+        shift, after = _shift(note, anchor, text.count("\n") + 1)
+        if shift:
+            rows = [_row(r, r.line + shift if r.line > after else r.line) for r in results]
+            text = _render(note, results, rows)
+        region = Rendered(
+            region_id=REGION_ID,
+            anchor_line=anchor,
+            text=text,
+            summary=MappingProxyType({"claims": summary(results)}),
+            status=status(results),
+            prefix=prefix,
+        )
+        # Problems cite the lines of the text as given: what `check` reports, before anything is written.
+        return (region, *(problem for problem in map(_problem, results) if problem is not None))
+
+
+def summary(results: Sequence[ClaimResult]) -> str:
+    """Verdict counts for the changelog: ``3 ok, 1 wrong`` (``ok`` always, the others when present)."""
+    counts = {
+        verdict: sum(1 for r in results if r.verdict == verdict) for verdict in ("ok", "wrong", "unverified")
+    }
+    return ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n or verdict == "ok")
+
+
+def status(results: Sequence[ClaimResult]) -> str | None:
+    """``failed`` when a claim is wrong, ``verified`` when at least one holds, else no opinion."""
+    if any(r.verdict == "wrong" for r in results):
+        return "failed"
+    if any(r.verdict == "ok" for r in results):
+        return "verified"
+    return None
+
+
+def headline(results: Sequence[ClaimResult]) -> tuple[str, str]:
+    """The callout type and its title."""
+    total = len(results)
+    wrong = sum(1 for r in results if r.verdict == "wrong")
+    unverified = sum(1 for r in results if r.verdict == "unverified")
+    noun = "claim" if total == 1 else "claims"
+    if wrong:
+        return "failure", f"{wrong} of {total} {noun} {'is' if wrong == 1 else 'are'} wrong"
+    if unverified == total:
+        return "question", f"No claim could be checked ({total} unverified)"
+    if unverified:
+        checked = total - unverified
+        held = "claim holds" if checked == 1 else "claims hold"
+        return "success", f"All {checked} checked {held} ({unverified} unverified)"
+    return "success", "The claim holds" if total == 1 else f"All {total} claims hold"
+
+
+def _row(result: ClaimResult, line: int | None = None) -> dict[str, Any]:
+    computed = result.computed or "—"
+    if result.computed_full and result.computed_full != result.computed:
+        computed = f"{computed} ({result.computed_full})"
+    return {
+        "line": result.line if line is None else line,
+        "claim": _code(result.text),
+        "stated": result.stated or "—",
+        "computed": computed,
+        "verdict": result.verdict,
+        "message": result.message,
+    }
+
+
+def _code(text: str) -> str:
+    """``text`` as a code span (keeps wikilinks in claims from adding links to the vault's graph)."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _render(note: NoteContext, results: Sequence[ClaimResult], rows: list[dict[str, Any]]) -> str:
+    callout, title = headline(results)
+    wrong = [row for row, result in zip(rows, results, strict=True) if result.verdict == "wrong"]
+    return render(
+        TEMPLATE, note.options.get("templates"), callout=callout, title=title, rows=rows, wrong=wrong
+    )
+
+
+def _problem(result: ClaimResult) -> Problem | None:
+    if result.kind == "explicit" and result.message.startswith("cannot parse"):
+        return Problem(result.line, f"claims: {result.message}", "warning")
+    if result.verdict != "wrong":
+        return None
+    full = f"; in full {result.computed_full}" if result.computed_full else ""
+    message = f"wrong {result.kind} claim: {result.text}: {result.message}{full}"
+    return Problem(result.line, message, "wrong" if result.kind == "explicit" else "warning")
+
+
+def _anchor(note: NoteContext) -> tuple[int, str]:
+    """After the first ```claims block (the pipeline's, else our own scan), or the end of the note."""
+    for block in note.blocks:
+        if block.kind == "claims":
+            return block.end_line, block.prefix
+    _segments, fences = scan(note.text, note.body_start_line)
+    for fence in fences:
+        if fence.lang == "claims":
+            return fence.end_line, fence.prefix
+    return 0, ""
+
+
+def _shift(note: NoteContext, anchor: int, inner: int) -> tuple[int, int]:
+    """How far claims after the region move when it is written, and the line after which they move.
+
+    ``inner`` counts the region's lines between its markers (the pipeline adds one summary line to the
+    text).  An existing region is replaced in place; a new one is inserted after ``anchor`` with a blank
+    line on each side where the neighbouring line is not blank (``pipeline.regions.apply_regions``).
+    """
+    lines = split_lines(note.text)
+    count = len(lines)
+    begin = next((i for i, line in enumerate(lines) if _BEGIN_RE.search(line)), None)
+    if begin is not None:
+        end = next((i for i in range(begin, len(lines)) if _END_RE.search(lines[i])), None)
+        if end is None:
+            return 0, 0
+        return inner - (end - begin - 1), end + 1
+    if anchor == 0 or anchor >= count:
+        return 0, 0
+    blank_before = 0 if _blank(lines[anchor - 1]) else 1
+    blank_after = 0 if _blank(lines[anchor]) else 1
+    return blank_before + inner + 2 + blank_after, anchor
+
+
+def _blank(line: str) -> bool:
+    return not line.strip(" \t>")

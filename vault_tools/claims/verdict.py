@@ -1,0 +1,109 @@
+"""Judge a stated quantity against the computed one, with a tolerance that follows how it was written.
+
+Rules (``step`` is one unit of the last significant digit the author wrote; trailing zeros of a whole number
+are not significant, so ``110M`` has a step of 10M and ``6.7B`` a step of 0.1B):
+
+* **plain** (``6.7B``, ``= 1 GiB``): ok when the computed value rounds to the stated one at that step,
+  i.e. ``|computed − stated| ≤ step/2`` (an exact half is accepted either way);
+* **approximate** (``~``, ``≈``, ``about``, ``약``, or the size in a model's name restated as its count):
+  a round number of one or two significant digits (``~13B``, ``약 70억``) is ok within
+  ``max(step/2, 5%)``; a number written with more precision (``≈ 6.55B``, ``~6.7B``, ``≈ 405B``) shows
+  how close the author meant it, so it is ok within one whole ``step``;
+* **bounds** (``<``, ``>``, ``≤``, ``≥``, ``over 100B``, ``70억 이상``): compared exactly;
+* a stated ``GB`` whose number is right in ``GiB`` (or the reverse) is wrong, with a message that says so:
+  ``stated GB but the value is in GiB: 12.55 GiB = 13.48 GB``.
+
+The computed value is shown the way the author wrote theirs (``6.57B`` next to ``6.55B``) and in full.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+from vault_tools.claims.grammar import Op
+from vault_tools.claims.numbers import BYTE_UNITS, TWIN_UNIT, Stated, format_full, format_like
+
+Verdict = Literal["ok", "wrong", "unverified"]
+
+APPROXIMATE_SHARE = Fraction(5, 100)
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """A verdict with the computed value at the author's precision and in full."""
+
+    verdict: Verdict
+    computed: str
+    computed_full: str
+    message: str = ""
+
+
+def tolerance(stated: Stated, op: Op = "=", *, size_label: bool = False) -> Fraction:
+    """How far the computed value may be from ``stated`` and still be ok (see the module docstring)."""
+    half = stated.step / 2
+    if not (op == "≈" or stated.approximate or size_label):
+        return half
+    if stated.decimals == 0 and stated.significant <= 2:
+        return max(half, abs(stated.value) * APPROXIMATE_SHARE)
+    return stated.step
+
+
+def holds(stated: Stated, computed: Fraction, op: Op = "=", *, size_label: bool = False) -> bool:
+    """Whether ``computed`` makes the statement ``computed OP stated`` true."""
+    if op == "<":
+        return computed < stated.value
+    if op == ">":
+        return computed > stated.value
+    if op == "≤":
+        return computed <= stated.value
+    if op == "≥":
+        return computed >= stated.value
+    return abs(computed - stated.value) <= tolerance(stated, op, size_label=size_label)
+
+
+def judge(stated: Stated, computed: int | Fraction, op: Op = "=", *, size_label: bool = False) -> Judgement:
+    """Judge ``computed OP stated``; a wrong byte size that is right in the twin unit says so."""
+    value = Fraction(computed)
+    shown = format_like(value, stated)
+    full = format_full(value, stated.kind)
+    if holds(stated, value, op, size_label=size_label):
+        message = ""
+        if size_label and not holds(stated, value, op):
+            message = f"{stated.text} is the size in the model's name; read as 'about {stated.text}'"
+        return Judgement("ok", shown, full, message)
+    mixup = unit_mixup(stated, value, op)
+    if mixup is not None:
+        return Judgement("wrong", shown, full, mixup)
+    symbol = {"=": "≠", "≈": "is not ≈"}.get(op, f"is not {op}")
+    message = f"computed {shown} {symbol} stated {stated.text}"
+    if op in ("=", "≈") and stated.value <= value < stated.value + stated.step:
+        message += " (the stated value is truncated, not rounded)"
+    return Judgement("wrong", shown, full, message)
+
+
+def unit_mixup(stated: Stated, computed: Fraction, op: Op = "=") -> str | None:
+    """``stated GB but the value is in GiB: ...`` when the number is right in the twin byte unit."""
+    unit = stated.byte_unit
+    if unit is None or unit not in TWIN_UNIT or op not in ("=", "≈"):
+        return None
+    twin = TWIN_UNIT[unit]
+    own, other = BYTE_UNITS[unit][0], BYTE_UNITS[twin][0]
+    ratio = Fraction(other, own)
+    swapped = Stated(
+        text=stated.text,
+        value=stated.value * ratio,
+        kind="bytes",
+        scale=stated.scale * ratio,
+        suffix=stated.suffix,
+        decimals=stated.decimals,
+        step=stated.step * ratio,
+        significant=stated.significant,
+        approximate=stated.approximate,
+    )
+    if not holds(swapped, computed, op):
+        return None
+    number = stated.mantissa
+    in_stated_unit = float(swapped.value / own)
+    return f"stated {unit} but the value is in {twin}: {number} {twin} = {in_stated_unit:.2f} {unit}"

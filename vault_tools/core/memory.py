@@ -1,0 +1,412 @@
+"""Memory of a model: weights per format, KV cache, inference total and training memory per GPU.
+
+Pure functions of a ``ModelSpec`` / ``ParamCount`` and the options in ``options.py``; every result lists
+its terms (name, bytes, formula).  Conventions, each a named option: ZeRO's mixed precision keeps 16-bit
+weights and gradients plus an fp32 master copy and fp32 Adam moments (2 + 2 + 12 = 16 bytes a parameter;
+``mixed-fp32-grads`` is the 18-byte variant); ZeRO stage k shards optimizer states (k ≥ 1), gradients
+(k ≥ 2) and weights (k = 3, also FSDP full sharding) over the data-parallel GPUs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from vault_tools.core.activations import ActivationMemory, activation_memory
+from vault_tools.core.options import (
+    DEFAULT_OVERHEAD,
+    DEFAULT_SEQ_LEN,
+    PRECISIONS,
+    InferenceOptions,
+    TrainingOptions,
+    canonical_kv_dtype,
+)
+from vault_tools.core.params import ParamCount, Part
+from vault_tools.core.roles import part_role
+from vault_tools.core.spec import ModelSpec
+from vault_tools.core.units import DTYPE_BITS, GGML_TYPES, Term, total
+from vault_tools.core.weights import WeightMemory, weight_bytes, weight_memory
+
+__all__ = [
+    "DEFAULT_OVERHEAD",
+    "DEFAULT_SEQ_LEN",
+    "InferenceMemory",
+    "InferenceOptions",
+    "KVCache",
+    "TrainingMemory",
+    "TrainingOptions",
+    "WeightMemory",
+    "inference_memory",
+    "kv_cache",
+    "kv_cache_bytes",
+    "layer_attention_types",
+    "lora_params",
+    "lora_parts",
+    "training_activations",
+    "training_memory",
+    "weight_bytes",
+    "weight_memory",
+]
+
+# --- KV cache ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KVCache:
+    """The KV cache for ``batch`` sequences of ``seq_len`` tokens, one term per kind of layer."""
+
+    batch: int
+    seq_len: int
+    kv_dtype: str
+    terms: tuple[Term, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> int:
+        return total(self.terms)
+
+
+def layer_attention_types(spec: ModelSpec) -> tuple[str, ...]:
+    """``full_attention`` / ``sliding_attention`` for each decoder layer, as transformers lays them out."""
+    layers = spec.num_layers if not spec.encoder_decoder else spec.decoder_layers
+    if spec.layer_types is not None:
+        return spec.layer_types
+    if not spec.sliding_window:
+        return ("full_attention",) * layers
+    if spec.model_type == "gemma2":  # every other layer, starting with a sliding one
+        return tuple("sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(layers))
+    if spec.model_type in ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe"):
+        # Qwen configs carry a window but only use it with use_sliding_window, from max_window_layers on.
+        if not spec.config.get("use_sliding_window", False):
+            return ("full_attention",) * layers
+        first = spec.config.get("max_window_layers", layers)
+        first = first if isinstance(first, int) else layers
+        return tuple("sliding_attention" if i >= first else "full_attention" for i in range(layers))
+    return ("sliding_attention",) * layers
+
+
+def _row_bytes(elements: int, kv_dtype: str) -> int:
+    """Bytes of one token's row of ``elements`` cache values (llama.cpp block types quantize per row)."""
+    if kv_dtype in DTYPE_BITS:
+        return math.ceil(elements * DTYPE_BITS[kv_dtype] / 8)
+    block = GGML_TYPES[kv_dtype.upper()]
+    return math.ceil(elements / block.block_elems) * block.block_bytes
+
+
+def kv_cache(
+    spec: ModelSpec,
+    *,
+    batch: int = 1,
+    seq_len: int,
+    kv_dtype: str = "bf16",
+    encoder_seq_len: int | None = None,
+) -> KVCache:
+    """The KV cache of ``spec`` for ``batch`` × ``seq_len`` tokens with ``kv_dtype`` elements.
+
+    Per layer and token it holds K and V for the KV heads (grouped-query attention needs only those), or
+    for MLA one latent of ``kv_lora_rank + qk_rope_head_dim`` values (no K/V pair).  Sliding-window layers
+    hold at most ``sliding_window`` tokens.
+    """
+    dtype = canonical_kv_dtype(kv_dtype)
+    if batch < 1 or seq_len < 0:
+        raise ValueError(f"batch must be at least 1 and seq_len at least 0, got {batch} and {seq_len}")
+    notes: list[str] = []
+    terms: list[Term] = []
+    if spec.family.layout == "encoder":
+        notes.append("encoder-only model: no KV cache (it does not generate token by token)")
+        return KVCache(batch, seq_len, dtype, (), tuple(notes))
+    mla = spec.mla
+    if mla is not None:
+        width = mla.kv_lora_rank + mla.qk_rope_head_dim
+        row = _row_bytes(width, dtype)
+        formula = f"(kv_lora_rank + qk_rope_head_dim) = {width} values"
+    else:
+        k_row = _row_bytes(spec.num_kv_heads * spec.head_dim, dtype)
+        row = 2 * k_row
+        formula = f"2 (K, V) · {spec.num_kv_heads} kv heads · {spec.head_dim} head_dim"
+    kinds = layer_attention_types(spec)
+    window = spec.sliding_window or seq_len
+    by_kind: dict[str, int] = {}
+    for kind in kinds:
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+    for kind, layers in by_kind.items():
+        tokens = min(seq_len, window) if kind == "sliding_attention" else seq_len
+        if kind not in ("full_attention", "sliding_attention"):
+            notes.append(f"layer type {kind!r} counted as full attention")
+        label = "sliding-window layers" if kind == "sliding_attention" else "layers"
+        tok = f"min(s, {window})" if kind == "sliding_attention" else "s"
+        terms.append(
+            Term(
+                "kv_cache",
+                f"{layers} {label} × {tokens:,} tokens",
+                layers * batch * tokens * row,
+                f"{layers} · b · {tok} · {formula} · {dtype} ({row} B/token/layer)",
+            )
+        )
+    if spec.encoder_decoder:
+        enc = seq_len if encoder_seq_len is None else encoder_seq_len
+        layers = spec.decoder_layers
+        terms.append(
+            Term(
+                "kv_cache",
+                f"{layers} cross-attention layers × {enc:,} encoder tokens",
+                layers * batch * enc * row,
+                f"{layers} · b · s_enc · {formula} · {dtype}",
+            )
+        )
+    return KVCache(batch, seq_len, dtype, tuple(terms), tuple(notes))
+
+
+def kv_cache_bytes(spec: ModelSpec, *, batch: int = 1, seq_len: int, kv_dtype: str = "bf16") -> int:
+    """Bytes of the KV cache for ``batch`` sequences of ``seq_len`` tokens at ``kv_dtype``."""
+    return kv_cache(spec, batch=batch, seq_len=seq_len, kv_dtype=kv_dtype).total
+
+
+# --- inference ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceMemory:
+    """Weights + KV cache + the stated runtime overhead, for one GPU holding the whole model."""
+
+    options: InferenceOptions
+    weights: WeightMemory
+    kv: KVCache
+    terms: tuple[Term, ...]
+
+    @property
+    def total(self) -> int:
+        return total(self.terms)
+
+
+def inference_memory(count: ParamCount, options: InferenceOptions | None = None) -> InferenceMemory:
+    """Memory to serve ``count``'s model with ``options``."""
+    options = options or InferenceOptions()
+    weights = weight_memory(count, options.weight_format)
+    kv = kv_cache(count.spec, batch=options.batch, seq_len=options.seq_len, kv_dtype=options.cache_dtype)
+    terms = (
+        Term(
+            "weights",
+            f"weights ({weights.format})",
+            weights.total,
+            f"{len(weights.terms)} terms, see weights",
+        ),
+        Term("kv_cache", f"KV cache ({kv.kv_dtype})", kv.total, f"b={kv.batch}, s={kv.seq_len:,}"),
+        Term(
+            "overhead",
+            "runtime overhead (assumed; memory.overhead)",
+            options.overhead,
+            "CUDA context + allocator",
+        ),
+    )
+    return InferenceMemory(options, weights, kv, terms)
+
+
+# --- LoRA --------------------------------------------------------------------------------------------
+
+_TARGET_SETS = {
+    "attention": frozenset(
+        {"q_proj", "k_proj", "v_proj", "o_proj", "q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj"}
+    ),
+    "mlp": frozenset({"gate_proj", "up_proj", "down_proj"}),
+}
+
+
+def lora_parts(count: ParamCount, targets: Collection[str]) -> tuple[Part, ...]:
+    """The linear parts LoRA adapts: named ones, or ``all-linear`` (PEFT: every linear but the head)."""
+    linear = [p for p in count.parts if p.linear and part_role(p) in ("linear", "router")]
+    names = {p.name for p in linear}
+    wanted: set[str] = set()
+    for target in targets:
+        if target == "all-linear":
+            wanted |= names
+        elif target in _TARGET_SETS:
+            wanted |= _TARGET_SETS[target] & names
+        elif target in names:
+            wanted.add(target)
+        else:
+            known = ", ".join(sorted(names))
+            raise ValueError(
+                f"LoRA target {target!r} is not a linear layer of this model; use all-linear, attention, mlp "
+                f"or one of {known}"
+            )
+    return tuple(p for p in linear if p.name in wanted)
+
+
+def lora_params(count: ParamCount, targets: Collection[str], rank: int) -> int:
+    """Trainable LoRA parameters: ``r · (in + out)`` for each adapted matrix (A is r×in, B is out×r)."""
+    return sum(rank * (p.shape[0] + p.shape[1]) * p.copies for p in lora_parts(count, targets))
+
+
+# --- training ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingMemory:
+    """Memory per GPU for one training step, term by term."""
+
+    options: TrainingOptions
+    terms: tuple[Term, ...]
+    activation: ActivationMemory
+    trainable: int  # parameters the optimizer updates (all, or the LoRA adapters)
+
+    @property
+    def weights(self) -> int:
+        return total(self.terms, "weights")
+
+    @property
+    def gradients(self) -> int:
+        return total(self.terms, "gradients")
+
+    @property
+    def optimizer(self) -> int:
+        return total(self.terms, "optimizer")
+
+    @property
+    def activations(self) -> int:
+        return total(self.terms, "activations")
+
+    @property
+    def overhead(self) -> int:
+        return total(self.terms, "overhead")
+
+    @property
+    def model_states(self) -> int:
+        """Weights, gradients and optimizer states: what ZeRO partitions."""
+        return self.weights + self.gradients + self.optimizer
+
+    @property
+    def per_gpu(self) -> int:
+        return total(self.terms)
+
+
+def _shard(nbytes: int, options: TrainingOptions, stage: int) -> tuple[int, str]:
+    """Bytes per GPU once ZeRO stage ``stage`` or higher partitions a quantity over the GPUs."""
+    if options.zero >= stage and options.gpus > 1:
+        return math.ceil(nbytes / options.gpus), f" / {options.gpus} GPUs (ZeRO-{options.zero})"
+    return nbytes, ""
+
+
+def _adafactor_elements(shape: tuple[int, ...]) -> int:
+    """Adafactor's second moment: a row and a column vector for a matrix, the full tensor for a vector."""
+    if len(shape) < 2:
+        return math.prod(shape)
+    return math.prod(shape[:-1]) + math.prod(shape[:-2]) * shape[-1]
+
+
+def _state_terms(
+    options: TrainingOptions, tensors: list[tuple[tuple[int, ...], int]], elem: int, psi: str
+) -> list[tuple[str, int, str]]:
+    """Optimizer state bytes (no master copy) over trainable ``(shape, copies)`` tensors."""
+    opt = options.optimizer
+    n = sum(math.prod(shape) * c for shape, c in tensors)
+    if opt == "sgd":
+        return []
+    if opt in ("sgd-momentum", "lion"):
+        return [("momentum buffer", n * elem, f"{psi} · {elem}")]
+    if opt in ("adam", "adamw"):
+        return [("Adam moments m, v", 2 * n * elem, f"2 · {psi} · {elem}")]
+    if opt == "adafactor":
+        factored = sum(_adafactor_elements(shape) * c for shape, c in tensors)
+        return [("Adafactor factored second moment", factored * elem, f"Σ (rows + cols) · {elem}")]
+    # bitsandbytes 8-bit Adam: uint8 m and v with an fp32 absmax per 256 values; tensors under 4096
+    # values keep 32-bit states (min_8bit_size); two 256-entry fp32 quantization maps are shared.
+    small = sum(math.prod(shape) * c for shape, c in tensors if math.prod(shape) < 4096)
+    big = [(math.prod(shape), c) for shape, c in tensors if math.prod(shape) >= 4096]
+    eight = sum((2 * size + 2 * math.ceil(size / 256) * 4) * c for size, c in big)
+    return [
+        ("8-bit Adam moments + block absmax", eight, f"2 · {psi} + 2 · ⌈{psi}/256⌉ · 4"),
+        ("32-bit moments of tensors < 4096 values", small * 8, "2 · Ψ_small · 4"),
+        ("quantization maps (shared)", 2 * 256 * 4, "2 · 256 · 4"),
+    ]
+
+
+def training_memory(
+    count: ParamCount, options: TrainingOptions | None = None, *, activation: ActivationMemory | None = None
+) -> TrainingMemory:
+    """Memory per GPU to train ``count``'s model with ``options`` (pass ``activation`` to reuse one)."""
+    options = options or TrainingOptions()
+    w_b, g_b, m_b, elem = PRECISIONS[options.precision]
+    raw: list[tuple[str, str, int, str, int]] = []  # group, name, bytes, formula, ZeRO stage that shards it
+    if options.lora:
+        rank = options.lora_rank or 0
+        adapted = lora_parts(count, options.lora_targets)
+        trainable = sum(rank * (p.shape[0] + p.shape[1]) * p.copies for p in adapted)
+        tensors: list[tuple[tuple[int, ...], int]] = [((rank, p.shape[1]), p.copies) for p in adapted]
+        tensors += [((p.shape[0], rank), p.copies) for p in adapted]
+        base_fmt = options.quant or ("fp32" if options.precision == "fp32" else "bf16")
+        a_b = DTYPE_BITS[options.adapter_dtype] // 8
+        master = 4 if a_b < 4 and options.precision.startswith("mixed") else 0
+        names = ", ".join(sorted({p.name for p in adapted}))
+        raw.append(
+            (
+                "weights",
+                f"frozen base ({base_fmt})",
+                weight_bytes(count, base_fmt),
+                f"Ψ_base in {base_fmt}",
+                3,
+            )
+        )
+        raw.append(
+            (
+                "weights",
+                f"LoRA adapters r={rank} on {names} ({options.adapter_dtype})",
+                trainable * a_b,
+                f"Σ r·(in + out) = {trainable:,} · {a_b}",
+                3,
+            )
+        )
+        raw.append(("gradients", "adapter gradients", trainable * a_b, f"Ψ_lora · {a_b}", 2))
+        if master:
+            raw.append(("optimizer", "fp32 master adapters", trainable * master, "Ψ_lora · 4", 1))
+    else:
+        trainable = count.total
+        tensors = [(p.shape, p.copies) for p in count.parts]
+        raw.append(("weights", f"weights ({options.precision})", trainable * w_b, f"Ψ · {w_b}", 3))
+        raw.append(("gradients", "gradients", trainable * g_b, f"Ψ · {g_b}", 2))
+        if m_b:
+            raw.append(("optimizer", "fp32 master weights", trainable * m_b, f"Ψ · {m_b}", 1))
+    for name, nbytes, formula in _state_terms(options, tensors, elem, "Ψ_lora" if options.lora else "Ψ"):
+        raw.append(("optimizer", name, nbytes, formula, 1))
+    if options.zero == 0 and options.optimizer in ("adam", "adamw", "adafactor"):
+        steps = sum(c for _, c in tensors)
+        raw.append(
+            ("optimizer", "step counters (torch: one fp32 scalar per tensor)", 4 * steps, f"{steps} · 4", 1)
+        )
+
+    terms: list[Term] = []
+    for group, name, nbytes, formula, stage in raw:
+        sharded, note = _shard(nbytes, options, stage)
+        terms.append(Term(group, name, sharded, formula + note))
+    if activation is None:
+        activation = training_activations(count, options)
+    label = f"activations (b={options.batch}, s={options.seq_len:,}, recompute={options.recompute})"
+    terms.append(
+        Term("activations", label, activation.total, f"{len(activation.terms)} terms, see activations")
+    )
+    terms.append(
+        Term(
+            "overhead",
+            "runtime overhead (assumed; training.overhead)",
+            options.overhead,
+            "CUDA context + allocator",
+        )
+    )
+    return TrainingMemory(options, tuple(terms), activation, trainable)
+
+
+def training_activations(count: ParamCount, options: TrainingOptions) -> ActivationMemory:
+    """The activation memory ``options`` imply for ``count``'s model."""
+    targets = frozenset(p.name for p in lora_parts(count, options.lora_targets)) if options.lora else None
+    return activation_memory(
+        count.spec,
+        batch=options.batch,
+        seq_len=options.seq_len,
+        act_bytes=options.act_bytes,
+        recompute=options.recompute,
+        flash_attn=options.flash_attn,
+        lora_targets=targets,
+        lora_rank=options.lora_rank or 0,
+        adapter_bytes=DTYPE_BITS[options.adapter_dtype] // 8,
+    )

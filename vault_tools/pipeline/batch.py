@@ -1,0 +1,215 @@
+"""Whole-vault runs: parallel workers, a content cache, cross-note model references, deterministic output.
+
+A run is two rounds.  Round one processes every note that the cache cannot answer, in worker processes,
+with the model index known so far (from the cache); each note reports the names it looked up.  A note
+whose lookups would resolve differently with the complete index is processed again in round two; in
+refresh mode such a note is not written in round one, so it is written once, with the right references.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from vault_tools.core.presets import normalize_name
+from vault_tools.pipeline import cache as cache_mod
+from vault_tools.pipeline.config import Config
+from vault_tools.pipeline.runner import FileReport, Mode, RunReport, iter_notes, process_file
+
+# Below this many notes to process, worker start-up costs more than it saves (the pre-commit case).
+_PARALLEL_MIN = 64
+_CHUNK = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    path: Path
+    config: Config
+    mode: Mode
+    force: bool
+    index: Mapping[str, Mapping[str, Any]]
+    defer_unresolved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    report: FileReport
+    entry: cache_mod.Entry | None  # what the cache may remember about the note as it now is on disk
+    refs: tuple[tuple[str, str | None], ...]  # names looked up, and a digest of the spec each found
+    deferred: bool = False
+
+
+@dataclass(slots=True)
+class _Recorder:
+    """The ``resolve_model`` a note sees: the index as known, with every lookup written down."""
+
+    index: Mapping[str, Mapping[str, Any]]
+    seen: dict[str, str | None] = field(default_factory=dict)
+
+    def __call__(self, name: str) -> Mapping[str, Any] | None:
+        key = reference_key(name)
+        found = self.index.get(key)
+        self.seen[key] = cache_mod.model_digest(found)
+        return found
+
+
+def reference_key(name: str) -> str:
+    """Fold ``[[Note|label]]``, ``[[Note#heading]]`` and plain names onto one index key."""
+    text = name.strip()
+    if text.startswith("[[") and text.endswith("]]"):
+        text = text[2:-2]
+    text = text.split("|", 1)[0].split("#", 1)[0]
+    return normalize_name(text)
+
+
+def _work(job: Job) -> Outcome:
+    recorder = _Recorder(job.index)
+    # A note that looked up a name the index does not know yet is not written in round one: the
+    # complete index may resolve it, and the note must be written once, with its references right.
+    deferred = False
+
+    def may_write() -> bool:
+        nonlocal deferred
+        deferred = job.defer_unresolved and any(digest is None for digest in recorder.seen.values())
+        return not deferred
+
+    report, result = process_file(
+        job.path, job.config, mode=job.mode, force=job.force, resolve_model=recorder, may_write=may_write
+    )
+    refs = tuple(sorted(recorder.seen.items()))
+    entry = (
+        None if deferred else cache_mod.entry_for(job.path, report, result, refs, check=job.mode == "check")
+    )
+    return Outcome(report, entry, refs, deferred=deferred)
+
+
+def _moved(refs: Iterable[tuple[str, str | None]], index: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether any looked-up name resolves to a different spec (or none) under ``index``."""
+    return any(cache_mod.model_digest(index.get(key)) != digest for key, digest in refs)
+
+
+def _run_jobs(jobs: Sequence[Job], workers: int, progress: _Progress) -> Iterator[Outcome]:
+    if workers <= 1 or len(jobs) < _PARALLEL_MIN:
+        for job in jobs:
+            yield _work(job)
+            progress.tick()
+        return
+    import multiprocessing
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+        for outcome in pool.map(_work, jobs, chunksize=_CHUNK):
+            yield outcome
+            progress.tick()
+
+
+def run(
+    paths: Sequence[str],
+    *,
+    mode: Mode,
+    force: bool = False,
+    workers: int | None = None,
+    use_cache: bool = True,
+    progress: bool | None = None,
+) -> RunReport:
+    """Process every note under ``paths``; the same output with or without cache and for any worker count."""
+    report = RunReport()
+    notes: list[tuple[Path, Config]] = []
+    for item in iter_notes(paths):
+        if isinstance(item, str):
+            report.errors.append(item)
+        else:
+            notes.append(item)
+    roots = {config.root for _, config in notes}
+    caches = {
+        root: cache_mod.load(root, _config_of(notes, root)) if use_cache else cache_mod.empty()
+        for root in roots
+    }
+    count = workers or _default_workers(notes)
+
+    # Round one: everything the cache cannot answer, with the index the cache knows.
+    results: dict[Path, FileReport] = {}
+    index: dict[Path, dict[str, Mapping[str, Any]]] = {r: c.index() for r, c in caches.items()}
+    jobs: list[Job] = []
+    hits: list[tuple[Path, Config]] = []
+    for path, config in notes:
+        hit = caches[config.root].lookup(path, mode=mode, force=force)
+        if hit is not None:
+            results[path] = hit
+            hits.append((path, config))
+        else:
+            jobs.append(Job(path, config, mode, force, index[config.root], defer_unresolved=True))
+    bar = _Progress(len(jobs), progress)
+    deferred: list[Job] = []
+    outcomes: dict[Path, Outcome] = {}
+    for job, outcome in zip(jobs, _run_jobs(jobs, count, bar), strict=True):
+        outcomes[job.path] = outcome
+        caches[job.config.root].record(job.path, outcome.entry)
+    # The complete index, then round two for notes whose references it changes.
+    final = {root: c.index() for root, c in caches.items()}
+    for job in jobs:
+        outcome = outcomes[job.path]
+        if outcome.deferred or _moved(outcome.refs, final[job.config.root]):
+            deferred.append(replace(job, index=final[job.config.root], defer_unresolved=False))
+        else:
+            results[job.path] = outcome.report
+    for path, config in hits:
+        if _moved(caches[config.root].refs(path), final[config.root]):
+            deferred.append(Job(path, config, mode, force, final[config.root], defer_unresolved=False))
+    for job, outcome in zip(deferred, _run_jobs(deferred, count, _Progress(0, False)), strict=True):
+        report_ = outcome.report
+        earlier = outcomes.get(job.path)
+        if earlier is not None and earlier.report.written:
+            # Written in round one and touched up now: one note, one report of everything done to it.
+            report_ = replace(
+                report_, changed=True, written=True, changes=earlier.report.changes + report_.changes
+            )
+        results[job.path] = report_
+        caches[job.config.root].record(job.path, outcome.entry)
+    bar.done()
+    if use_cache:
+        for c in caches.values():
+            c.save()
+    report.files = [results[path] for path, _ in notes]
+    return report
+
+
+def _config_of(notes: Iterable[tuple[Path, Config]], root: Path) -> Config:
+    return next(config for _, config in notes if config.root == root)
+
+
+def _default_workers(notes: Sequence[tuple[Path, Config]]) -> int:
+    configured = {config.workers for _, config in notes if config.workers}
+    if configured:
+        return min(configured)
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+class _Progress:
+    """A one-line progress bar on stderr for long runs on a terminal; silent otherwise."""
+
+    def __init__(self, total: int, enabled: bool | None) -> None:
+        self.total = total
+        self.done_count = 0
+        tty = sys.stderr.isatty()
+        self.enabled = (tty if enabled is None else enabled) and total >= 200
+        self.step = max(1, total // 100)
+
+    def tick(self) -> None:
+        self.done_count += 1
+        if self.enabled and (self.done_count % self.step == 0 or self.done_count == self.total):
+            width = 30
+            filled = width * self.done_count // self.total
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done_count}/{self.total} notes"
+            )
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
