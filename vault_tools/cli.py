@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vault-tools {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    from vault_tools import calc, commands
+    from vault_tools import calc, commands, validate
 
     commands.add_arguments(
         sub.add_parser("refresh", help="recompute and rewrite managed regions, changelog, status"),
@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_arguments(
         sub.add_parser("check", help="like refresh, but write nothing; fail if stale"), command="check"
+    )
+    validate.add_arguments(
+        sub.add_parser("validate", help="report every claim the notes make, with its verdict")
     )
     calc.add_arguments(sub.add_parser("calc", help="the core on one model: parameters, memory, compute"))
     return parser
@@ -59,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from vault_tools import commands
 
             return commands.run_refresh(args) if args.command == "refresh" else commands.run_check(args)
+        if args.command == "validate":
+            from vault_tools import validate
+
+            return validate.run(args)
         if args.command == "calc":
             from vault_tools.calc import run
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -135,7 +136,11 @@ class _Resolver:
         if mapping is None:
             where = f"[[{name}]] holds no model-spec" if link else f"unknown model {name!r}"
             return f"{where}; add a model-spec or use a preset name (vault-tools calc --list)"
-        return self._catalog.spec_and_count(ModelEntry(key=f"note:{name}", title=name, mapping=mapping))
+        # The catalog remembers counts by key for the whole process: key a note's spec by its content,
+        # so an edited spec (or two notes of the same name) never reuses another spec's count.
+        content = json.dumps(mapping, sort_keys=True, default=str)
+        entry = ModelEntry(key=f"note:{name}:{content}", title=name, mapping=mapping)
+        return self._catalog.spec_and_count(entry)
 
     def result(self, candidate: Candidate) -> ClaimResult:
         if isinstance(candidate, ExplicitCandidate):

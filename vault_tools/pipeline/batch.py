@@ -19,6 +19,7 @@ from typing import Any
 from vault_tools.core.presets import normalize_name
 from vault_tools.pipeline import cache as cache_mod
 from vault_tools.pipeline.config import Config
+from vault_tools.pipeline.engine import Result
 from vault_tools.pipeline.runner import FileReport, Mode, RunReport, iter_notes, process_file
 
 # Below this many notes to process, worker start-up costs more than it saves (the pre-commit case).
@@ -71,20 +72,26 @@ def _work(job: Job) -> Outcome:
     recorder = _Recorder(job.index)
     # A note that looked up a name the index does not know yet is not written in round one: the
     # complete index may resolve it, and the note must be written once, with its references right.
+    # Its own names do not count: they mean its own spec, which it has in hand.
     deferred = False
+    own: set[str] = set()
 
-    def may_write() -> bool:
+    def may_write(result: Result) -> bool:
         nonlocal deferred
-        deferred = job.defer_unresolved and any(digest is None for digest in recorder.seen.values())
+        own.update(reference_key(name) for name in result.names)
+        deferred = job.defer_unresolved and any(
+            digest is None and key not in own for key, digest in recorder.seen.items()
+        )
         return not deferred
 
     report, result = process_file(
         job.path, job.config, mode=job.mode, force=job.force, resolve_model=recorder, may_write=may_write
     )
-    refs = tuple(sorted(recorder.seen.items()))
-    entry = (
-        None if deferred else cache_mod.entry_for(job.path, report, result, refs, check=job.mode == "check")
-    )
+    if result is not None:
+        own.update(reference_key(name) for name in result.names)
+    refs = tuple(sorted((k, d) for k, d in recorder.seen.items() if k not in own))
+    # A deferred note still serves the index (its names and spec), just not a lookup.
+    entry = cache_mod.entry_for(job.path, report, result, refs, check=job.mode == "check")
     return Outcome(report, entry, refs, deferred=deferred)
 
 
@@ -127,7 +134,7 @@ def run(
             notes.append(item)
     roots = {config.root for _, config in notes}
     caches = {
-        root: cache_mod.load(root, _config_of(notes, root)) if use_cache else cache_mod.empty()
+        root: cache_mod.load(root, _config_of(notes, root)) if use_cache else cache_mod.in_memory(root)
         for root in roots
     }
     count = workers or _default_workers(notes)
@@ -176,6 +183,7 @@ def run(
         for c in caches.values():
             c.save()
     report.files = [results[path] for path, _ in notes]
+    report.indexes = dict(final)
     return report
 
 

@@ -83,22 +83,27 @@ def entry_for(
     *,
     check: bool,
 ) -> Entry | None:
-    """The entry to remember for a note as it is on disk now, or None.
+    """The entry to remember for a note, or None for a note that failed.
 
-    Only what a check of the bytes on disk would report: a failed or rewritten note, or one that refresh
-    or diff found stale (their reports lack check's stale messages), is left for the next run.
+    Only what a check of the bytes on disk would report can answer a later lookup.  A rewritten note, or
+    one that refresh or diff found stale (their reports lack check's stale messages), is remembered for
+    the model index only: its stat is recorded as unknown, so the next run processes it again.
     """
-    if report.failed or report.written or result is None or (report.changed and not check):
+    if report.failed or result is None:
         return None
-    try:
-        info = path.stat()
-    except OSError:
-        return None
+    lookup = not report.written and (check or not report.changed)
+    size = mtime = -1
+    if lookup:
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        size, mtime = info.st_size, info.st_mtime_ns
     from vault_tools.processors import note_model
 
     return Entry(
-        info.st_size,
-        info.st_mtime_ns,
+        size,
+        mtime,
         report.changed,
         report.problems,
         report.status,
@@ -122,19 +127,20 @@ def _config_key(config: Config) -> str:
 class Cache:
     """Entries by note path relative to the vault root."""
 
-    def __init__(self, root: Path | None, key: str, entries: dict[str, Entry]) -> None:
+    def __init__(self, root: Path, key: str, entries: dict[str, Entry], *, persist: bool = True) -> None:
         self.root = root
         self.key = key
         self.entries = entries
+        # Without persistence the entries still serve this run's model index; nothing is read or saved.
+        self.persist = persist
         self.dirty = False
 
     def _rel(self, path: Path) -> str:
-        assert self.root is not None
         return os.path.relpath(path, self.root)
 
     def lookup(self, path: Path, *, mode: Mode, force: bool) -> FileReport | None:
         """The report for an unchanged, up-to-date note, or None when it must be processed."""
-        if self.root is None or force or mode == "diff":
+        if not self.persist or force or mode == "diff":
             return None
         entry = self.entries.get(self._rel(path))
         if entry is None:
@@ -150,12 +156,10 @@ class Cache:
         return FileReport(display_path(path), entry.problems, changed=entry.changed, status=entry.status)
 
     def refs(self, path: Path) -> tuple[tuple[str, str | None], ...]:
-        entry = self.entries.get(self._rel(path)) if self.root is not None else None
+        entry = self.entries.get(self._rel(path))
         return entry.refs if entry is not None else ()
 
     def record(self, path: Path, entry: Entry | None) -> None:
-        if self.root is None:
-            return
         rel = self._rel(path)
         if entry is None:
             if self.entries.pop(rel, None) is not None:
@@ -178,7 +182,7 @@ class Cache:
         return out
 
     def save(self) -> None:
-        if self.root is None or not self.dirty:
+        if not self.persist or not self.dirty:
             return
         folder = self.root / FOLDER
         with contextlib.suppress(OSError):
@@ -193,8 +197,9 @@ class Cache:
             Path(tmp).replace(folder / _FILE)
 
 
-def empty() -> Cache:
-    return Cache(None, "", {})
+def in_memory(root: Path) -> Cache:
+    """A cache for one run only (``--no-cache``): it neither answers lookups nor touches the disk."""
+    return Cache(root, "", {}, persist=False)
 
 
 def load(root: Path, config: Config) -> Cache:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vault_tools.pipeline.blocks import parse
-from vault_tools.pipeline.text import line_body, line_ending
+from vault_tools.pipeline.text import display_width, line_body, line_ending
 
 DEFAULT_HEADINGS = ("changelog", "change log", "변경 이력", "변경 로그", "history")
 
@@ -118,7 +118,7 @@ def append_row(
     texts = [_escape(cell) for cell in cells] + [""] * (table.columns - len(cells))
     if aligned:
         texts = [
-            text + " " * max(0, _width(old[column]) - 2 * len(pad) - _width(text))
+            text + " " * max(0, display_width(old[column]) - 2 * len(pad) - display_width(text))
             if column < len(old)
             else text
             for column, text in enumerate(texts)
@@ -138,8 +138,3 @@ def append_row(
 
 def _escape(cell: str) -> str:
     return " ".join(cell.split()).replace("|", "\\|")
-
-
-def _width(text: str) -> int:
-    """Columns a monospace editor gives ``text``: East Asian wide characters take two."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)

@@ -135,30 +135,10 @@ def _pass(
 ) -> _Pass | Result:
     lines = split_lines(text)
     try:
-        fm = frontmatter.find_frontmatter(lines)
-        meta = frontmatter.note_meta(fm, lines) if fm is not None else None
-        body_start = fm.body_start if fm is not None else 0
-        # Parse the body only: a frontmatter value holding a fence line must not swallow the body.
-        body = "".join(lines[body_start:])
-        found = (
-            blocks_mod.find_blocks(body, kinds, line_offset=body_start)
-            if blocks_mod.has_candidate(body, kinds)
-            else []
-        )
+        context = note_context(text, path=path, config=config, kinds=kinds, options=options)
     except ValueError as exc:
         return Result(text=text, changed=False, problems=(_problem_from(exc),))
-
-    title = (meta.title if meta is not None and meta.title else None) or PurePath(path).stem
-    context = NoteContext(
-        path=path,
-        title=title,
-        frontmatter=fm.data if fm is not None else MappingProxyType({}),
-        body_start_line=body_start + 1,
-        text=text,
-        blocks=tuple(found) if found else (),
-        resolve_model=options.resolve_model,
-        options=MappingProxyType({"templates": config.templates, "config": config}),
-    )
+    title, body_start = context.title, context.body_start_line - 1
     outputs: list[Rendered] = []
     problems: list[Problem] = [
         Problem(b.line, f"{b.kind}: fence is never closed; add the closing ``` line")
@@ -182,7 +162,7 @@ def _pass(
         for r in outputs
     ]
     new_lines, region_problems = regions.apply_regions(lines, updates, newline, force=options.force)
-    names = tuple(dict.fromkeys((title, *(meta.aliases if meta is not None else ()), PurePath(path).stem)))
+    names = tuple(dict.fromkeys((title, *context.aliases, PurePath(path).stem)))
     return _Pass(
         lines,
         body_start,
@@ -194,6 +174,47 @@ def _pass(
         names,
         tuple(context.blocks),
     )
+
+
+def _context(
+    text: str,
+    path: str,
+    config: Config,
+    options: Options,
+    fm: frontmatter.Frontmatter | None,
+    meta: frontmatter.NoteMeta | None,
+    body_start: int,
+    found: Sequence[Block],
+) -> NoteContext:
+    title = (meta.title if meta is not None and meta.title else None) or PurePath(path).stem
+    return NoteContext(
+        path=path,
+        title=title,
+        frontmatter=fm.data if fm is not None else MappingProxyType({}),
+        body_start_line=body_start + 1,
+        text=text,
+        blocks=tuple(found),
+        resolve_model=options.resolve_model,
+        options=MappingProxyType({"templates": config.templates, "config": config}),
+        aliases=meta.aliases if meta is not None else (),
+    )
+
+
+def note_context(
+    text: str, *, path: str, config: Config, kinds: Sequence[str], options: Options
+) -> NoteContext:
+    """What a processor would see for ``text`` (for commands that report rather than rewrite)."""
+    lines = split_lines(text)
+    fm = frontmatter.find_frontmatter(lines)
+    meta = frontmatter.note_meta(fm, lines) if fm is not None else None
+    body_start = fm.body_start if fm is not None else 0
+    body = "".join(lines[body_start:])
+    found = (
+        blocks_mod.find_blocks(body, kinds, line_offset=body_start)
+        if blocks_mod.has_candidate(body, kinds)
+        else []
+    )
+    return _context(text, path, config, options, fm, meta, body_start, found)
 
 
 def _settle(run: Callable[[str], _Pass | Result], lines: list[str]) -> list[str]:

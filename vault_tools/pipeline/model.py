@@ -52,6 +52,7 @@ class NoteContext:
     # Resolves a model reference (preset name, note title/alias, [[wikilink]]) to a spec mapping, or None.
     resolve_model: Callable[[str], Mapping[str, Any] | None] = field(default=lambda _name: None)
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    aliases: tuple[str, ...] = ()  # the frontmatter's aliases, as strings
 
 
 @dataclass(frozen=True, slots=True)

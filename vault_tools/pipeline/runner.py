@@ -42,6 +42,8 @@ class RunReport:
 
     files: list[FileReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Per vault root: every name of a note holding a model-spec → that spec (for cross-note references).
+    indexes: dict[Path, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
     @property
     def scanned(self) -> int:
@@ -96,7 +98,7 @@ def process_file(
     mode: Mode,
     force: bool = False,
     resolve_model: Callable[[str], Mapping[str, Any] | None] | None = None,
-    may_write: Callable[[], bool] = lambda: True,
+    may_write: Callable[[Result], bool] = lambda _result: True,
 ) -> tuple[FileReport, Result | None]:
     """Process one note; write it (refresh) only when its bytes change and it did not change meanwhile.
 
@@ -136,7 +138,7 @@ def process_file(
             )
         )
         return replace(report, diff=diff), result
-    if not may_write():
+    if not may_write(result):
         return report, result
     new_bytes = encode_note(replace(note, text=result.text))
     try:

@@ -8,6 +8,7 @@ gives back the original text.
 from __future__ import annotations
 
 import codecs
+import unicodedata
 from dataclasses import dataclass
 
 _BOM = codecs.BOM_UTF8
@@ -100,3 +101,8 @@ def to_newline(generated: str, newline: str) -> str:
         return generated
     # Generated text should hold bare "\n" only; folding stray "\r\n" first avoids writing "\r\r\n".
     return generated.replace("\r\n", "\n").replace("\n", newline)
+
+
+def display_width(text: str) -> int:
+    """Columns a monospace editor or terminal gives ``text``: East Asian wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)

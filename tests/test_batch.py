@@ -1,0 +1,72 @@
+"""Whole-vault runs give the same output with and without the cache, and with 1 or N workers."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.conftest import MakeVault
+from vault_tools.pipeline.batch import run
+
+SPEC = (
+    "---\ntitle: Spec {i}\naliases: [S{i}]\n---\n\n# Spec {i}\n\n```model-spec\nL: {L}\nh: 64\nV: 100\n```\n"
+)
+CLAIMS = "# Uses {i}\n\n```claims\nparams([[Spec {j}]]) ≈ {value}\n```\n"
+PLAIN = "# Plain {i}\n\nNothing to compute.\n"
+
+
+def _vault(make_vault: MakeVault) -> Path:
+    files: dict[str, str] = {".vault-tools.toml": 'date = "2026-11-23"\n'}
+    for i in range(90):
+        files[f"spec/{i:03d}.md"] = SPEC.format(i=i, L=1 + i % 4)
+        j = (i + 1) % 90
+        layers = 1 + j % 4
+        value = f"{(layers * (12 * 64 * 64 + 4 * 64) + 100 * 64 + 128) / 1000:.0f}K"
+        # Claims about another note's spec, written before that note exists in scan order.
+        files[f"a-claims/{i:03d}.md"] = CLAIMS.format(i=i, j=j, value=value)
+        files[f"plain/{i:03d}.md"] = PLAIN.format(i=i)
+    return make_vault(files)
+
+
+def _messages(paths: list[str], **kwargs: object) -> list[str]:
+    report = run(paths, **kwargs)  # type: ignore[arg-type]
+    return [m for f in report.files for m in f.messages()] + report.errors
+
+
+def test_check_same_with_and_without_cache_and_workers(make_vault: MakeVault) -> None:
+    root = _vault(make_vault)
+    serial = _messages([str(root)], mode="check", workers=1, use_cache=False)
+    parallel = _messages([str(root)], mode="check", workers=2, use_cache=False)
+    cold = _messages([str(root)], mode="check", workers=2)
+    warm = _messages([str(root)], mode="check", workers=2)
+    assert serial == parallel == cold == warm
+    assert len([m for m in serial if "computed tables are missing" in m]) == 180
+    assert (root / ".vault-tools" / "cache.json").is_file()
+
+
+def test_refresh_same_bytes_with_1_or_2_workers(make_vault: MakeVault, tmp_path: Path) -> None:
+    root = _vault(make_vault)
+    other = tmp_path / "other"
+    shutil.copytree(root, other)
+    one = run([str(root)], mode="refresh", workers=1, use_cache=False)
+    two = run([str(other)], mode="refresh", workers=2)
+    assert one.changed == two.changed == 180  # every spec note, and every claims note's verification region
+    for path in sorted(root.rglob("*.md")):
+        assert path.read_bytes() == (other / path.relative_to(root)).read_bytes(), path
+    # Claims about other notes resolved: every verdict is ok, not "unknown model".
+    text = (root / "a-claims/000.md").read_text()
+    assert "> [!success]" in text and "unverified" not in text
+    again = run([str(other)], mode="refresh", workers=2)
+    assert again.changed == 0
+
+
+def test_cache_notices_a_changed_referenced_spec(make_vault: MakeVault) -> None:
+    root = _vault(make_vault)
+    run([str(root)], mode="refresh", workers=1)
+    assert _messages([str(root)], mode="check") == []
+    spec = root / "spec/001.md"
+    spec.write_text(spec.read_text().replace("L: 2", "L: 3"))
+    messages = _messages([str(root)], mode="check")
+    # The spec note's own tables are stale, and so is the note whose claim cites it (now wrong).
+    assert any(m.startswith(f"{root}/spec/001.md:") and "stale" in m for m in messages)
+    assert any(m.startswith(f"{root}/a-claims/000.md:") for m in messages)
