@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vault_tools.pipeline.blocks import find_blocks, has_candidate
 from vault_tools.pipeline.model import Block
@@ -145,3 +147,48 @@ def test_has_candidate(text: str, expected: bool) -> None:
 def test_has_candidate_never_misses_a_block(text: str) -> None:
     assert find_blocks(text, KINDS)
     assert has_candidate(text, KINDS)
+
+
+_FRAGMENTS = [
+    "```model-spec",
+    "```model-spec extra",
+    "``` model-spec",
+    "```claims",
+    "```",
+    "````",
+    "````markdown",
+    "~~~",
+    "~~~model-spec",
+    "```python",
+    "``` `x`",
+    "L: 1",
+    "",
+    "- item",
+    "1. item",
+    "  ```model-spec",
+    "   ```",
+    "> ```model-spec",
+    "> quote",
+    "<div>",
+    "text with ```model-spec inside",
+    "    indented code",
+    "\t```",
+    "# heading",
+    "| a | b |",
+    "|---|---|",
+    "<!-- vault-tools:begin model-spec sha256=000000000000 -->",
+]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=14), st.booleans(), st.booleans())
+@settings(max_examples=3000, deadline=None)
+def test_fast_path_agrees_with_markdown_it(lines: list[str], final_newline: bool, crlf: bool) -> None:
+    """Whenever the line scan answers, it answers exactly what markdown-it does."""
+    from vault_tools.pipeline.blocks import _parsed_blocks, _top_level_blocks
+
+    newline = "\r\n" if crlf else "\n"
+    text = newline.join(lines) + (newline if final_newline and lines else "")
+    kinds = ("model-spec", "claims")
+    fast = _top_level_blocks(text, kinds, 3)
+    if fast is not None:
+        assert fast == _parsed_blocks(text, kinds, 3)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vault_tools.pipeline.changelog import DEFAULT_HEADINGS, append_row, heading_key, last_row
 from vault_tools.pipeline.text import split_lines
@@ -125,3 +127,70 @@ def test_custom_heading_names_and_body_start() -> None:
     lines = split_lines(text)
     assert append_row(lines, ["log"], ["x"], "\n", body_start=3) == [*lines, "| x |\n"]
     assert append_row(lines, DEFAULT_HEADINGS, ["x"], "\n", body_start=3) is None
+
+
+_FRAGMENTS = [
+    "## 🕓 Changelog",
+    "# Changelog #",
+    "### History",
+    "## Other",
+    "| 날짜 | 변경 |",
+    "|---|---|",
+    "| 2026-05-08 | Phase 1 |",
+    "",
+    "text",
+    "```",
+    "````",
+    "~~~",
+    "```python",
+    "- item",
+    "> quote",
+    "> ## Changelog",
+    "  indented",
+    "---",
+    "Changelog",
+    "=====",
+    "<div>",
+    "    ## Changelog",
+]
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=14))
+@settings(max_examples=3000, deadline=None)
+def test_line_scan_agrees_with_a_full_parse(parts: list[str]) -> None:
+    """Where the line scan places the heading, the table found from it is the full parse's table."""
+    from vault_tools.pipeline import changelog
+
+    lines = [f"{part}\n" for part in parts]
+    names = changelog.DEFAULT_HEADINGS
+    wanted = {changelog.heading_key(name) for name in names}
+    tokens = changelog.parse("".join(lines))
+    full_heading = next(
+        (
+            token.map[0]
+            for index, token in enumerate(tokens)
+            if token.type == "heading_open"
+            and token.map is not None
+            and changelog.heading_key(tokens[index + 1].content) in wanted
+        ),
+        None,
+    )
+    assert changelog.heading_line(lines, names) == full_heading
+    fast = changelog._heading_fast(lines, names, 0)
+    if fast is not None and fast >= 0:
+        assert fast == full_heading
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=14))
+@settings(max_examples=2000, deadline=None)
+def test_appending_with_the_line_scan_equals_appending_after_a_full_parse(parts: list[str]) -> None:
+    from unittest import mock
+
+    from vault_tools.pipeline import changelog
+
+    lines = [f"{part}\n" for part in parts]
+    names = changelog.DEFAULT_HEADINGS
+    fast = changelog.append_row(lines, names, ["2026-11-23", "row"], "\n")
+    with mock.patch.object(changelog, "_heading_fast", return_value=-1):
+        full = changelog.append_row(lines, names, ["2026-11-23", "row"], "\n")
+    assert fast == full

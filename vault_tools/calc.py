@@ -7,22 +7,22 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from vault_tools.core.formulas import describe_symbols
-from vault_tools.core.params import ParamCount, count_params
-from vault_tools.core.presets import get_preset, spec_from_mapping
-from vault_tools.core.spec import ModelSpec
 from vault_tools.errors import SpecError, VaultToolsError
 from vault_tools.fmt import grouped, human_count, percent, share
+
+if TYPE_CHECKING:  # the core is imported when a command runs, not when the parser is built
+    from vault_tools.core.params import ParamCount
+    from vault_tools.core.spec import ModelSpec
 
 _FILE_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 def load_target(target: str) -> ModelSpec:
     """A spec from a preset name, or from a ``config.json`` / YAML spec file."""
+    from vault_tools.core.presets import get_preset, spec_from_mapping
+
     path = Path(target)
     if path.suffix.lower() in _FILE_SUFFIXES or path.exists():
         return _spec_from_file(path)
@@ -34,6 +34,10 @@ def load_target(target: str) -> ModelSpec:
 
 
 def _spec_from_file(path: Path) -> ModelSpec:
+    import yaml
+
+    from vault_tools.core.presets import spec_from_mapping
+
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -99,6 +103,7 @@ def model_json(spec: ModelSpec, count: ParamCount) -> dict[str, Any]:
 
 def calc_json(spec: ModelSpec, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``calc --json``: model, params, and the ``memory`` / ``compute`` sections under ``options``."""
+    from vault_tools.core.params import count_params
     from vault_tools.core.report import memory_json, memory_report
 
     count = count_params(spec)
@@ -108,6 +113,8 @@ def calc_json(spec: ModelSpec, options: Mapping[str, Any] | None = None) -> dict
 
 def render_params_text(spec: ModelSpec, count: ParamCount) -> str:
     """A plain-text table: components with formula, count and share; approximations; totals."""
+    from vault_tools.core.formulas import describe_symbols
+
     total = count.total
     rows = [("component", "formula", "parameters", "share")]
     formulas = count.formulas
@@ -171,8 +178,10 @@ def run(args: argparse.Namespace) -> int:
     if args.target is None:
         raise VaultToolsError("calc needs a TARGET: a preset name such as 'llama-7b', or a config.json path")
     spec = load_target(args.target)
-    count = count_params(spec)
     from vault_tools.calc_memory import memory_options, render_memory_text
+    from vault_tools.core.params import count_params
+
+    count = count_params(spec)
     from vault_tools.core.report import memory_report
 
     options = memory_options(args, args.target)

@@ -10,11 +10,12 @@ import argparse
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from vault_tools.core.report import MemoryReport
+if TYPE_CHECKING:
+    from vault_tools.core.report import MemoryReport
 from vault_tools.fmt import grouped, human_bytes, human_count
 
 # CLI flag → (section, key) of the note mapping; --batch and --seq-len set both sections.

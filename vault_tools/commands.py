@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vault_tools.pipeline.batch import run
-from vault_tools.pipeline.runner import RunReport
+if TYPE_CHECKING:  # the pipeline is imported when a command runs, not when the parser is built
+    from vault_tools.pipeline.runner import RunReport
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, command: str) -> None:
@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser, *, command: str) -> None:
 
 
 def run_refresh(args: argparse.Namespace) -> int:
+    from vault_tools.pipeline.batch import run
+
     report = run(
         args.paths,
         mode="diff" if args.diff else "refresh",
@@ -48,6 +50,8 @@ def run_refresh(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from vault_tools.pipeline.batch import run
+
     report = run(args.paths, mode="check", workers=args.workers, use_cache=not args.no_cache)
     bad = [
         f

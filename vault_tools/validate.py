@@ -7,14 +7,10 @@ import json
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vault_tools.claims.evaluate import ClaimResult, evaluate_claims, high_confidence
-from vault_tools.pipeline import batch, files
-from vault_tools.pipeline.engine import Options, note_context
-from vault_tools.pipeline.registry import processors
-from vault_tools.pipeline.runner import display_path, iter_notes
-from vault_tools.pipeline.text import decode_note, display_width
+if TYPE_CHECKING:  # claims and the pipeline are imported when the command runs
+    from vault_tools.claims.evaluate import ClaimResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +25,10 @@ class NoteClaims:
 
 
 def _resolver(index: Mapping[str, Mapping[str, Any]]) -> Callable[[str], Mapping[str, Any] | None]:
+    from vault_tools.pipeline.batch import reference_key
+
     def resolve(name: str) -> Mapping[str, Any] | None:
-        return index.get(batch.reference_key(name))
+        return index.get(reference_key(name))
 
     return resolve
 
@@ -44,6 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vault_tools.claims.evaluate import evaluate_claims, high_confidence
+    from vault_tools.pipeline import batch, files
+    from vault_tools.pipeline.engine import Options, note_context
+    from vault_tools.pipeline.registry import processors
+    from vault_tools.pipeline.runner import display_path, iter_notes
+    from vault_tools.pipeline.text import decode_note
+
     # A check pass first: it fills the cache, and with it the index of notes that hold a model-spec.
     checked = batch.run(args.paths, mode="check")
     indexes = checked.indexes
@@ -102,6 +107,8 @@ def _json(notes: list[NoteClaims], errors: list[str]) -> Mapping[str, Any]:
 
 
 def _text(notes: list[NoteClaims], errors: list[str]) -> str:
+    from vault_tools.pipeline.text import display_width
+
     out: list[str] = [f"{e}\n" for e in errors]
     for n in notes:
         flag = " — high confidence, but wrong claims" if n.confident and n.wrong else ""

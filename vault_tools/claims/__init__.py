@@ -2,7 +2,7 @@
 
 ``evaluate_claims(note)`` returns every claim of a note with its verdict; ``ClaimsProcessor`` turns them
 into the note's Verification region.  The explicit claim grammar and the tolerance rules are documented in
-``GRAMMAR.md`` next to this file.
+the README's "Claims" section.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ Examples (each parses exactly as written)::
     kv_cache(Llama-3-8B, seq=8192, bf16) = 1 GiB
     training(LLaMA-7B, adamw, zero=3, gpus=8) ≈ 14 GB
 
-``GRAMMAR.md`` next to this module documents each quantity's options and the tolerance rules.  Errors are
+The README's "Claims" section documents each quantity's options and the tolerance rules.  Errors are
 ``ValueError`` whose message starts with the 1-based column and says what was expected there.
 """
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Collection
-
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from typing import TYPE_CHECKING, Any
 
 from vault_tools.pipeline.model import Block
+
+if TYPE_CHECKING:  # markdown-it is imported only for notes the line scan cannot answer
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 # markdown-it treats a lone "\r" as a line break, but the pipeline splits lines on "\n" only; a stand-in
 # character keeps both line numberings equal and is turned back into "\r" in block contents.
@@ -27,6 +29,8 @@ _LIST_MARKERS = re.compile(r"[^>\s]")
 
 @functools.cache
 def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     # Only block structure matters here; skipping inline parsing roughly halves the cost per note.
     return MarkdownIt("commonmark").enable("table").disable("inline")
 
@@ -47,6 +51,12 @@ def find_blocks(text: str, kinds: Collection[str], *, line_offset: int = 0) -> l
     """
     if not kinds:
         return []
+    fast = _top_level_blocks(text, kinds, line_offset)
+    return fast if fast is not None else _parsed_blocks(text, kinds, line_offset)
+
+
+def _parsed_blocks(text: str, kinds: Collection[str], line_offset: int) -> list[Block]:
+    """``find_blocks`` by markdown-it: any container, any nesting."""
     blocks: list[Block] = []
     counts: dict[str, int] = {}
     lines: list[str] | None = None
@@ -66,22 +76,94 @@ def find_blocks(text: str, kinds: Collection[str], *, line_offset: int = 0) -> l
         if _CR_STAND_IN in content and "\r" in text:
             content = content.replace(_CR_STAND_IN, "\r")
         content_lines = content.count("\n") + (1 if content and not content.endswith("\n") else 0)
-        index = counts.get(kind, 0)
-        counts[kind] = index + 1
-        blocks.append(
-            Block(
-                kind=kind,
-                info=info,
-                content=content,
-                line=start + 1 + line_offset,
-                end_line=end + line_offset,
-                prefix=prefix,
-                index=index,
-                # A closed fence spends one line on each fence; an unclosed one only on the opening.
-                closed=end - start - 2 == content_lines,
-            )
+        _append(
+            blocks,
+            counts,
+            kind=kind,
+            info=info,
+            content=content,
+            line=start + 1 + line_offset,
+            end_line=end + line_offset,
+            prefix=prefix,
+            # A closed fence spends one line on each fence; an unclosed one only on the opening.
+            closed=end - start - 2 == content_lines,
         )
     return blocks
+
+
+# The fast path: when every fence of a wanted kind opens at column 0, no HTML block or indented fence
+# exists and no lone CR, the blocks are exactly what a line scan of top-level fences finds.  A column-0
+# line ends any list item, blockquote or indented code before it (a fence cannot be a lazy continuation
+# line), so only top-level fences need tracking.  Anything else goes to markdown-it (a few ms a note).
+_FENCE_OPEN = re.compile(r"(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)")
+_INDENTED_FENCE = re.compile(r"^[ \t]+(?:`{3}|~{3})", re.M)
+_HTML_START = re.compile(r"^ {0,3}<(?!!-- vault-tools:)", re.M)
+
+
+def _top_level_blocks(text: str, kinds: Collection[str], line_offset: int) -> list[Block] | None:
+    if _INDENTED_FENCE.search(text) or _HTML_START.search(text):
+        return None
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    kind_fence = _kind_fence(tuple(kinds))
+    blocks: list[Block] = []
+    counts: dict[str, int] = {}
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i].removesuffix("\r")
+        if kind_fence.search(line) and not kind_fence.match(line):
+            return None  # a wanted fence inside a container or after text: leave it to markdown-it
+        match = _FENCE_OPEN.match(line)
+        if match is None or (match["fence"][0] == "`" and "`" in match["info"]):
+            i += 1
+            continue
+        fence, info = match["fence"], match["info"].strip()
+        closing = _closing_fence(fence[0], len(fence))
+        j = i + 1
+        while j < n and not closing.fullmatch(lines[j].removesuffix("\r")):
+            j += 1
+        kind = info.split(maxsplit=1)[0] if info else ""
+        if kind in kinds:
+            _append(
+                blocks,
+                counts,
+                kind=kind,
+                info=info,
+                content=_content(lines[i + 1 : j], last=j >= n and not text.endswith("\n")),
+                line=i + 1 + line_offset,
+                end_line=(j + 1 if j < n else n) + line_offset,
+                prefix="",
+                closed=j < n,
+            )
+        i = j + 1
+    return blocks
+
+
+def _append(blocks: list[Block], counts: dict[str, int], *, kind: str, **fields: Any) -> None:
+    """Add a block, numbering it among the blocks of its kind (``Block.index``)."""
+    index = counts.get(kind, 0)
+    counts[kind] = index + 1
+    blocks.append(Block(kind=kind, index=index, **fields))
+
+
+@functools.lru_cache(maxsize=64)
+def _kind_fence(kinds: tuple[str, ...]) -> re.Pattern[str]:
+    names = "|".join(map(re.escape, kinds))
+    return re.compile(r"(?:`{3,}|~{3,})[ \t]*(?:" + names + r")(?![^\s`])")
+
+
+@functools.lru_cache(maxsize=64)
+def _closing_fence(char: str, length: int) -> re.Pattern[str]:
+    return re.compile(r" {0,3}" + re.escape(char) + "{" + str(length) + r",}[ \t]*")
+
+
+def _content(inner: list[str], *, last: bool) -> str:
+    """Fence content as markdown-it gives it: CRLF as LF, no newline after a note's unterminated last line."""
+    text = "".join(f"{line.removesuffix(chr(13))}\n" for line in inner)
+    return text[:-1] if last and text else text
 
 
 def has_candidate(text: str, kinds: Collection[str]) -> bool:

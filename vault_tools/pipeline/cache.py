@@ -20,7 +20,6 @@ from vault_tools import __version__
 from vault_tools.pipeline.config import Config
 from vault_tools.pipeline.engine import Result
 from vault_tools.pipeline.model import Problem
-from vault_tools.pipeline.render import templates_fingerprint
 from vault_tools.pipeline.runner import FileReport, Mode, display_path
 
 FOLDER = ".vault-tools"
@@ -114,6 +113,8 @@ def entry_for(
 
 
 def _config_key(config: Config) -> str:
+    from vault_tools.pipeline.render import templates_fingerprint
+
     # The date only reaches notes that change, and changed notes are never cached.
     values = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in ("date", "workers")}
     values["status_map"] = dict(config.status_map)

@@ -35,9 +35,14 @@ class _Table:
 
 
 def _find_table(lines: Sequence[str], heading_names: Sequence[str], body_start: int) -> _Table | None:
+    # Parse from the changelog heading when a line scan can place it exactly; the whole body otherwise.
+    start = _heading_fast(lines, heading_names, body_start)
+    if start is None:
+        return None
+    begin = body_start if start < 0 else start
     names = {heading_key(name) for name in heading_names}
     section: int | None = None  # heading level of the changelog section we are in
-    tokens = parse("".join(lines[body_start:]))
+    tokens = parse("".join(lines[begin:]))
     for index, token in enumerate(tokens):
         if token.type == "heading_open":
             level = int(token.tag[1:])
@@ -46,13 +51,54 @@ def _find_table(lines: Sequence[str], heading_names: Sequence[str], body_start: 
             if section is None and heading_key(tokens[index + 1].content) in names:
                 section = level
         elif token.type == "table_open" and section is not None and token.map is not None:
-            start, end = token.map
-            return _Table(start + body_start, end - 1 + body_start, _row_cells(lines[start + body_start + 1]))
+            first, end = token.map
+            return _Table(first + begin, end - 1 + begin, _row_cells(lines[first + begin + 1]))
     return None
+
+
+_ATX = re.compile(r"(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
+# A heading inside a container (quote, list item, indented continuation) is one markdown-it reports too.
+_CONTAINED_HASH = re.compile(r"(?:[ \t]+|>|[*+-][ \t]|\d{1,9}[.)][ \t]).*#")
+_SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
+_FENCE = re.compile(r"(`{3,}|~{3,})(.*)")
+_NOT_SIMPLE = re.compile(r"^(?: {0,3}<(?!!-- vault-tools:)|[ \t]+(?:`{3}|~{3}))", re.M)
+
+
+def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start: int) -> int | None:
+    """The 0-based line of the changelog's ATX heading found by a line scan; None when the note has none.
+
+    Returns -1 when the scan cannot be sure (HTML, indented fences, lone CR, setext headings): the caller
+    then parses the whole body.  A column-0 ATX heading outside top-level fences is a heading in any
+    CommonMark reading (it ends lists, quotes and paragraphs), and parsing from it gives the same tokens.
+    """
+    text = "".join(lines[body_start:])
+    if _NOT_SIMPLE.search(text) or text.count("\r") != text.count("\r\n"):
+        return -1
+    names = {heading_key(name) for name in heading_names}
+    fence: str | None = None
+    for index in range(body_start, len(lines)):
+        line = line_body(lines[index])
+        if fence is not None:
+            if line.rstrip(" \t").startswith(fence) and not line.strip(fence[0] + " \t"):
+                fence = None
+            continue
+        opening = _FENCE.match(line)
+        if opening is not None and not (opening[1][0] == "`" and "`" in opening[2]):
+            fence = opening[1]
+            continue
+        if _SETEXT_UNDERLINE.fullmatch(line) or _CONTAINED_HASH.match(line):
+            return -1  # a setext heading, a break or a heading in a container: leave it to markdown-it
+        heading = _ATX.fullmatch(line)
+        if heading is not None and heading_key(heading[2] or "") in names:
+            return index
+    return -1
 
 
 def heading_line(lines: Sequence[str], heading_names: Sequence[str], *, body_start: int = 0) -> int | None:
     """Return the 0-based line of the changelog heading, or None; note-level regions go just above it."""
+    fast = _heading_fast(lines, heading_names, body_start)
+    if fast is None or fast >= 0:
+        return fast
     names = {heading_key(name) for name in heading_names}
     tokens = parse("".join(lines[body_start:]))
     for index, token in enumerate(tokens):

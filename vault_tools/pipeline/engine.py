@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from types import MappingProxyType
@@ -266,25 +266,35 @@ def _old_summary(text: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
+def _region_changes(
+    lines: list[str], existing: Mapping[str, regions.Region], updates: Sequence[Rendered]
+) -> Iterator[tuple[str, Rendered | None, regions.Region | None]]:
+    """Every region refresh will add, rewrite or remove: (id, its new output or None, its region or None)."""
+    for update in updates:
+        region = existing.get(update.region_id)
+        if region is None or regions.region_text(lines, region) != update.text:
+            yield update.region_id, update, region
+    produced = {u.region_id for u in updates}
+    for rid, region in existing.items():
+        if rid not in produced:
+            yield rid, None, region
+
+
 def _describe_changes(
     lines: list[str], existing: Mapping[str, regions.Region], updates: Sequence[Rendered]
 ) -> list[str]:
     """One phrase per region whose generated text will change (``params 6.61B → 6.74B``)."""
     out: list[str] = []
-    for update in updates:
-        region = existing.get(update.region_id)
-        if region is None:
+    for rid, update, region in _region_changes(lines, existing, updates):
+        if update is None:
+            out.append(f"{rid} removed")
+        elif region is None:
             values = ", ".join(f"{k} {v}" for k, v in update.summary.items())
-            out.append(f"{update.region_id} added" + (f" ({values})" if values else ""))
-            continue
-        old_text = regions.region_text(lines, region)
-        if old_text == update.text:
-            continue
-        old = _old_summary(old_text)
-        diffs = [f"{k} {old.get(k, '—')} → {v}" for k, v in update.summary.items() if old.get(k) != v]
-        out.append(", ".join(diffs) if diffs else f"{update.region_id} regenerated")
-    produced = {u.region_id for u in updates}
-    out += [f"{rid} removed" for rid in existing if rid not in produced]
+            out.append(f"{rid} added" + (f" ({values})" if values else ""))
+        else:
+            old = _old_summary(regions.region_text(lines, region))
+            diffs = [f"{k} {old.get(k, '—')} → {v}" for k, v in update.summary.items() if old.get(k) != v]
+            out.append(", ".join(diffs) if diffs else f"{rid} regenerated")
     return out
 
 
@@ -329,38 +339,19 @@ def _stale_problems(
     lines: list[str], existing: Mapping[str, regions.Region], updates: Sequence[Rendered]
 ) -> list[Problem]:
     out: list[Problem] = []
-    for update in updates:
-        region = existing.get(update.region_id)
-        if region is None:
-            out.append(
-                Problem(
-                    update.anchor_line or len(lines),
-                    f"{update.region_id}: computed tables are missing; run `vault-tools refresh`",
-                    "stale",
-                )
-            )
-        elif regions.region_text(lines, region) != update.text:
-            out.append(
-                Problem(
-                    region.begin + 1,
-                    f"{update.region_id}: managed region is stale; run `vault-tools refresh`",
-                    "stale",
-                )
-            )
-    produced = {u.region_id for u in updates}
-    for rid, region in existing.items():
-        if rid not in produced:
-            out.append(
-                Problem(region.begin + 1, f"{rid}: managed region has no source block any more", "stale")
-            )
+    for rid, update, region in _region_changes(lines, existing, updates):
+        if update is None and region is not None:
+            message, line = f"{rid}: managed region has no source block any more", region.begin + 1
+        elif region is None and update is not None:
+            message = f"{rid}: computed tables are missing; run `vault-tools refresh`"
+            line = update.anchor_line or len(lines)
+        else:
+            assert region is not None
+            message, line = f"{rid}: managed region is stale; run `vault-tools refresh`", region.begin + 1
+        out.append(Problem(line, message, "stale"))
     if not out:
-        out.append(
-            Problem(
-                1,
-                "note would change on refresh (changelog or frontmatter); run `vault-tools refresh`",
-                "stale",
-            )
-        )
+        message = "note would change on refresh (changelog or frontmatter); run `vault-tools refresh`"
+        out.append(Problem(1, message, "stale"))
     return out
 
 

@@ -1,0 +1,94 @@
+"""A third-party processor installed through the entry-point group runs through refresh and check."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MakeVault
+from vault_tools.cli import main
+from vault_tools.pipeline import registry
+from vault_tools.pipeline.model import Processor
+
+PLUGIN = '''
+from vault_tools.pipeline.model import Problem, Rendered
+
+
+class WordCount:
+    """Count the words of every ```wordcount block (a toy processor with its own compute and template)."""
+
+    name = "wordcount"
+    kinds = ("wordcount",)
+
+    def process(self, note):
+        out = []
+        for block in note.blocks:
+            if block.kind != "wordcount":
+                continue
+            words = len(block.content.split())
+            if words == 0:
+                out.append(Problem(block.line, "wordcount: the block is empty; write some words in it"))
+                continue
+            from vault_tools.pipeline.render import render
+
+            text = render("wordcount.md.j2", note.options.get("templates"), words=words)
+            out.append(Rendered(region_id=f"wordcount-{block.index + 1}", anchor_line=block.end_line,
+                                text=text, summary={"words": str(words)}, prefix=block.prefix))
+        return out
+'''
+
+
+@pytest.fixture
+def toy_plugin(tmp_path: Path) -> Iterator[None]:
+    """Install ``toy_wordcount`` as a distribution whose entry point registers the processor."""
+    site = tmp_path / "site"
+    (site / "toy_wordcount").mkdir(parents=True)
+    (site / "toy_wordcount" / "__init__.py").write_text(PLUGIN)
+    dist = site / "toy_wordcount-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-wordcount\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[vault_tools.processors]\nwordcount = toy_wordcount:WordCount\n")
+    sys.path.insert(0, str(site))
+    registry.processors.cache_clear()
+    try:
+        yield
+    finally:
+        sys.path.remove(str(site))
+        sys.modules.pop("toy_wordcount", None)
+        registry.processors.cache_clear()
+
+
+def test_toy_plugin_refresh_and_check(
+    toy_plugin: None, make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert isinstance(registry.processors()["wordcount"], Processor)
+    root = make_vault(
+        {
+            "a.md": "# A\n\n```wordcount\none two three\n```\n",
+            "_tpl/wordcount.md.j2": "**{{ words }} words**\n",
+            ".vault-tools.toml": 'templates = "_tpl"\ndate = "2026-11-23"\n',
+        }
+    )
+    assert main(["check", str(root), "--no-cache"]) == 1
+    assert f"{root}/a.md:5: wordcount-1: computed tables are missing" in capsys.readouterr().out
+    assert main(["refresh", str(root)]) == 0
+    text = (root / "a.md").read_text()
+    assert "<!-- vault-tools:begin wordcount-1 sha256=" in text
+    assert "**3 words**" in text
+    assert main(["check", str(root)]) == 0
+    (root / "a.md").write_text(text.replace("one two three", "one two"))
+    assert main(["check", str(root)]) == 1
+    assert "wordcount-1: managed region is stale" in capsys.readouterr().out
+    assert main(["refresh", str(root)]) == 0
+    assert "**2 words**" in (root / "a.md").read_text()
+
+
+def test_plugin_problem_is_reported_with_its_line(
+    toy_plugin: None, make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_vault({"b.md": "# B\n\n```wordcount\n```\n", "_tpl/wordcount.md.j2": "{{ words }}\n"})
+    assert main(["refresh", str(root)]) == 1
+    assert f"{root}/b.md:3: wordcount: the block is empty; write some words in it" in capsys.readouterr().out
