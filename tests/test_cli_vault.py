@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import MakeVault
 from vault_tools.cli import main
-from vault_tools.pipeline import runner
+from vault_tools.pipeline import engine
 
 SPEC_NOTE = """---
 title: Tiny
@@ -177,13 +177,13 @@ def test_note_changed_between_read_and_write_is_skipped(
     make_vault: MakeVault, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = make_vault({"a.md": SPEC_NOTE})
-    real = runner.process_text
+    real = engine.process_text
 
     def meddle(text: str, **kwargs: object) -> object:
         (root / "a.md").write_text(SPEC_NOTE + "\nTyped in Obsidian meanwhile.\n")
         return real(text, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(runner, "process_text", meddle)
+    monkeypatch.setattr(engine, "process_text", meddle)
     code, out = refresh(root, capsys)
     assert code == 1
     assert f"{root}/a.md:1: changed on disk since it was read (edited elsewhere?); skipped, run again" in out

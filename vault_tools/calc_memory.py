@@ -12,8 +12,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 if TYPE_CHECKING:
     from vault_tools.core.report import MemoryReport
 from vault_tools.fmt import grouped, human_bytes, human_count
@@ -99,6 +97,8 @@ def memory_options(args: argparse.Namespace, target: str | None) -> dict[str, An
 
 def _file_sections(target: str | None) -> dict[str, Any]:
     """``memory`` / ``training`` / ``compute`` of a YAML or JSON spec file (a preset name has none)."""
+    import yaml
+
     if target is None:
         return {}
     path = Path(target)

@@ -22,8 +22,8 @@ from vault_tools.claims.quantities import compute
 from vault_tools.claims.scan import Fence, scan, split_lines
 from vault_tools.claims.verdict import Verdict, judge
 from vault_tools.core.params import ParamCount
-from vault_tools.core.presets import normalize_name
 from vault_tools.core.spec import ModelSpec
+from vault_tools.names import normalize_name
 from vault_tools.pipeline.model import NoteContext
 
 ClaimKind = Literal["explicit", "implicit", "arithmetic"]

@@ -11,8 +11,9 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from vault_tools.core.params import ParamCount, count_params
-from vault_tools.core.presets import normalize_name, presets, spec_from_mapping
+from vault_tools.core.presets import presets, spec_from_mapping
 from vault_tools.core.spec import ModelSpec
+from vault_tools.names import normalize_name
 
 RefSource = Literal["preset", "wikilink", "note", "unknown"]
 

@@ -24,6 +24,7 @@ class ClaimsProcessor:
 
     name: str = "claims"
     kinds: tuple[str, ...] = ("claims",)
+    cites_lines: bool = True  # the verdict table quotes each claim's line
 
     def wants(self, text: str) -> bool:
         """Cheap prefilter: a note without a digit states no number."""

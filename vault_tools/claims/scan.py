@@ -8,6 +8,7 @@ a large vault fast.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -70,6 +71,18 @@ def split_lines(text: str) -> list[str]:
 
 def scan(text: str, body_start_line: int = 1) -> tuple[list[Segment], list[Fence]]:
     """The segments of the body that may hold claims, and every fenced block found on the way."""
+    segments, fences = _scan_once(text, body_start_line)
+    return list(segments), list(fences)
+
+
+# The claims processor scans a note for its claims and again to place its region: scan it once.
+@functools.lru_cache(maxsize=8)
+def _scan_once(text: str, body_start_line: int) -> tuple[tuple[Segment, ...], tuple[Fence, ...]]:
+    segments, fences = _scan(text, body_start_line)
+    return tuple(segments), tuple(fences)
+
+
+def _scan(text: str, body_start_line: int) -> tuple[list[Segment], list[Fence]]:
     lines = split_lines(text)
     segments: list[Segment] = []
     fences: list[Fence] = []

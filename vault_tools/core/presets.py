@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -16,6 +15,7 @@ import yaml
 from vault_tools.core.keys import canonical_keys, canonical_name
 from vault_tools.core.spec import ModelSpec, build_spec
 from vault_tools.errors import SpecError
+from vault_tools.names import normalize_name
 
 _ENTRY_KEYS = frozenset({"title", "aliases", "source", "known_total", "note", "config"})
 
@@ -36,16 +36,6 @@ class Preset:
     def names(self) -> tuple[str, ...]:
         """Every name the preset answers to: key, title and aliases."""
         return (self.key, self.title, *self.aliases)
-
-
-def normalize_name(name: str) -> str:
-    """Fold case, spaces, hyphens, underscores and dots: ``LLaMA-7B`` = ``llama 7b`` = ``llama_7b``.
-
-    A dot between two digits is kept: ``opt-1.3b`` and ``opt-13b``, or ``qwen2.5-7b`` and ``qwen2-57b``,
-    are different models.
-    """
-    kept_dots = re.sub(r"(?<=\d)\.(?=\d)", "\0", name)
-    return re.sub(r"[\s\-_.]+", "", kept_dots).replace("\0", ".").casefold()
 
 
 @functools.cache

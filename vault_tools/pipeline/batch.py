@@ -13,13 +13,15 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vault_tools.core.presets import normalize_name
+from vault_tools.names import normalize_name
 from vault_tools.pipeline import cache as cache_mod
 from vault_tools.pipeline.config import Config
-from vault_tools.pipeline.engine import Result
 from vault_tools.pipeline.runner import FileReport, Mode, RunReport, iter_notes, process_file
+
+if TYPE_CHECKING:
+    from vault_tools.pipeline.engine import Result
 
 # Below this many notes to process, worker start-up costs more than it saves (the pre-commit case).
 _PARALLEL_MIN = 64
@@ -131,7 +133,9 @@ def run(
         if isinstance(item, str):
             report.errors.append(item)
         else:
-            notes.append(item)
+            path, config = item
+            # Absolute once here, so the cache and the report can relate paths by string prefix.
+            notes.append((path if path.is_absolute() else Path(os.path.abspath(path)), config))  # noqa: PTH100
     roots = {config.root for _, config in notes}
     caches = {
         root: cache_mod.load(root, _config_of(notes, root)) if use_cache else cache_mod.in_memory(root)

@@ -14,13 +14,15 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault_tools import __version__
 from vault_tools.pipeline.config import Config
-from vault_tools.pipeline.engine import Result
 from vault_tools.pipeline.model import Problem
 from vault_tools.pipeline.runner import FileReport, Mode, display_path
+
+if TYPE_CHECKING:
+    from vault_tools.pipeline.engine import Result
 
 FOLDER = ".vault-tools"
 _FILE = "cache.json"
@@ -130,6 +132,7 @@ class Cache:
 
     def __init__(self, root: Path, key: str, entries: dict[str, Entry], *, persist: bool = True) -> None:
         self.root = root
+        self._root_prefix = os.fspath(root).rstrip(os.sep) + os.sep
         self.key = key
         self.entries = entries
         # Without persistence the entries still serve this run's model index; nothing is read or saved.
@@ -137,7 +140,10 @@ class Cache:
         self.dirty = False
 
     def _rel(self, path: Path) -> str:
-        return os.path.relpath(path, self.root)
+        # A prefix test, not os.path.relpath (which dominated a warm run): paths arrive absolute.
+        text = os.fspath(path)
+        root = self._root_prefix
+        return text[len(root) :] if text.startswith(root) else os.path.relpath(path, self.root)
 
     def lookup(self, path: Path, *, mode: Mode, force: bool) -> FileReport | None:
         """The report for an unchanged, up-to-date note, or None when it must be processed."""

@@ -90,11 +90,11 @@ def process_text(
             blocks=first.blocks,
         )
     if new_lines != first.lines:
-        # Inserted regions move the lines that generated text may cite (claim line numbers): settle, then
-        # do the bookkeeping, which can move lines again (a new frontmatter key), and settle once more.
-        new_lines = _settle(run, new_lines)
         new_lines = _bookkeeping(new_lines, config, changes, status, newline, first.body_start)
-        new_lines = _settle(run, new_lines)
+        # Inserted regions and a new frontmatter key move the lines that generated text may cite (claim
+        # line numbers): re-run until the text stops moving, when a processor says it cites lines.
+        if any(getattr(proc, "cites_lines", False) for proc in wanted):
+            new_lines = _settle(run, new_lines)
     new_text = "".join(new_lines)
     return Result(
         text=new_text,

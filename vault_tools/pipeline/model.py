@@ -90,3 +90,8 @@ class Processor(Protocol):
     kinds: tuple[str, ...]
 
     def process(self, note: NoteContext) -> Sequence[Rendered | Problem]: ...
+
+
+# Optional processor attributes the engine reads with getattr (not part of the Protocol, so plugins need
+# not define them): ``wants(text) -> bool``, a cheap prefilter; ``cites_lines = True`` when the output
+# quotes line numbers of the note, so refresh re-runs it until inserted regions stop moving them.

@@ -6,11 +6,12 @@ import functools
 import hashlib
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from vault_tools.fmt import grouped, human_bytes, human_count, share
+
+if TYPE_CHECKING:  # jinja2 loads on the first render, not for a run the cache answers
+    import jinja2
 
 # A source tree that was never installed still finds the top-level templates/ folder.
 _SOURCE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -36,6 +37,8 @@ def _package_templates() -> Path:
 @functools.cache
 def environment(override_dir: str | None = None) -> jinja2.Environment:
     """The template environment; a vault's ``templates`` folder overrides shipped templates by name."""
+    import jinja2
+
     loaders: list[jinja2.BaseLoader] = []
     if override_dir is not None:
         loaders.append(jinja2.FileSystemLoader(override_dir))

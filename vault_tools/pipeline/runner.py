@@ -7,14 +7,14 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from vault_tools.pipeline import files
 from vault_tools.pipeline.config import Config, find_vault_root, load_config
-from vault_tools.pipeline.engine import Options, Result, process_text
 from vault_tools.pipeline.model import Problem
-from vault_tools.pipeline.registry import processors
-from vault_tools.pipeline.text import decode_note, encode_note, split_lines
+
+if TYPE_CHECKING:  # the engine and the processors load when a note is processed, not for a cache hit
+    from vault_tools.pipeline.engine import Result
 
 Mode = Literal["refresh", "check", "diff"]
 
@@ -60,11 +60,15 @@ class RunReport:
 
 def display_path(path: Path) -> str:
     """``path`` relative to the working directory when it is inside it, with forward slashes."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive on Windows
-        rel = str(path)
-    shown = str(path) if rel.startswith("..") else rel
+    # String operations, not pathlib or os.path.relpath: this runs once a note, 10,000 times a vault.
+    text = os.fspath(path)
+    if os.path.isabs(text):  # noqa: PTH117
+        cwd = os.getcwd().rstrip(os.sep) + os.sep  # noqa: PTH109
+        shown = text[len(cwd) :] if text.startswith(cwd) else text
+    else:
+        shown = os.path.normpath(text)
+        if shown.startswith(".."):
+            shown = os.path.abspath(text)  # noqa: PTH100
     return shown.replace(os.sep, "/")
 
 
@@ -105,6 +109,10 @@ def process_file(
     ``may_write`` is asked just before writing; when it says no, the note is reported as changed but left
     for a later pass (the batch layer uses this for notes whose model references are not settled yet).
     """
+    from vault_tools.pipeline.engine import Options, process_text
+    from vault_tools.pipeline.registry import processors
+    from vault_tools.pipeline.text import decode_note, encode_note, split_lines
+
     shown = display_path(path)
     try:
         data, fingerprint = files.read_note(path)
