@@ -193,3 +193,17 @@ def test_two_specs_get_two_regions_with_stable_ids() -> None:
     assert "<!-- vault-tools:end model-spec -->" in text
     assert "<!-- vault-tools:end model-spec-2 -->" in text
     assert run(text).text == text
+
+
+def test_markers_shown_in_a_code_fence_are_examples_not_regions() -> None:
+    note = (
+        "# How vault-tools marks regions\n\n"
+        "```markdown\n<!-- vault-tools:begin model-spec sha256=000000000000 -->\n"
+        "...generated...\n<!-- vault-tools:end model-spec -->\n```\n\n"
+        "```model-spec\npreset: llama-7b\n```\n"
+    )
+    result = run(note)
+    assert result.problems == ()
+    assert result.text.startswith(note[: note.index("```model-spec")])
+    assert result.text.count("<!-- vault-tools:end model-spec -->") == 2
+    assert run(result.text).text == result.text

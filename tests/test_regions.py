@@ -423,3 +423,20 @@ def test_orphan_removal_keeps_the_blank_line_a_new_region_is_inserted_after() ->
     text = "\n" + _region("old", "t\n")
     out, _ = apply_regions(_lines(text), [Rendered("new", 1, "n\n")], "\n")
     assert "".join(out) == "\n" + _region("new", "n\n")
+
+
+def test_new_region_never_lands_inside_a_code_fence() -> None:
+    from vault_tools.pipeline.model import Rendered
+    from vault_tools.pipeline.regions import apply_regions, find_regions
+
+    lines = ["# X\n", "```python\n", "x = 1\n", "```\n", "after\n"]
+    out, problems = apply_regions(lines, [Rendered("r", 2, "t\n")], "\n")
+    assert problems == []
+    assert [r.region_id for r in find_regions(out)] == ["r"]
+    assert out[:4] == lines[:4]  # moved past the fence's closing line
+    assert apply_regions(out, [Rendered("r", 2, "t\n")], "\n")[0] == out
+    unclosed = ["# X\n", "```python\n", "x = 1\n"]
+    out, problems = apply_regions(unclosed, [Rendered("r", 0, "t\n")], "\n")
+    assert out == unclosed
+    assert [(p.line, p.severity) for p in problems] == [(3, "stale")]
+    assert "inside a code fence that is never closed" in problems[0].message

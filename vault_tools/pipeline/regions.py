@@ -53,7 +53,12 @@ def find_regions(lines: Sequence[str]) -> list[Region]:
     regions: list[Region] = []
     first_line: dict[str, int] = {}
     opened: tuple[str, int, str, str] | None = None  # id, index, checksum, prefix
+    fence: str | None = None  # the open code fence: markers shown inside code are examples, not regions
     for index, line in enumerate(lines):
+        head = line.lstrip(" \t>")[:3]
+        if head in ("```", "~~~") or fence is not None:
+            fence = _track_fence(line_body(line).lstrip(" \t>"), fence)
+            continue
         if "vault-tools:" not in line:
             continue
         body = line_body(line)
@@ -103,6 +108,35 @@ def find_regions(lines: Sequence[str]) -> list[Region]:
     if opened is not None:
         raise _unclosed(opened[0], opened[1])
     return regions
+
+
+_FENCE_LINE = re.compile(r"(`{3,}|~{3,})(.*)")
+
+
+def _outside_fences(lines: Sequence[str], anchor: int) -> int | None:
+    """``anchor`` (insert after this 1-based line), moved past the code fence it falls in; None if unclosed.
+
+    A region written inside a fence would be code, invisible to the next run, which would add it again.
+    """
+    fence: str | None = None
+    for index, line in enumerate(lines):
+        head = line.lstrip(" \t>")[:3]
+        if head in ("```", "~~~") or fence is not None:
+            fence = _track_fence(line_body(line).lstrip(" \t>"), fence)
+        if index + 1 >= anchor and fence is None:
+            return index + 1 if index + 1 > anchor else anchor
+    return None if fence is not None else anchor
+
+
+def _track_fence(text: str, fence: str | None) -> str | None:
+    """The fence open after this line: a CommonMark opening (backtick info without backticks) or closing."""
+    if fence is None:
+        opening = _FENCE_LINE.match(text)
+        if opening is None or (opening[1][0] == "`" and "`" in opening[2]):
+            return None
+        return opening[1]
+    closes = text.startswith(fence) and not text.rstrip(" \t").strip(fence[0])
+    return None if closes else fence
 
 
 def _unclosed(region_id: str, index: int) -> NoteSyntaxError:
@@ -181,7 +215,18 @@ def apply_regions(
                 raise ValueError(
                     f"region {update.region_id!r}: anchor line {update.anchor_line} is past the note's end"
                 )
-            inserts.setdefault(update.anchor_line or len(lines), []).append(update)
+            anchor = _outside_fences(lines, update.anchor_line or len(lines))
+            if anchor is None:
+                problems.append(
+                    Problem(
+                        update.anchor_line or len(lines),
+                        f"managed region {update.region_id!r} would land inside a code fence that is never "
+                        "closed; close the fence with a ``` line",
+                        "stale",
+                    )
+                )
+                continue
+            inserts.setdefault(anchor, []).append(update)
             continue
         current = region_text(lines, region)
         if current != _normalize(update.text) and is_hand_edited(lines, region) and not force:
