@@ -84,18 +84,7 @@ def test_attention_flops_follow_chinchilla_appendix_f() -> None:
 
 
 def test_sliding_window_attention_is_capped() -> None:
-    mistral = build_spec(
-        {
-            "model_type": "mistral",
-            "hidden_size": 4096,
-            "intermediate_size": 14336,
-            "num_hidden_layers": 32,
-            "num_attention_heads": 32,
-            "num_key_value_heads": 8,
-            "vocab_size": 32000,
-            "sliding_window": 4096,
-        }
-    )
+    mistral = spec_from_mapping({"preset": "mistral-7b"})  # v0.1: sliding_window 4096
     s, w = 32768, 4096
     attended = w * (w + 1) // 2 + (s - w) * w
     assert attention_flops(mistral, s) == 32 * 2 * 32 * 256 * attended

@@ -254,18 +254,7 @@ def test_kv_cache_dtypes(kv_dtype: str, expected: int) -> None:
 
 
 def test_sliding_window_caps_the_cache() -> None:
-    mistral = build_spec(
-        {
-            "model_type": "mistral",
-            "hidden_size": 4096,
-            "intermediate_size": 14336,
-            "num_hidden_layers": 32,
-            "num_attention_heads": 32,
-            "num_key_value_heads": 8,
-            "vocab_size": 32000,
-            "sliding_window": 4096,
-        }
-    )
+    mistral = spec_from_mapping({"preset": "mistral-7b"})  # v0.1: sliding_window 4096
     assert kv_cache_bytes(mistral, seq_len=32768) == kv_cache_bytes(mistral, seq_len=4096) == GIB // 2
 
 
