@@ -92,3 +92,26 @@ def test_plugin_problem_is_reported_with_its_line(
     root = make_vault({"b.md": "# B\n\n```wordcount\n```\n", "_tpl/wordcount.md.j2": "{{ words }}\n"})
     assert main(["refresh", str(root)]) == 1
     assert f"{root}/b.md:3: wordcount: the block is empty; write some words in it" in capsys.readouterr().out
+
+
+def test_broken_plugin_is_a_clear_error_not_a_traceback(
+    tmp_path: Path, make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = tmp_path / "broken-site"
+    dist = site / "broken_plugin-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[vault_tools.processors]\nbroken = no_such_module:Nothing\n")
+    sys.path.insert(0, str(site))
+    registry.processors.cache_clear()
+    try:
+        root = make_vault({"a.md": "# A\n\nText.\n"})
+        assert main(["check", str(root), "--no-cache"]) == 2
+        err = capsys.readouterr().err
+        assert err == (
+            "vault-tools: processor plug-in 'broken' (no_such_module:Nothing) failed to load: "
+            "ModuleNotFoundError: No module named 'no_such_module'; fix or uninstall it\n"
+        )
+    finally:
+        sys.path.remove(str(site))
+        registry.processors.cache_clear()

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from importlib.metadata import entry_points
 from types import MappingProxyType
 
+from vault_tools.errors import VaultToolsError
 from vault_tools.pipeline.model import Processor
 
 GROUP = "vault_tools.processors"
@@ -29,9 +30,18 @@ def processors() -> Mapping[str, Processor]:
         found[ep.name] = ep.value
     out: dict[str, Processor] = {}
     for name, target in found.items():
-        instance = _load(target)()
+        try:
+            instance = _load(target)()
+        except Exception as exc:  # a broken plug-in is the user's to fix, with its name and the reason
+            raise VaultToolsError(
+                f"processor plug-in {name!r} ({target}) failed to load: {type(exc).__name__}: {exc}; "
+                "fix or uninstall it"
+            ) from None
         if not isinstance(instance, Processor):
-            raise TypeError(f"entry point {name!r} ({target}) does not implement the Processor protocol")
+            raise VaultToolsError(
+                f"processor plug-in {name!r} ({target}) does not implement the Processor protocol "
+                "(name, kinds, process)"
+            )
         out[name] = instance
     return MappingProxyType(out)
 
