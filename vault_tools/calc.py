@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vault_tools.errors import SpecError, VaultToolsError
-from vault_tools.fmt import grouped, human_count, percent, share
+from vault_tools.fmt import grouped, human_count, percent, share, text_table
 
 if TYPE_CHECKING:  # the core is imported when a command runs, not when the parser is built
     from vault_tools.core.params import ParamCount
@@ -122,7 +122,7 @@ def render_params_text(spec: ModelSpec, count: ParamCount) -> str:
         rows.append((component, formulas[component], grouped(value), share(value, total)))
     rows.append(("total", "", grouped(total), "100.0%"))
     lines = [f"{spec.name or spec.model_type} ({spec.family.label}, head: {count.head})", ""]
-    lines += _table(rows)
+    lines += text_table(rows, right=(2, 3), rule=True)
     lines.append(describe_symbols(count.symbols))
     lines.append("")
     lines.append(f"total:  {grouped(total)} ({human_count(total)})")
@@ -131,24 +131,10 @@ def render_params_text(spec: ModelSpec, count: ParamCount) -> str:
     approx_rows = [("seed approximation", "formula", "estimate", "error")]
     for a in count.approximations:
         approx_rows.append((a.label, a.formula, f"{a.value / 1e9:.2f}B", percent(a.relative_error)))
-    lines += _table(approx_rows)
+    lines += text_table(approx_rows, right=(2, 3), rule=True)
     for note in spec.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines) + "\n"
-
-
-def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    out = []
-    for n, row in enumerate(rows):
-        cells = [
-            cell.rjust(w) if i >= 2 else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        out.append("  ".join(cells).rstrip())
-        if n == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return out
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vault_tools.core.report import MemoryReport
-from vault_tools.fmt import grouped, human_bytes, human_count
+from vault_tools.fmt import grouped, human_bytes, human_count, text_table
 
 # CLI flag → (section, key) of the note mapping; --batch and --seq-len set both sections.
 _FLAGS: dict[str, tuple[str, ...]] = {
@@ -114,18 +114,6 @@ def _file_sections(target: str | None) -> dict[str, Any]:
     return {key: raw[key] for key in ("memory", "training", "compute") if key in raw}
 
 
-def _table(rows: Sequence[tuple[str, ...]], right: int = 1, indent: str = "  ") -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    out = []
-    for row in rows:
-        cells = [
-            c.rjust(w) if right <= i < right + 1 else c.ljust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        out.append(indent + "  ".join(cells).rstrip())
-    return out
-
-
 def _flops(value: float) -> str:
     return f"{value:.3e} FLOPs"
 
@@ -138,7 +126,7 @@ def _duration(seconds: float) -> str:
 def render_memory_text(report: MemoryReport, total_params: int) -> str:
     """The ``memory`` and ``compute`` sections of ``calc``'s table output."""
     lines = ["", "memory", "", "  weights / file size by format"]
-    lines += _table([(w.format, human_bytes(w.total)) for w in report.weights], right=1, indent="    ")
+    lines += text_table([(w.format, human_bytes(w.total)) for w in report.weights], right=(1,), indent="    ")
     if total_params >= 10**9:
         nominal = round(total_params / 1e9)
         lines.append(
@@ -155,7 +143,7 @@ def render_memory_text(report: MemoryReport, total_params: int) -> str:
     ]
     inf_rows: list[tuple[str, ...]] = [(t.name, human_bytes(t.bytes), t.formula) for t in inf.terms]
     inf_rows.append(("total", human_bytes(inf.total), ""))
-    lines += _table(inf_rows, indent="    ")
+    lines += text_table(inf_rows, right=(1,), indent="    ")
     for t in inf.kv.terms:
         lines.append(f"      KV: {t.name}: {t.formula}")
 
@@ -175,10 +163,12 @@ def render_memory_text(report: MemoryReport, total_params: int) -> str:
     ]
     train_rows: list[tuple[str, ...]] = [(t.group, t.name, human_bytes(t.bytes), t.formula) for t in tr.terms]
     train_rows.append(("", "per GPU", human_bytes(tr.per_gpu), ""))
-    lines += _table(train_rows, right=2, indent="    ")
+    lines += text_table(train_rows, right=(2,), indent="    ")
     est = " (estimate)" if tr.activation.estimate else ""
     lines.append(f"    activations{est}, tensors kept for the backward pass:")
-    lines += _table([(t.name, human_bytes(t.bytes), t.formula) for t in tr.activation.terms], indent="      ")
+    lines += text_table(
+        [(t.name, human_bytes(t.bytes), t.formula) for t in tr.activation.terms], right=(1,), indent="      "
+    )
 
     lines += [
         "",
@@ -198,7 +188,7 @@ def render_memory_text(report: MemoryReport, total_params: int) -> str:
                 *(str(n) if n else "-" for n in row.zero_min_gpus),
             )
         )
-    lines += _table(fit_rows, right=99, indent="    ")
+    lines += text_table(fit_rows, indent="    ")
 
     c = report.compute
     source = "Chinchilla's 20 tokens per parameter" if not c.tokens_given else "given"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 # Decimal scale suffixes as ML papers and model names use them.
 _SCALES = ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K"))
 
@@ -34,3 +36,20 @@ def human_bytes(value: int) -> str:
         if abs(value) >= 1000**exp:
             return f"{value / 1000**exp:.2f} {dec} ({value / 1024**exp:.2f} {binary})"
     return f"{value:,} B"
+
+
+def text_table(
+    rows: Sequence[tuple[str, ...]], *, right: Collection[int] = (), indent: str = "", rule: bool = False
+) -> list[str]:
+    """Align ``rows`` in columns for a terminal: ``right`` are the right-aligned column indices; ``rule``
+    draws dashes under the first row (a header)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = []
+    for n, row in enumerate(rows):
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        out.append(indent + "  ".join(cells).rstrip())
+        if rule and n == 0:
+            out.append(indent + "  ".join("-" * w for w in widths))
+    return out

@@ -161,13 +161,6 @@ def process_file(
     return replace(report, written=True), result
 
 
-def run(paths: Sequence[str], *, mode: Mode, force: bool = False) -> RunReport:
-    """Process every note under ``paths`` (see ``batch.run`` for workers and the cache)."""
-    from vault_tools.pipeline.batch import run as batch_run
-
-    return batch_run(paths, mode=mode, force=force)
-
-
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied; make the note writable or leave it out"
