@@ -456,6 +456,37 @@ def test_fit_table_for_llama_7b() -> None:
         assert stages == sorted(stages, reverse=True)  # each stage shards more, so needs no more GPUs
 
 
+@pytest.mark.parametrize(
+    "training",
+    [
+        TrainingOptions(),
+        TrainingOptions(optimizer="adam-8bit", batch=4, recompute="full"),
+        TrainingOptions(lora_rank=16, quant="nf4-dq", precision="bf16"),
+        TrainingOptions(optimizer="adafactor", precision="fp32", seq_len=4096),
+    ],
+    ids=["adamw", "8-bit adam", "qlora", "adafactor fp32"],
+)
+@pytest.mark.parametrize("preset", ["llama-7b", "mixtral-8x7b", "gpt2"])
+def test_fit_table_minimum_gpus_is_where_training_memory_first_fits(
+    preset: str, training: TrainingOptions
+) -> None:
+    """The fit search shards model states itself; its answers must be training_memory's boundary."""
+    count = count_params(spec_from_mapping({"preset": preset}))
+    inference = inference_memory(count, InferenceOptions())
+    for row in fit_table(count, inference, training):
+        for stage, n in enumerate(row.zero_min_gpus):
+
+            def per_gpu(gpus: int, stage: int = stage) -> int:
+                options = replace(training, zero=stage, gpus=gpus)
+                return training_memory(count, options).per_gpu
+
+            if n is None:
+                assert per_gpu(1 if stage == 0 else 4096) > row.gpu.memory
+                continue
+            assert per_gpu(n) <= row.gpu.memory
+            assert n == 1 or per_gpu(n - 1) > row.gpu.memory
+
+
 # --- options from a note ---------------------------------------------------------------------------
 
 

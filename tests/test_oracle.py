@@ -216,7 +216,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "gpt2 sequence classification": ("gpt2", {"architectures": ["GPT2ForSequenceClassification"]}),
     "gpt2 token classification": ("gpt2", {"architectures": ["GPT2ForTokenClassification"]}),
     "gpt2 question answering": ("gpt2", {"architectures": ["GPT2ForQuestionAnswering"], "num_labels": 3}),
-    "gptj question answering reads num_labels": (
+    "gptj question answering is two logits whatever num_labels": (
         "gpt-j-6b",
         {"architectures": ["GPTJForQuestionAnswering"], "num_labels": 3},
     ),

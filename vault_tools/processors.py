@@ -120,22 +120,41 @@ class _Tables:
 
 
 # Vaults repeat the same specs (presets, copied configs), and refresh renders a changed note more than
-# once while its regions settle: remember the rendering of each distinct block.
+# once while its regions settle: remember the tables of each distinct block, and the rendering per title.
 @functools.lru_cache(maxsize=1024)
 def _compute(content: str, span: int, title: str, templates: str) -> _Tables | tuple[int, str]:
     """The rendered tables for one block's text, or (line offset from the fence, message)."""
+    outcome = _context(content, span)
+    if isinstance(outcome, tuple):
+        return outcome
+    # The note's title names the model unless the block does; a preset's own title only when neither does.
+    context = {**outcome.context, "title": outcome.name or title or outcome.fallback_title}
+    return _Tables(render("model-spec.md.j2", templates or None, **context), outcome.summary)
+
+
+@dataclass(frozen=True, slots=True)
+class _Computed:
+    context: Mapping[str, Any]  # template variables but the title
+    summary: Mapping[str, str]
+    name: str  # the block's own ``name:``, if any
+    fallback_title: str
+
+
+@functools.lru_cache(maxsize=1024)
+def _context(content: str, span: int) -> _Computed | tuple[int, str]:
+    """Everything about one block's text that does not depend on the note it sits in."""
     block = Block(kind=KIND, info=KIND, content=content, line=0, end_line=span)
     raw, problem = parse_block_yaml(block)
     if problem is not None or raw is None:
         return (problem.line, problem.message) if problem is not None else (0, "model-spec: empty block")
+    name = str(raw.get("name") or "")
     try:
-        spec = spec_from_mapping(raw, name=str(raw.get("name") or title))
+        spec = spec_from_mapping(raw, name=name or None)
         count = count_params(spec)
         context = spec_context(spec, count, raw)
     except (SpecError, ValueError) as exc:
         return (0, f"model-spec: {exc}")
-    text = render("model-spec.md.j2", templates or None, **context)
     summary = {"params": human_count(count.total)}
     if count.active != count.total:
         summary["active"] = human_count(count.active)
-    return _Tables(text, MappingProxyType(summary))
+    return _Computed(MappingProxyType(context), MappingProxyType(summary), name, spec.name or spec.model_type)

@@ -19,6 +19,7 @@ Rules that keep numbers that are not claims out (each has a test in ``tests/data
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -26,9 +27,9 @@ from typing import Literal
 
 from vault_tools.claims.arith import ArithmeticCandidate, find_annotation, find_arithmetic
 from vault_tools.claims.grammar import ExplicitClaim, Op, parse_claim
-from vault_tools.claims.models import ModelCatalog, ModelRef
+from vault_tools.claims.models import ModelCatalog, ModelRef, names_matter, text_pieces
 from vault_tools.claims.numbers import Stated, find_quantities, parse_quantity
-from vault_tools.claims.scan import Segment, scan
+from vault_tools.claims.scan import Segment, SegmentKind, scan
 
 Measure = Literal["total", "active"]
 
@@ -138,6 +139,36 @@ def find_in_segment(
     segment: Segment, catalog: ModelCatalog, note_names: Mapping[str, str] | None = None
 ) -> list[Candidate]:
     """The claim candidates of one segment."""
+    # Detection reads nothing but the segment's own text and the names it may refer to, and vaults repeat
+    # lines (templates, boilerplate, copied tables): detect each distinct segment once per process.
+    key = (segment.kind, segment.text, segment.code, segment.cells, segment.header)
+    found, pieces = _detect_plain(key, catalog)
+    if names_matter(pieces, note_names):
+        assert note_names is not None
+        found = _detect_named(key, catalog, tuple(sorted(note_names.items())))
+    return [replace(candidate, line=segment.line) for candidate in found] if found else []
+
+
+_SegmentKey = tuple[SegmentKind, str, str, tuple[tuple[int, int], ...], tuple[str, ...]]
+
+
+@functools.lru_cache(maxsize=8192)
+def _detect_plain(key: _SegmentKey, catalog: ModelCatalog) -> tuple[tuple[Candidate, ...], frozenset[str]]:
+    """The candidates of a segment (at line 0) read without the note's own names, and its word pieces."""
+    found = _find_in_segment(Segment(0, *key), catalog, None)
+    return tuple(found), text_pieces(key[1])
+
+
+@functools.lru_cache(maxsize=1024)
+def _detect_named(
+    key: _SegmentKey, catalog: ModelCatalog, names: tuple[tuple[str, str], ...]
+) -> tuple[Candidate, ...]:
+    return tuple(_find_in_segment(Segment(0, *key), catalog, dict(names)))
+
+
+def _find_in_segment(
+    segment: Segment, catalog: ModelCatalog, note_names: Mapping[str, str] | None
+) -> list[Candidate]:
     if segment.kind == "claims":
         return [_explicit(segment.line, segment.text)]
     text = segment.text

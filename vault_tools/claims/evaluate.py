@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -143,6 +144,15 @@ class _Resolver:
         return self._catalog.spec_and_count(entry)
 
     def result(self, candidate: Candidate) -> ClaimResult:
+        if isinstance(candidate, ArithmeticCandidate) or (
+            isinstance(candidate, ImplicitCandidate) and candidate.ref.source in ("preset", "unknown")
+        ):
+            # These verdicts read nothing of the note or the vault: judge each distinct one once.
+            judged = _judge_pure(replace(candidate, line=0), self._catalog)
+            return replace(judged, line=candidate.line)
+        return self._result(candidate)
+
+    def _result(self, candidate: Candidate) -> ClaimResult:
         if isinstance(candidate, ExplicitCandidate):
             return self.explicit(candidate.line, candidate.text, candidate.claim, candidate.error)
         if isinstance(candidate, ArithmeticCandidate):
@@ -222,6 +232,11 @@ class _Resolver:
         return ClaimResult(
             *base, judged.computed, judged.computed_full, judged.verdict, "arithmetic", judged.message
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def _judge_pure(candidate: ArithmeticCandidate | ImplicitCandidate, catalog: ModelCatalog) -> ClaimResult:
+    return _Resolver(lambda _name: None, catalog, None)._result(candidate)
 
 
 HIGH_CONFIDENCE_SCORE = 0.9

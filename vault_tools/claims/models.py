@@ -151,6 +151,21 @@ def _continues(text: str, ref: ModelRef, end: int, next_start: int) -> bool:
     return _PIECE_RE.fullmatch(ref.text) is not None and ref.size_label is None
 
 
+def text_pieces(text: str) -> frozenset[str]:
+    """The case-folded word pieces of ``text``: every model name match starts at one of them."""
+    return frozenset(m.group(0).casefold() for m in _PIECE_RE.finditer(text))
+
+
+def names_matter(pieces: frozenset[str], extra: Mapping[str, str] | None) -> bool:
+    """Whether ``find(text, extra)`` can differ from ``find(text)`` for a text of these ``pieces``.
+
+    A match of an extra name starts with a piece that is a prefix of that name; no such piece, no match.
+    """
+    if not extra:
+        return False
+    return not _prefixes(extra).isdisjoint(pieces)
+
+
 @functools.lru_cache(maxsize=256)
 def _prefix_set(names: frozenset[str]) -> frozenset[str]:
     return frozenset(name[:k] for name in names for k in range(1, len(name) + 1))

@@ -17,6 +17,7 @@ from typing import Literal
 SegmentKind = Literal["prose", "row", "comment", "claims"]
 
 _QUOTE_PREFIX_RE = re.compile(r"^[ \t]*(?:>[ \t]?)*")
+_QUOTE_STARTS = (" ", "\t", ">")  # the first character of any line _QUOTE_PREFIX_RE strips something from
 _FENCE_RE = re.compile(r"^(?P<prefix>[ \t]*(?:>[ \t]?)*[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.*)$")
 # A heading that is the changelog ("Changelog", "🕓 Changelog", "변경 이력"), not one that mentions it.
@@ -88,11 +89,16 @@ def _scan(text: str, body_start_line: int) -> tuple[list[Segment], list[Fence]]:
     fences: list[Fence] = []
     i = max(body_start_line, 1) - 1
     skip_level = 0  # inside a changelog section: the heading level that ends it
-    while i < len(lines):
+    # Most lines are plain prose: cheap substring tests decide before any regex runs.
+    n = len(lines)
+    while i < n:
         raw = lines[i]
-        body = raw[_QUOTE_PREFIX_RE.match(raw).end() :]  # type: ignore[union-attr]  # matches ""
+        body = _unquote(raw) if raw[:1] in _QUOTE_STARTS else raw
         stripped = body.strip()
-        fence = _FENCE_RE.match(raw)
+        if not stripped:
+            i += 1
+            continue
+        fence = _FENCE_RE.match(raw) if ("```" in raw or "~~~" in raw) else None
         if fence is not None and not (fence["fence"][0] == "`" and "`" in fence["info"]):
             i = _fence(lines, i, fence, segments, fences)
             continue
@@ -101,7 +107,7 @@ def _scan(text: str, body_start_line: int) -> tuple[list[Segment], list[Fence]]:
                 i += 1
             i += 1
             continue
-        heading = _HEADING_RE.match(stripped)
+        heading = _HEADING_RE.match(stripped) if stripped[0] == "#" else None
         if heading is not None:
             level = len(heading.group(1))
             if skip_level and level <= skip_level:
@@ -158,6 +164,12 @@ def split_comment(line: str, lang: str) -> tuple[str, str] | None:
         markers = ("--",)
     else:
         markers = ("#", "//")
+    first = min((k for k in (line.find(marker) for marker in markers) if k >= 0), default=-1)
+    if first < 0:
+        return None
+    if not any(q in line[:first] for q in "\"'`"):
+        marker = next(m for m in markers if line.startswith(m, first))
+        return line[:first], line[first + len(marker) :].strip()
     quote = ""
     k = 0
     while k < len(line):
@@ -194,10 +206,18 @@ def _table(lines: list[str], i: int, segments: list[Segment]) -> int:
 
 def cell_spans(row: str) -> list[tuple[int, int]]:
     """Spans of a table row's cells; ``\\|`` and pipes inside ``[[...]]`` or code spans do not split."""
+    if "\\" not in row and "`" not in row and "[[" not in row:
+        # Nothing can hide a pipe: every pipe splits.
+        bounds = []
+        k = row.find("|")
+        while k >= 0:
+            bounds.append(k)
+            k = row.find("|", k + 1)
+        return _spans(row, bounds)
     depth = 0
     code = False
     k = 0
-    bounds: list[int] = []
+    bounds = []
     while k < len(row):
         char = row[k]
         if char == "\\":
@@ -214,6 +234,10 @@ def cell_spans(row: str) -> list[tuple[int, int]]:
         elif char == "|" and not code and not depth:
             bounds.append(k)
         k += 1
+    return _spans(row, bounds)
+
+
+def _spans(row: str, bounds: list[int]) -> list[tuple[int, int]]:
     edges = [-1, *bounds, len(row)]
     spans = [(a + 1, b) for a, b in itertools.pairwise(edges)]
     # The outer pipes are optional in GFM: drop the empty pieces outside them, keep empty inner cells.

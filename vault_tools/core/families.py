@@ -57,8 +57,6 @@ class Family:
     mla: bool = False
     layout: Layout = "decoder"
     head_style: HeadStyle = "decoder"
-    # Decoder question-answering heads output 2 logits (start, end); a few read num_labels instead.
-    qa_num_labels: bool = False
     # Class-name prefixes in ``architectures`` that identify this family.
     arch_prefixes: tuple[str, ...] = ()
     generic: bool = False
@@ -191,7 +189,8 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             norms_per_layer=1,
             lm_head_bias=True,
             ffn_mult_default=4,
-            qa_num_labels=True,
+            # GPTJForQuestionAnswering read num_labels up to transformers 5.23; from 5.24 it is the generic
+            # two-logit head like every other decoder.
             arch_prefixes=("GPTJ",),
         ),
         "gpt_neox": Family(

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from vault_tools.core.memory import (
     InferenceMemory,
     TrainingOptions,
+    model_states,
     training_activations,
     training_memory,
 )
@@ -54,6 +55,9 @@ def fit_table(
     """A row per GPU (the built-in table by default)."""
     activation = training_activations(count, training)
     given = training_memory(count, training, activation=activation)
+    # Per stage, what ZeRO shards is fixed; only the GPU count divides it (training_memory's own sum).
+    rest = activation.total + training.overhead
+    states = [model_states(count, replace(training, zero=stage)) for stage in (0, 1, 2, 3)]
     weights, kv, overhead = inference.weights.total, inference.kv.total, inference.options.overhead
     rows = []
     for gpu in gpus if gpus is not None else GPUS.values():
@@ -66,8 +70,7 @@ def fit_table(
         for stage in (0, 1, 2, 3):
 
             def train_fits(n: int, stage: int = stage, mem: int = mem) -> bool:
-                options = replace(training, zero=stage, gpus=n)
-                return training_memory(count, options, activation=activation).per_gpu <= mem
+                return states[stage].per_gpu(stage, n) + rest <= mem
 
             stages.append(_smallest(train_fits, 1 if stage == 0 else MAX_GPUS))
         rows.append(

@@ -28,7 +28,7 @@ HeadKind = Literal[
 ]
 # Output width of a head layer: the vocabulary, the task's labels, 2 start/end logits for QA (or the labels
 # where the family reads num_labels), the hidden size, or a fixed 1 / 2.
-HeadOut = Literal["vocab", "labels", "qa", "hidden", "one", "two"]
+HeadOut = Literal["vocab", "labels", "hidden", "one", "two"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,8 @@ HEADS: MappingProxyType[HeadStyle, MappingProxyType[HeadKind, Head]] = MappingPr
                     "sequence classification", layers=(HeadLayer("score", "labels", bias=False),)
                 ),
                 "token_cls": Head("token classification", layers=(HeadLayer("score", "labels"),)),
-                "qa": Head("question answering", layers=(HeadLayer("qa_outputs", "qa"),)),
+                # Decoder question-answering heads output two logits (start, end), whatever num_labels says.
+                "qa": Head("question answering", layers=(HeadLayer("qa_outputs", "two"),)),
             }
         ),
         "bert": MappingProxyType(

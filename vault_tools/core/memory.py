@@ -34,6 +34,7 @@ __all__ = [
     "InferenceMemory",
     "InferenceOptions",
     "KVCache",
+    "ModelStates",
     "TrainingMemory",
     "TrainingOptions",
     "WeightMemory",
@@ -43,6 +44,7 @@ __all__ = [
     "layer_attention_types",
     "lora_params",
     "lora_parts",
+    "model_states",
     "training_activations",
     "training_memory",
     "weight_bytes",
@@ -281,11 +283,32 @@ class TrainingMemory:
         return total(self.terms)
 
 
-def _shard(nbytes: int, options: TrainingOptions, stage: int) -> tuple[int, str]:
-    """Bytes per GPU once ZeRO stage ``stage`` or higher partitions a quantity over the GPUs."""
-    if options.zero >= stage and options.gpus > 1:
-        return math.ceil(nbytes / options.gpus), f" / {options.gpus} GPUs (ZeRO-{options.zero})"
-    return nbytes, ""
+@dataclass(frozen=True, slots=True)
+class StateTerm:
+    """A model-state quantity before sharding, and the lowest ZeRO stage that partitions it."""
+
+    group: str
+    name: str
+    bytes: int
+    formula: str
+    stage: int
+
+
+def shard(nbytes: int, stage: int, zero: int, gpus: int) -> int:
+    """Bytes per GPU of a quantity that ZeRO stage ``stage`` and higher partitions over ``gpus``."""
+    return -(-nbytes // gpus) if zero >= stage and gpus > 1 else nbytes
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStates:
+    """What one training step keeps besides activations, before ZeRO shards it; independent of gpus."""
+
+    terms: tuple[StateTerm, ...]
+    trainable: int  # parameters the optimizer updates (all, or the LoRA adapters)
+
+    def per_gpu(self, zero: int, gpus: int) -> int:
+        """Bytes per GPU under ZeRO stage ``zero`` over ``gpus`` GPUs."""
+        return sum(shard(t.bytes, t.stage, zero, gpus) for t in self.terms)
 
 
 def _adafactor_elements(shape: tuple[int, ...]) -> int:
@@ -322,13 +345,10 @@ def _state_terms(
     ]
 
 
-def training_memory(
-    count: ParamCount, options: TrainingOptions | None = None, *, activation: ActivationMemory | None = None
-) -> TrainingMemory:
-    """Memory per GPU to train ``count``'s model with ``options`` (pass ``activation`` to reuse one)."""
-    options = options or TrainingOptions()
+def model_states(count: ParamCount, options: TrainingOptions) -> ModelStates:
+    """Weights, gradients and optimizer states of a training step, unsharded."""
     w_b, g_b, m_b, elem = PRECISIONS[options.precision]
-    raw: list[tuple[str, str, int, str, int]] = []  # group, name, bytes, formula, ZeRO stage that shards it
+    raw: list[StateTerm] = []
     if options.lora:
         rank = options.lora_rank or 0
         adapted = lora_parts(count, options.lora_targets)
@@ -339,17 +359,10 @@ def training_memory(
         a_b = DTYPE_BITS[options.adapter_dtype] // 8
         master = 4 if a_b < 4 and options.precision.startswith("mixed") else 0
         names = ", ".join(sorted({p.name for p in adapted}))
+        base = weight_bytes(count, base_fmt)
+        raw.append(StateTerm("weights", f"frozen base ({base_fmt})", base, f"Ψ_base in {base_fmt}", 3))
         raw.append(
-            (
-                "weights",
-                f"frozen base ({base_fmt})",
-                weight_bytes(count, base_fmt),
-                f"Ψ_base in {base_fmt}",
-                3,
-            )
-        )
-        raw.append(
-            (
+            StateTerm(
                 "weights",
                 f"LoRA adapters r={rank} on {names} ({options.adapter_dtype})",
                 trainable * a_b,
@@ -357,28 +370,45 @@ def training_memory(
                 3,
             )
         )
-        raw.append(("gradients", "adapter gradients", trainable * a_b, f"Ψ_lora · {a_b}", 2))
+        raw.append(StateTerm("gradients", "adapter gradients", trainable * a_b, f"Ψ_lora · {a_b}", 2))
         if master:
-            raw.append(("optimizer", "fp32 master adapters", trainable * master, "Ψ_lora · 4", 1))
+            raw.append(StateTerm("optimizer", "fp32 master adapters", trainable * master, "Ψ_lora · 4", 1))
     else:
         trainable = count.total
         tensors = [(p.shape, p.copies) for p in count.parts]
-        raw.append(("weights", f"weights ({options.precision})", trainable * w_b, f"Ψ · {w_b}", 3))
-        raw.append(("gradients", "gradients", trainable * g_b, f"Ψ · {g_b}", 2))
+        raw.append(StateTerm("weights", f"weights ({options.precision})", trainable * w_b, f"Ψ · {w_b}", 3))
+        raw.append(StateTerm("gradients", "gradients", trainable * g_b, f"Ψ · {g_b}", 2))
         if m_b:
-            raw.append(("optimizer", "fp32 master weights", trainable * m_b, f"Ψ · {m_b}", 1))
+            raw.append(StateTerm("optimizer", "fp32 master weights", trainable * m_b, f"Ψ · {m_b}", 1))
     for name, nbytes, formula in _state_terms(options, tensors, elem, "Ψ_lora" if options.lora else "Ψ"):
-        raw.append(("optimizer", name, nbytes, formula, 1))
+        raw.append(StateTerm("optimizer", name, nbytes, formula, 1))
     if options.zero == 0 and options.optimizer in ("adam", "adamw", "adafactor"):
         steps = sum(c for _, c in tensors)
         raw.append(
-            ("optimizer", "step counters (torch: one fp32 scalar per tensor)", 4 * steps, f"{steps} · 4", 1)
+            StateTerm(
+                "optimizer", "step counters (torch: one fp32 scalar per tensor)", 4 * steps, f"{steps} · 4", 1
+            )
         )
+    return ModelStates(tuple(raw), trainable)
 
+
+def training_memory(
+    count: ParamCount,
+    options: TrainingOptions | None = None,
+    *,
+    activation: ActivationMemory | None = None,
+    states: ModelStates | None = None,
+) -> TrainingMemory:
+    """Memory per GPU to train ``count``'s model with ``options``; ``activation``/``states`` reuse parts."""
+    options = options or TrainingOptions()
+    if states is None:
+        states = model_states(count, options)
+    zero, gpus = options.zero, options.gpus
     terms: list[Term] = []
-    for group, name, nbytes, formula, stage in raw:
-        sharded, note = _shard(nbytes, options, stage)
-        terms.append(Term(group, name, sharded, formula + note))
+    for t in states.terms:
+        sharded = zero >= t.stage and gpus > 1
+        note = f" / {gpus} GPUs (ZeRO-{zero})" if sharded else ""
+        terms.append(Term(t.group, t.name, shard(t.bytes, t.stage, zero, gpus), t.formula + note))
     if activation is None:
         activation = training_activations(count, options)
     label = f"activations (b={options.batch}, s={options.seq_len:,}, recompute={options.recompute})"
@@ -393,7 +423,7 @@ def training_memory(
             "CUDA context + allocator",
         )
     )
-    return TrainingMemory(options, tuple(terms), activation, trainable)
+    return TrainingMemory(options, tuple(terms), activation, states.trainable)
 
 
 def training_activations(count: ParamCount, options: TrainingOptions) -> ActivationMemory:

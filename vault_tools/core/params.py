@@ -356,11 +356,9 @@ def _head_layer_parts(spec: ModelSpec, layer: HeadLayer) -> list[Part]:
     in_f, in_sym = (h, "h")
     if spec.family.head_style == "decoder" and spec.embed_proj_dim:
         in_f, in_sym = spec.embed_proj_dim, "p"
-    qa_labels = spec.family.qa_num_labels
     out_f, out_sym = {
         "vocab": (spec.vocab_size, "V"),
         "labels": (spec.num_labels, "c"),
-        "qa": (spec.num_labels, "c") if qa_labels else (2, "2"),
         "hidden": (h, "h"),
         "one": (1, ""),
         "two": (2, "2"),

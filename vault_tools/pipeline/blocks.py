@@ -96,35 +96,45 @@ def _parsed_blocks(text: str, kinds: Collection[str], line_offset: int) -> list[
 # line ends any list item, blockquote or indented code before it (a fence cannot be a lazy continuation
 # line), so only top-level fences need tracking.  Anything else goes to markdown-it (a few ms a note).
 _FENCE_OPEN = re.compile(r"(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)")
-_INDENTED_FENCE = re.compile(r"^[ \t]+(?:`{3}|~{3})", re.M)
-_HTML_START = re.compile(r"^ {0,3}<(?!!-- vault-tools:)", re.M)
+_INDENTED_FENCE = re.compile(r"[ \t]+(?:`{3}|~{3})")
+_HTML_START = re.compile(r" {0,3}<(?!!-- vault-tools:)")
 
 
 def _top_level_blocks(text: str, kinds: Collection[str], line_offset: int) -> list[Block] | None:
-    if _INDENTED_FENCE.search(text) or _HTML_START.search(text):
-        return None
     if "\r" in text and text.count("\r") != text.count("\r\n"):
         return None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    # Only lines holding a fence marker matter below; find them (and any HTML start) in one cheap pass.
+    marked: list[int] = []
+    for index, line in enumerate(lines):
+        if "```" in line or "~~~" in line:
+            if _INDENTED_FENCE.match(line):
+                return None
+            marked.append(index)
+        if "<" in line[:4] and _HTML_START.match(line):
+            return None
     kind_fence = _kind_fence(tuple(kinds))
     blocks: list[Block] = []
     counts: dict[str, int] = {}
-    i, n = 0, len(lines)
-    while i < n:
+    n = len(lines)
+    k = 0
+    while k < len(marked):
+        i = marked[k]
         line = lines[i].removesuffix("\r")
         if kind_fence.search(line) and not kind_fence.match(line):
             return None  # a wanted fence inside a container or after text: leave it to markdown-it
         match = _FENCE_OPEN.match(line)
         if match is None or (match["fence"][0] == "`" and "`" in match["info"]):
-            i += 1
+            k += 1
             continue
         fence, info = match["fence"], match["info"].strip()
         closing = _closing_fence(fence[0], len(fence))
-        j = i + 1
-        while j < n and not closing.fullmatch(lines[j].removesuffix("\r")):
-            j += 1
+        k += 1
+        while k < len(marked) and not closing.fullmatch(lines[marked[k]].removesuffix("\r")):
+            k += 1
+        j = marked[k] if k < len(marked) else n
         kind = info.split(maxsplit=1)[0] if info else ""
         if kind in kinds:
             _append(
@@ -138,7 +148,7 @@ def _top_level_blocks(text: str, kinds: Collection[str], line_offset: int) -> li
                 prefix="",
                 closed=j < n,
             )
-        i = j + 1
+        k += 1
     return blocks
 
 

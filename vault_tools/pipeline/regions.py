@@ -55,6 +55,9 @@ def find_regions(lines: Sequence[str]) -> list[Region]:
     opened: tuple[str, int, str, str] | None = None  # id, index, checksum, prefix
     fence: str | None = None  # the open code fence: markers shown inside code are examples, not regions
     for index, line in enumerate(lines):
+        # Only a fence line or a marker line can change anything (a fence closes on a fence line).
+        if "vault-tools:" not in line and "```" not in line and "~~~" not in line:
+            continue
         head = line.lstrip(" \t>")[:3]
         if head in ("```", "~~~") or fence is not None:
             fence = _track_fence(line_body(line).lstrip(" \t>"), fence)
