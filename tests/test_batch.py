@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import MakeVault
 from vault_tools.pipeline.batch import run
@@ -70,3 +74,41 @@ def test_cache_notices_a_changed_referenced_spec(make_vault: MakeVault) -> None:
     # The spec note's own tables are stale, and so is the note whose claim cites it (now wrong).
     assert any(m.startswith(f"{root}/spec/001.md:") and "stale" in m for m in messages)
     assert any(m.startswith(f"{root}/a-claims/000.md:") for m in messages)
+
+
+def _processed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The notes a run really processes (the cache answers the rest); serial runs only."""
+    from vault_tools.pipeline import batch
+
+    seen: list[str] = []
+    real = batch.process_file
+
+    def spy(path: Path, *args: object, **kwargs: object) -> object:
+        seen.append(Path(path).name)
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "process_file", spy)
+    return seen
+
+
+def test_cache_is_keyed_by_content_not_by_stat(
+    make_vault: MakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_vault({"a.md": CLAIMS.format(i=1, j=2, value="1K"), "b.md": PLAIN.format(i=2)})
+    run([str(root)], mode="refresh", workers=1)
+    first = _messages([str(root)], mode="check", workers=1)
+    assert first == []
+    seen = _processed(monkeypatch)
+    a, b = root / "a.md", root / "b.md"
+    # Touched (same bytes, new mtime): answered by its digest, not processed again.
+    os.utime(b, ns=(time.time_ns() + 5 * 10**9, time.time_ns() + 5 * 10**9))
+    assert _messages([str(root)], mode="check", workers=1) == first
+    assert seen == []
+    # Same size, same mtime, other bytes, right after the cache was written: the racy case is hashed.
+    stat = a.stat()
+    a.write_text(a.read_text().replace("1K", "9K"))
+    os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert a.stat().st_size == stat.st_size
+    after = _messages([str(root)], mode="check", workers=1)
+    assert seen == ["a.md"]
+    assert [m.split(":", 1)[0] for m in after] == [str(a)]  # its verification region is out of date

@@ -26,32 +26,50 @@ class _UsageError(Exception):
     pass
 
 
-def build_parser() -> argparse.ArgumentParser:
+_COMMANDS = {
+    "refresh": "recompute and rewrite managed regions, changelog, status",
+    "check": "like refresh, but write nothing; fail if stale",
+    "validate": "report every claim the notes make, with its verdict",
+    "calc": "the core on one model: parameters, memory, compute",
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, only that command gets its arguments (other modules stay unimported)."""
     parser = _Parser(prog="vault-tools", description="Keep the numbers in an ML knowledge vault true.")
     parser.add_argument("--version", action="version", version=f"vault-tools {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, help_text in _COMMANDS.items():
+        command = sub.add_parser(name, help=help_text)
+        if only is not None and name != only:
+            continue
+        if name in ("refresh", "check"):
+            from vault_tools import commands
 
-    from vault_tools import calc, commands, validate
+            commands.add_arguments(command, command=name)
+        elif name == "validate":
+            from vault_tools import validate
 
-    commands.add_arguments(
-        sub.add_parser("refresh", help="recompute and rewrite managed regions, changelog, status"),
-        command="refresh",
-    )
-    commands.add_arguments(
-        sub.add_parser("check", help="like refresh, but write nothing; fail if stale"), command="check"
-    )
-    validate.add_arguments(
-        sub.add_parser("validate", help="report every claim the notes make, with its verdict")
-    )
-    calc.add_arguments(sub.add_parser("calc", help="the core on one model: parameters, memory, compute"))
+            validate.add_arguments(command)
+        else:
+            from vault_tools import calc
+
+            calc.add_arguments(command)
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The sub-command ``argv`` names (its first word that is not an option), if it is one."""
+    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    return word if word in _COMMANDS else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code (0 ok, 1 problems found, 2 bad input or usage)."""
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_in(words))
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(words)
     except _UsageError as exc:
         parser.print_usage(sys.stderr)
         print(exc, file=sys.stderr)

@@ -30,7 +30,7 @@ _CHUNK = 32
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    path: Path
+    path: str
     config: Config
     mode: Mode
     force: bool
@@ -92,7 +92,7 @@ def _work(job: Job) -> Outcome:
         own.update(reference_key(name) for name in result.names)
     refs = tuple(sorted((k, d) for k, d in recorder.seen.items() if k not in own))
     # A deferred note still serves the index (its names and spec), just not a lookup.
-    entry = cache_mod.entry_for(job.path, report, result, refs, check=job.mode == "check")
+    entry = cache_mod.entry_for(report, result, refs, check=job.mode == "check")
     return Outcome(report, entry, refs, deferred=deferred)
 
 
@@ -128,14 +128,13 @@ def run(
 ) -> RunReport:
     """Process every note under ``paths``; the same output with or without cache and for any worker count."""
     report = RunReport()
-    notes: list[tuple[Path, Config]] = []
+    notes: list[tuple[str, Config]] = []
     for item in iter_notes(paths):
         if isinstance(item, str):
             report.errors.append(item)
         else:
             path, config = item
-            # Absolute once here, so the cache and the report can relate paths by string prefix.
-            notes.append((path if path.is_absolute() else Path(os.path.abspath(path)), config))  # noqa: PTH100
+            notes.append((path, config))
     roots = {config.root for _, config in notes}
     caches = {
         root: cache_mod.load(root, _config_of(notes, root)) if use_cache else cache_mod.in_memory(root)
@@ -144,12 +143,13 @@ def run(
     count = workers or _default_workers(notes)
 
     # Round one: everything the cache cannot answer, with the index the cache knows.
-    results: dict[Path, FileReport] = {}
+    results: dict[str, FileReport] = {}
+    cwd = os.getcwd().rstrip(os.sep) + os.sep  # noqa: PTH109
     index: dict[Path, dict[str, Mapping[str, Any]]] = {r: c.index() for r, c in caches.items()}
     jobs: list[Job] = []
-    hits: list[tuple[Path, Config]] = []
+    hits: list[tuple[str, Config]] = []
     for path, config in notes:
-        hit = caches[config.root].lookup(path, mode=mode, force=force)
+        hit = caches[config.root].lookup(path, mode=mode, force=force, cwd=cwd)
         if hit is not None:
             results[path] = hit
             hits.append((path, config))
@@ -157,7 +157,7 @@ def run(
             jobs.append(Job(path, config, mode, force, index[config.root], defer_unresolved=True))
     bar = _Progress(len(jobs), progress)
     deferred: list[Job] = []
-    outcomes: dict[Path, Outcome] = {}
+    outcomes: dict[str, Outcome] = {}
     for job, outcome in zip(jobs, _run_jobs(jobs, count, bar), strict=True):
         outcomes[job.path] = outcome
         caches[job.config.root].record(job.path, outcome.entry)
@@ -191,11 +191,11 @@ def run(
     return report
 
 
-def _config_of(notes: Iterable[tuple[Path, Config]], root: Path) -> Config:
+def _config_of(notes: Iterable[tuple[str, Config]], root: Path) -> Config:
     return next(config for _, config in notes if config.root == root)
 
 
-def _default_workers(notes: Sequence[tuple[Path, Config]]) -> int:
+def _default_workers(notes: Sequence[tuple[str, Config]]) -> int:
     configured = {config.workers for _, config in notes if config.workers}
     if configured:
         return min(configured)

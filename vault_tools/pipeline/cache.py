@@ -1,5 +1,11 @@
 """``.vault-tools/cache``: what each up-to-date note produced, so unchanged notes are not parsed again.
 
+Entries are keyed by content: a note is answered from the cache when its bytes hash to the digest it had
+when checked.  Reading every note to hash it would cost as much as the read itself, so, as git does, a
+note whose size and mtime are what they were is taken as unchanged without reading it, unless its mtime is
+so close to when the cache was written that a same-size edit in the same clock tick could hide ("racy");
+those, and notes whose stat changed (touched, checked out again, copied), are hashed.
+
 Safe to delete.  JSON, not pickle: a vault is shared through sync and git, and loading a cache must never
 run code.  Invalid as a whole when the tool's version, its templates or the vault's config change.
 """
@@ -11,8 +17,9 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +33,10 @@ if TYPE_CHECKING:
 
 FOLDER = ".vault-tools"
 _FILE = "cache.json"
-_FORMAT = 2
+_FORMAT = 4
+# File systems stamp mtimes in ticks of up to 2 s (FAT); an entry whose mtime is within this of the cache's
+# writing is verified by its digest.
+_RACY_NS = 2_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +45,11 @@ class Entry:
 
     size: int
     mtime_ns: int
+    digest: str  # of the bytes checked ("" when the entry serves the model index only)
     changed: bool
     problems: tuple[Problem, ...]
     status: str | None
-    names: tuple[str, ...]
+    keys: tuple[str, ...]  # the note's names (title, aliases, file name) as index keys (reference_key)
     model: Mapping[str, Any] | None
     refs: tuple[tuple[str, str | None], ...]
 
@@ -46,24 +57,26 @@ class Entry:
         return [
             self.size,
             self.mtime_ns,
+            self.digest,
             self.changed,
             [[p.line, p.message, p.severity] for p in self.problems],
             self.status,
-            list(self.names),
+            list(self.keys),
             self.model,
             [list(r) for r in self.refs],
         ]
 
     @classmethod
     def from_json(cls, raw: list[Any]) -> Entry:
-        size, mtime, changed, problems, status, names, model, refs = raw
+        size, mtime, digest, changed, problems, status, keys, model, refs = raw
         return cls(
             int(size),
             int(mtime),
+            str(digest),
             bool(changed),
             tuple(Problem(int(line), str(msg), sev) for line, msg, sev in problems),
             status,
-            tuple(names),
+            tuple(keys),
             model,
             tuple((str(k), v) for k, v in refs),
         )
@@ -77,7 +90,6 @@ def model_digest(model: Mapping[str, Any] | None) -> str | None:
 
 
 def entry_for(
-    path: Path,
     report: FileReport,
     result: Result | None,
     refs: tuple[tuple[str, str | None], ...],
@@ -92,23 +104,23 @@ def entry_for(
     """
     if report.failed or result is None:
         return None
-    lookup = not report.written and (check or not report.changed)
-    size = mtime = -1
+    lookup = not report.written and (check or not report.changed) and report.read_as is not None
+    size, mtime, digest = -1, -1, ""
     if lookup:
-        try:
-            info = path.stat()
-        except OSError:
-            return None
-        size, mtime = info.st_size, info.st_mtime_ns
+        assert report.read_as is not None
+        # What was read, not a stat taken now: an edit since the read must not inherit this verdict.
+        size, mtime, digest = report.read_as.size, report.read_as.mtime_ns, report.read_as.digest
+    from vault_tools.pipeline.batch import reference_key
     from vault_tools.processors import note_model
 
     return Entry(
         size,
         mtime,
+        digest,
         report.changed,
         report.problems,
         report.status,
-        result.names,
+        tuple(dict.fromkeys(reference_key(name) for name in result.names)),
         note_model(result.blocks),
         refs,
     )
@@ -130,8 +142,18 @@ def _config_key(config: Config) -> str:
 class Cache:
     """Entries by note path relative to the vault root."""
 
-    def __init__(self, root: Path, key: str, entries: dict[str, Entry], *, persist: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path,
+        key: str,
+        entries: dict[str, Entry],
+        *,
+        persist: bool = True,
+        written_ns: int = 0,
+    ) -> None:
         self.root = root
+        self.written_ns = written_ns  # when the loaded cache was saved (0: never)
+        self._index: dict[str, Mapping[str, Any]] | None = None
         self._root_prefix = os.fspath(root).rstrip(os.sep) + os.sep
         self.key = key
         self.entries = entries
@@ -139,54 +161,71 @@ class Cache:
         self.persist = persist
         self.dirty = False
 
-    def _rel(self, path: Path) -> str:
+    def _rel(self, path: str | Path) -> str:
         # A prefix test, not os.path.relpath (which dominated a warm run): paths arrive absolute.
         text = os.fspath(path)
         root = self._root_prefix
         return text[len(root) :] if text.startswith(root) else os.path.relpath(path, self.root)
 
-    def lookup(self, path: Path, *, mode: Mode, force: bool) -> FileReport | None:
+    def lookup(
+        self, path: str | Path, *, mode: Mode, force: bool, cwd: str | None = None
+    ) -> FileReport | None:
         """The report for an unchanged, up-to-date note, or None when it must be processed."""
         if not self.persist or force or mode == "diff":
             return None
-        entry = self.entries.get(self._rel(path))
-        if entry is None:
-            return None
-        try:
-            info = path.stat()
-        except OSError:
-            return None
-        if (info.st_size, info.st_mtime_ns) != (entry.size, entry.mtime_ns):
+        rel = self._rel(path)
+        entry = self.entries.get(rel)
+        if entry is None or not entry.digest:
             return None
         if entry.changed and mode != "check":  # refresh has work to do on it
             return None
-        return FileReport(display_path(path), entry.problems, changed=entry.changed, status=entry.status)
+        try:
+            info = os.stat(path)  # noqa: PTH116 - no Path methods in this loop over every note
+        except OSError:
+            return None
+        same_stat = (info.st_size, info.st_mtime_ns) == (entry.size, entry.mtime_ns)
+        if not same_stat or entry.mtime_ns >= self.written_ns - _RACY_NS:
+            from vault_tools.pipeline.files import read_note
 
-    def refs(self, path: Path) -> tuple[tuple[str, str | None], ...]:
+            try:
+                _data, now = read_note(path)
+            except OSError:
+                return None
+            if now.digest != entry.digest:
+                return None
+            if not same_stat:  # same bytes under a new stat (touched, checked out): remember the stat
+                self.entries[rel] = replace(entry, size=now.size, mtime_ns=now.mtime_ns)
+                self.dirty = True
+        shown = display_path(path, cwd)
+        return FileReport(shown, entry.problems, changed=entry.changed, status=entry.status)
+
+    def refs(self, path: str | Path) -> tuple[tuple[str, str | None], ...]:
         entry = self.entries.get(self._rel(path))
         return entry.refs if entry is not None else ()
 
-    def record(self, path: Path, entry: Entry | None) -> None:
+    def record(self, path: str | Path, entry: Entry | None) -> None:
         rel = self._rel(path)
+        old = self.entries.get(rel)
         if entry is None:
             if self.entries.pop(rel, None) is not None:
                 self.dirty = True
-        elif self.entries.get(rel) != entry:
+        elif old != entry:
             self.entries[rel] = entry
             self.dirty = True
+        if _indexed(old) != _indexed(entry):
+            self._index = None
 
     def index(self) -> dict[str, Mapping[str, Any]]:
         """Model references: every name of every note that holds a model-spec → that spec."""
-        from vault_tools.pipeline.batch import reference_key
-
-        out: dict[str, Mapping[str, Any]] = {}
-        for rel in sorted(self.entries):
-            entry = self.entries[rel]
-            if entry.model is None:
-                continue
-            for name in entry.names:
-                out.setdefault(reference_key(name), entry.model)
-        return out
+        if self._index is None:
+            out: dict[str, Mapping[str, Any]] = {}
+            for rel in sorted(self.entries):
+                entry = self.entries[rel]
+                if entry.model is not None:
+                    for key in entry.keys:
+                        out.setdefault(key, entry.model)
+            self._index = out
+        return dict(self._index)
 
     def save(self) -> None:
         if not self.persist or not self.dirty:
@@ -197,11 +236,20 @@ class Cache:
             ignore = folder / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# vault-tools cache: safe to delete, never worth committing\n*\n")
-            payload = {"key": self.key, "entries": {k: v.to_json() for k, v in sorted(self.entries.items())}}
+            payload = {
+                "key": self.key,
+                "written_ns": time.time_ns(),
+                "entries": {k: v.to_json() for k, v in sorted(self.entries.items())},
+            }
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cache.", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(payload, out, ensure_ascii=False, separators=(",", ":"))
             Path(tmp).replace(folder / _FILE)
+
+
+def _indexed(entry: Entry | None) -> tuple[tuple[str, ...], Mapping[str, Any]] | None:
+    """What an entry contributes to the model index."""
+    return None if entry is None or entry.model is None else (entry.keys, entry.model)
 
 
 def in_memory(root: Path) -> Cache:
@@ -217,6 +265,7 @@ def load(root: Path, config: Config) -> Cache:
         if raw.get("key") != key:
             return Cache(root, key, {})
         entries = {str(k): Entry.from_json(v) for k, v in raw["entries"].items()}
+        written_ns = int(raw.get("written_ns", 0))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Cache(root, key, {})
-    return Cache(root, key, entries)
+    return Cache(root, key, entries, written_ns=written_ns)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from vault_tools.pipeline import files
-from vault_tools.pipeline.config import Config, find_vault_root, load_config
+from vault_tools.pipeline.config import Config, absolute, find_vault_root, load_config
 from vault_tools.pipeline.model import Problem
 
 if TYPE_CHECKING:  # the engine and the processors load when a note is processed, not for a cache hit
@@ -31,6 +31,8 @@ class FileReport:
     changes: tuple[str, ...] = ()
     diff: str = ""
     status: str | None = None
+    # The bytes this report is about (size, mtime, digest), for the cache; None when nothing was read.
+    read_as: files.Fingerprint | None = field(default=None, compare=False, repr=False)
 
     def messages(self) -> list[str]:
         return [f"{self.path}:{p.line}: {p.message}" for p in self.problems]
@@ -58,12 +60,15 @@ class RunReport:
         return sum(f.failed for f in self.files) + len(self.errors)
 
 
-def display_path(path: Path) -> str:
-    """``path`` relative to the working directory when it is inside it, with forward slashes."""
+def display_path(path: str | Path, cwd: str | None = None) -> str:
+    """``path`` relative to the working directory when it is inside it, with forward slashes.
+
+    Pass ``cwd`` (``os.getcwd()`` + separator) when calling once a note.
+    """
     # String operations, not pathlib or os.path.relpath: this runs once a note, 10,000 times a vault.
     text = os.fspath(path)
     if os.path.isabs(text):  # noqa: PTH117
-        cwd = os.getcwd().rstrip(os.sep) + os.sep  # noqa: PTH109
+        cwd = cwd or os.getcwd().rstrip(os.sep) + os.sep  # noqa: PTH109
         shown = text[len(cwd) :] if text.startswith(cwd) else text
     else:
         shown = os.path.normpath(text)
@@ -72,7 +77,7 @@ def display_path(path: Path) -> str:
     return shown.replace(os.sep, "/")
 
 
-def iter_notes(paths: Sequence[str]) -> Iterator[tuple[Path, Config] | str]:
+def iter_notes(paths: Sequence[str]) -> Iterator[tuple[str, Config] | str]:
     """Each note to process with its vault's config, or a message for a path that cannot be processed."""
     configs: dict[Path, Config] = {}
     for raw in paths or ["."]:
@@ -88,7 +93,8 @@ def iter_notes(paths: Sequence[str]) -> Iterator[tuple[Path, Config] | str]:
                 yield str(exc)
                 continue
         config = configs[root]
-        for entry in files.scan([path], config, root):
+        # Absolute from here on: the cache and the report relate paths by string prefix.
+        for entry in files.scan([Path(absolute(path))], config, root):
             if entry.problem is not None:
                 yield f"{display_path(entry.path)}: {entry.problem}"
             else:
@@ -96,7 +102,7 @@ def iter_notes(paths: Sequence[str]) -> Iterator[tuple[Path, Config] | str]:
 
 
 def process_file(
-    path: Path,
+    path: str | Path,
     config: Config,
     *,
     mode: Mode,
@@ -133,6 +139,7 @@ def process_file(
         failed=result.failed,
         changes=result.changes,
         status=result.status,
+        read_as=fingerprint,
     )
     if not result.changed or mode == "check":
         return report, result
