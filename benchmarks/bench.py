@@ -210,6 +210,11 @@ def main() -> int:
         shutil.copytree(pristine, vault)
         subprocess.run([*CLI, "refresh", str(vault), "--no-cache"], stdout=subprocess.DEVNULL, check=False)
     print(f"vault: {args.notes:,} notes, {size / 1e6:.0f} MB at {vault}", file=sys.stderr)
+    # Time the package as any install runs it: from bytecode.  pip compiles it when installing; an editable
+    # install under PYTHONDONTWRITEBYTECODE (set on some CI machines) would compile every module each run.
+    import vault_tools
+
+    subprocess.run([PY, "-m", "compileall", "-q", str(Path(vault_tools.__file__).parent)], check=True)
     rm_cache = [
         PY,
         "-c",

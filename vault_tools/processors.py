@@ -121,7 +121,8 @@ class _Tables:
 
 # Vaults repeat the same specs (presets, copied configs), and refresh renders a changed note more than
 # once while its regions settle: remember the tables of each distinct block, and the rendering per title.
-@functools.lru_cache(maxsize=1024)
+# Few entries: a title is one note's, so only that note's settling re-runs can hit (a rendering is ~7 KB).
+@functools.lru_cache(maxsize=32)
 def _compute(content: str, span: int, title: str, templates: str) -> _Tables | tuple[int, str]:
     """The rendered tables for one block's text, or (line offset from the fence, message)."""
     outcome = _context(content, span)

@@ -54,6 +54,9 @@ class ModelRef:
         return match.group(1), int(Fraction(match.group(1)) * _SIZE_FACTORS[match.group(2).lower()])
 
 
+_MAX_COUNTS = 512
+
+
 class ModelCatalog:
     """Known models by every normalised name and alias, with a cache of their parameter counts."""
 
@@ -70,6 +73,8 @@ class ModelCatalog:
         # Every prefix of every name: a window of text that is no name's prefix cannot grow into a name.
         self._prefixes = frozenset(normal[:k] for normal in index for k in range(1, len(normal) + 1))
         self._window = longest + 2  # text may split a name into more pieces than the name itself has
+        # Insertion-ordered: once past _MAX_COUNTS the oldest count goes, so a vault of 10,000 spec notes
+        # does not keep 10,000 counts alive (the presets are counted again if ever evicted).
         self._counts: dict[str, tuple[ModelSpec, ParamCount] | str] = {}
 
     def lookup(self, name: str) -> ModelEntry | None:
@@ -93,6 +98,8 @@ class ModelCatalog:
                 cached = (spec, count_params(spec))
             except ValueError as exc:
                 cached = f"{entry.title}: {exc}"
+            if len(self._counts) >= _MAX_COUNTS:
+                del self._counts[next(iter(self._counts))]
             self._counts[entry.key] = cached
         return cached
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from types import MappingProxyType
@@ -112,10 +113,18 @@ def _code(text: str) -> str:
 
 def _render(note: NoteContext, results: Sequence[ClaimResult], rows: list[dict[str, Any]]) -> str:
     callout, title = headline(results)
-    wrong = [row for row, result in zip(rows, results, strict=True) if result.verdict == "wrong"]
-    return render(
-        TEMPLATE, note.options.get("templates"), callout=callout, title=title, rows=rows, wrong=wrong
-    )
+    # Notes built from one template say the same things on the same lines: render each table once.
+    key = tuple(tuple(row.items()) for row in rows)
+    return _render_rows(note.options.get("templates"), callout, title, key)
+
+
+@functools.lru_cache(maxsize=256)
+def _render_rows(
+    templates: Any, callout: str, title: str, key: tuple[tuple[tuple[str, Any], ...], ...]
+) -> str:
+    rows = [dict(items) for items in key]
+    wrong = [row for row in rows if row["verdict"] == "wrong"]
+    return render(TEMPLATE, templates, callout=callout, title=title, rows=rows, wrong=wrong)
 
 
 def _problem(result: ClaimResult) -> Problem | None:
@@ -149,7 +158,9 @@ def _shift(note: NoteContext, anchor: int, inner: int) -> tuple[int, int]:
     """
     lines = split_lines(note.text)
     count = len(lines)
-    begin = next((i for i, line in enumerate(lines) if _BEGIN_RE.search(line)), None)
+    begin = next(
+        (i for i, line in enumerate(lines) if "vault-tools:begin" in line and _BEGIN_RE.search(line)), None
+    )
     if begin is not None:
         end = next((i for i in range(begin, len(lines)) if _END_RE.search(lines[i])), None)
         if end is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -61,13 +62,22 @@ class Fence:
     prefix: str
 
 
-def split_lines(text: str) -> list[str]:
+def split_lines(text: str) -> Sequence[str]:
     """Lines as the pipeline numbers them: split on ``\\n`` only; ``\\r`` endings and a BOM dropped.
 
-    A final newline ends the last line; it does not start an empty one.
+    A final newline ends the last line; it does not start an empty one.  The claims code asks this of
+    the same note several times (scan, frontmatter claims, own spec, region shift): it is remembered.
     """
-    lines = [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]
-    return lines[:-1] if len(lines) > 1 and not lines[-1] else lines
+    return _split_lines(text)
+
+
+@functools.lru_cache(maxsize=4)
+def _split_lines(text: str) -> tuple[str, ...]:
+    body = text.removeprefix("\ufeff")
+    lines = body.split("\n")
+    if "\r" in body:
+        lines = [line.removesuffix("\r") for line in lines]
+    return tuple(lines[:-1] if len(lines) > 1 and not lines[-1] else lines)
 
 
 def scan(text: str, body_start_line: int = 1) -> tuple[list[Segment], list[Fence]]:
@@ -131,7 +141,7 @@ def _unquote(line: str) -> str:
 
 
 def _fence(
-    lines: list[str], i: int, fence: re.Match[str], segments: list[Segment], fences: list[Fence]
+    lines: Sequence[str], i: int, fence: re.Match[str], segments: list[Segment], fences: list[Fence]
 ) -> int:
     """Consume the fenced block opening at line ``i``; return the index of the line after it."""
     marker = fence["fence"]
@@ -189,7 +199,7 @@ def split_comment(line: str, lang: str) -> tuple[str, str] | None:
     return None
 
 
-def _table(lines: list[str], i: int, segments: list[Segment]) -> int:
+def _table(lines: Sequence[str], i: int, segments: list[Segment]) -> int:
     """Consume a GFM table whose header is line ``i``; return the index of the line after it."""
     header_text = _unquote(lines[i])
     header = tuple(header_text[a:b].strip() for a, b in cell_spans(header_text))

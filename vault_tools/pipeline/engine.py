@@ -154,14 +154,17 @@ def _pass(
     if any(p.severity == "error" for p in problems):
         return Result(text=text, changed=False, problems=tuple(_sorted(problems)))
     try:
-        existing = {r.region_id: r for r in regions.find_regions(lines)}
+        found = regions.find_regions(lines)
+        existing = {r.region_id: r for r in found}
     except ValueError as exc:
         return Result(text=text, changed=False, problems=(*_sorted(problems), _problem_from(exc)))
     updates = [
         _with_summary(r if r.region_id in existing else _placed(r, lines, config, body_start))
         for r in outputs
     ]
-    new_lines, region_problems = regions.apply_regions(lines, updates, newline, force=options.force)
+    new_lines, region_problems = regions.apply_regions(
+        lines, updates, newline, force=options.force, found=found
+    )
     names = tuple(dict.fromkeys((title, *context.aliases, PurePath(path).stem)))
     return _Pass(
         lines,

@@ -192,7 +192,12 @@ def _is_blank(line: str) -> bool:
 
 
 def apply_regions(
-    lines: Sequence[str], updates: Sequence[Rendered], newline: str, *, force: bool = False
+    lines: Sequence[str],
+    updates: Sequence[Rendered],
+    newline: str,
+    *,
+    force: bool = False,
+    found: Sequence[Region] | None = None,
 ) -> tuple[list[str], list[Problem]]:
     """Write ``updates`` into the note's managed regions, leaving every other line as it is.
 
@@ -200,8 +205,9 @@ def apply_regions(
     (1-based; 0 = end of the note) after one blank line.  Hand-edited regions are kept (with a ``stale``
     problem) unless ``force``.  Regions no longer produced are removed when unmodified, so ``updates`` must
     be everything the note produces.  Applying the same updates to the result changes nothing.
+    ``found`` is ``find_regions(lines)`` when the caller has it already.
     """
-    regions = find_regions(lines)
+    regions = find_regions(lines) if found is None else found
     by_id = {region.region_id: region for region in regions}
     problems: list[Problem] = []
     edits: list[tuple[int, int, list[str]]] = []  # replace lines[start:stop] by the new lines
