@@ -112,3 +112,17 @@ def test_cache_is_keyed_by_content_not_by_stat(
     after = _messages([str(root)], mode="check", workers=1)
     assert seen == ["a.md"]
     assert [m.split(":", 1)[0] for m in after] == [str(a)]  # its verification region is out of date
+
+
+def test_refresh_makes_each_written_folder_durable_once(
+    make_vault: MakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vault_tools.pipeline import files
+
+    root = _vault(make_vault)
+    synced: list[Path] = []
+    monkeypatch.setattr(files, "_fsync_folder", synced.append)
+    report = run([str(root)], mode="refresh", workers=1, use_cache=False)
+    assert report.changed == 180
+    # Every note was fsynced before its rename; the renames are made durable a folder at a time.
+    assert sorted(synced) == sorted({(root / "spec").resolve(), (root / "a-claims").resolve()})

@@ -390,3 +390,16 @@ def test_set_keys_touches_only_its_lines(kinds: list[str], data: st.DataObject) 
     new = find_frontmatter(out)
     assert new is not None
     assert dict(new.data) == {**fm.data, **updates}
+
+
+def test_each_caller_gets_its_own_copy_of_a_remembered_frontmatter() -> None:
+    """Parses are remembered per text; what a caller does to its values never reaches the next caller."""
+    lines = split_lines("---\ntags: [a, b]\nnested: {k: [1]}\nloop: &x [1, *x]\n---\n")
+    first = find_frontmatter(lines)
+    assert first is not None
+    first.data["tags"].append("changed")
+    first.data["nested"]["k"].append(2)
+    again = find_frontmatter(lines)
+    assert again is not None
+    assert again.data["tags"] == ["a", "b"] and again.data["nested"] == {"k": [1]}
+    assert again.data["loop"][1] is again.data["loop"]  # a self-referencing alias keeps its cycle

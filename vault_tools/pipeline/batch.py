@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from vault_tools.names import normalize_name
 from vault_tools.pipeline import cache as cache_mod
+from vault_tools.pipeline import files
 from vault_tools.pipeline.config import Config
 from vault_tools.pipeline.runner import FileReport, Mode, RunReport, iter_notes, process_file
 
@@ -85,8 +86,15 @@ def _work(job: Job) -> Outcome:
         )
         return not deferred
 
+    # The run fsyncs each written folder once at its end, not once a note.
     report, result = process_file(
-        job.path, job.config, mode=job.mode, force=job.force, resolve_model=recorder, may_write=may_write
+        job.path,
+        job.config,
+        mode=job.mode,
+        force=job.force,
+        resolve_model=recorder,
+        may_write=may_write,
+        sync_folder=False,
     )
     if result is not None:
         own.update(reference_key(name) for name in result.names)
@@ -183,6 +191,7 @@ def run(
         results[job.path] = report_
         caches[job.config.root].record(job.path, outcome.entry)
     bar.done()
+    files.sync_folders(path for path, _ in notes if results[path].written)
     if use_cache:
         for c in caches.values():
             c.save()

@@ -5,6 +5,7 @@ The tool never invents a changelog: a note without one gets no row.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -19,8 +20,12 @@ _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _CONTAINER = re.compile(r"[ \t>]*")
 
 
+@functools.lru_cache(maxsize=4096)
 def heading_key(text: str) -> str:
-    """Fold a heading for comparison: letters and digits only (no emoji, punctuation), case-folded."""
+    """Fold a heading for comparison: letters and digits only (no emoji, punctuation), case-folded.
+
+    Remembered: a vault repeats its headings ("## 개요", "## Changelog") in note after note.
+    """
     kept = "".join(
         char if unicodedata.category(char)[0] in "LN" else " " for char in unicodedata.normalize("NFC", text)
     )
@@ -61,7 +66,8 @@ _ATX = re.compile(r"(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
 _CONTAINED_HASH = re.compile(r"(?:[ \t]+|>|[*+-][ \t]|\d{1,9}[.)][ \t]).*#")
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
 _FENCE = re.compile(r"(`{3,}|~{3,})(.*)")
-_NOT_SIMPLE = re.compile(r"^(?: {0,3}<(?!!-- vault-tools:)|[ \t]+(?:`{3}|~{3}))", re.M)
+_NOT_SIMPLE_LINE = re.compile(r" {0,3}<(?!!-- vault-tools:)|[ \t]+(?:`{3}|~{3})")
+_SIGNIFICANT = frozenset("`~ \t<=-*+>#0123456789")
 
 
 def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start: int) -> int | None:
@@ -72,23 +78,31 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
     CommonMark reading (it ends lists, quotes and paragraphs), and parsing from it gives the same tokens.
     """
     text = "".join(lines[body_start:])
-    if _NOT_SIMPLE.search(text) or text.count("\r") != text.count("\r\n"):
+    if text.count("\r") != text.count("\r\n"):
         return -1
     names = {heading_key(name) for name in heading_names}
     fence: str | None = None
+    # Only a line starting with one of these characters can be a fence, a heading, a setext underline,
+    # a container or HTML: plain prose lines are passed over without a regex.
     for index in range(body_start, len(lines)):
-        line = line_body(lines[index])
+        line = lines[index]
+        first = line[:1]
+        if first not in _SIGNIFICANT:
+            continue
+        line = line_body(line)
+        if (first in " \t<") and _NOT_SIMPLE_LINE.match(line):
+            return -1  # HTML or an indented fence, anywhere: leave it to markdown-it
         if fence is not None:
             if line.rstrip(" \t").startswith(fence) and not line.strip(fence[0] + " \t"):
                 fence = None
             continue
-        opening = _FENCE.match(line)
+        opening = _FENCE.match(line) if first in "`~" else None
         if opening is not None and not (opening[1][0] == "`" and "`" in opening[2]):
             fence = opening[1]
             continue
-        if _SETEXT_UNDERLINE.fullmatch(line) or _CONTAINED_HASH.match(line):
+        if _SETEXT_UNDERLINE.fullmatch(line) or ("#" in line and _CONTAINED_HASH.match(line)):
             return -1  # a setext heading, a break or a heading in a container: leave it to markdown-it
-        heading = _ATX.fullmatch(line)
+        heading = _ATX.fullmatch(line) if first == "#" else None
         if heading is not None and heading_key(heading[2] or "") in names:
             return index
     return -1

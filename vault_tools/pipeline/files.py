@@ -11,7 +11,7 @@ import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,10 +58,11 @@ def _check(path: Path, expected: Fingerprint) -> os.stat_result:
     return info
 
 
-def atomic_write(path: str | Path, data: bytes, expected: Fingerprint) -> None:
+def atomic_write(path: str | Path, data: bytes, expected: Fingerprint, *, sync_folder: bool = True) -> None:
     """Replace a note's bytes atomically, if it still matches ``expected``.
 
-    Raises ``ChangedOnDisk`` when it does not, and ``ValueError`` for a read-only note or folder.
+    Raises ``ChangedOnDisk`` when it does not, and ``ValueError`` for a read-only note or folder.  With
+    ``sync_folder=False`` the caller makes the rename durable later (``sync_folders``), once a folder.
     """
     # Through a symlink, replace the file it points to, not the link.
     target = Path(os.path.realpath(path))
@@ -87,7 +88,14 @@ def atomic_write(path: str | Path, data: bytes, expected: Fingerprint) -> None:
         if isinstance(exc, OSError):
             raise ValueError(f"cannot write: {exc.strerror}") from None
         raise
-    _fsync_folder(target.parent)
+    if sync_folder:
+        _fsync_folder(target.parent)
+
+
+def sync_folders(paths: Iterable[str | Path]) -> None:
+    """Make the renames of notes written with ``sync_folder=False`` durable: one fsync a folder."""
+    for folder in sorted({Path(os.path.realpath(path)).parent for path in paths}):
+        _fsync_folder(folder)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -10,6 +10,8 @@ key order, flow lists and ``[[links]]`` keep every byte.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -131,14 +133,35 @@ def find_frontmatter(lines: Sequence[str]) -> Frontmatter | None:
         raise NoteSyntaxError(
             "frontmatter opened on line 1 is never closed; add a line '---' after its last key", 1
         )
-    data = load_yaml("".join(lines[1:index]), first_line=2)
+    # A copy each time: the values are the caller's to keep (and, for a plug-in, to change).
+    parsed = _parse("".join(lines[1:index]))
+    try:
+        data = _copy(parsed)
+    except RecursionError:  # a YAML alias inside itself (&a [*a]): deepcopy keeps the cycle
+        data = copy.deepcopy(parsed)
+    return Frontmatter(0, index, MappingProxyType(data), index + 1)
+
+
+def _copy(value: Any) -> Any:
+    """A copy of parsed YAML (mappings, lists, scalars), several times faster than ``copy.deepcopy``."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
+# Refreshing a note parses the same frontmatter several times (each pass, the key update and its
+# verification): remember the last few.
+@functools.lru_cache(maxsize=8)
+def _parse(text: str) -> dict[str, Any]:
+    data = load_yaml(text, first_line=2)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise NoteSyntaxError("frontmatter must be a list of 'key: value' lines", 2)
     # Obsidian's property names are strings: "2024: x" is property "2024", not an integer key.
-    data = {key if isinstance(key, str) else _yaml_str(key): value for key, value in data.items()}
-    return Frontmatter(0, index, MappingProxyType(data), index + 1)
+    return {key if isinstance(key, str) else _yaml_str(key): value for key, value in data.items()}
 
 
 def _fence(line: str) -> str:

@@ -109,6 +109,7 @@ def process_file(
     force: bool = False,
     resolve_model: Callable[[str], Mapping[str, Any] | None] | None = None,
     may_write: Callable[[Result], bool] = lambda _result: True,
+    sync_folder: bool = True,
 ) -> tuple[FileReport, Result | None]:
     """Process one note; write it (refresh) only when its bytes change and it did not change meanwhile.
 
@@ -157,7 +158,7 @@ def process_file(
         return report, result
     new_bytes = encode_note(replace(note, text=result.text))
     try:
-        files.atomic_write(path, new_bytes, fingerprint)
+        files.atomic_write(path, new_bytes, fingerprint, sync_folder=sync_folder)
     except files.ChangedOnDisk as exc:
         return replace(
             report, problems=(*report.problems, Problem(1, str(exc))), failed=True, changed=False
