@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,3 +128,29 @@ def test_refresh_makes_each_written_folder_durable_once(
     assert report.changed == 180
     # Every note was fsynced before its rename; the renames are made durable a folder at a time.
     assert sorted(synced) == sorted({(root / "spec").resolve(), (root / "a-claims").resolve()})
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw.update(entries="not a mapping"),
+        lambda raw: raw["entries"].update({k: [1, 2] for k in raw["entries"]}),
+        lambda raw: raw["entries"].update({k: ["x"] * 9 for k in raw["entries"]}),
+        lambda raw: raw.update(key="from another version"),
+    ],
+    ids=["entries not a mapping", "short entries", "entries of the wrong types", "other settings"],
+)
+def test_a_damaged_cache_is_ignored_not_trusted(
+    make_vault: MakeVault, damage: Callable[[dict[str, Any]], None]
+) -> None:
+    import json
+
+    root = _vault(make_vault)
+    run([str(root)], mode="refresh", workers=1)
+    clean = _messages([str(root)], mode="check", workers=1, use_cache=False)
+    path = root / ".vault-tools" / "cache.json"
+    raw = json.loads(path.read_text())
+    damage(raw)
+    path.write_text(json.dumps(raw))
+    assert _messages([str(root)], mode="check", workers=1) == clean
+    assert _messages([str(root)], mode="check", workers=1) == clean  # and the cache it rewrote is sound

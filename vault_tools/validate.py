@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from vault_tools.pipeline.text import decode_note
 
     # A check pass first: it fills the cache, and with it the index of notes that hold a model-spec.
-    checked = batch.run(args.paths, mode="check")
+    checked = batch.run(args.paths, mode="check", indexes=True)
     indexes = checked.indexes
     kinds = tuple(kind for proc in processors().values() for kind in proc.kinds)
     notes: list[NoteClaims] = []

@@ -26,6 +26,7 @@ from vault_tools.core.params import ParamCount
 from vault_tools.core.spec import ModelSpec
 from vault_tools.names import normalize_name
 from vault_tools.pipeline.model import NoteContext
+from vault_tools.processors import load_spec_yaml
 
 ClaimKind = Literal["explicit", "implicit", "arithmetic"]
 Resolved = tuple[ModelSpec, ParamCount]
@@ -92,7 +93,7 @@ def _own_spec(note: NoteContext, fences: list[Fence]) -> Mapping[str, Any] | Non
         return None
     lines = split_lines(note.text)
     try:
-        raw = yaml.safe_load("\n".join(lines[specs[0].line : specs[0].end_line - 1]))
+        raw = load_spec_yaml("\n".join(lines[specs[0].line : specs[0].end_line - 1]))
     except yaml.YAMLError:
         return None
     return raw if isinstance(raw, Mapping) else None

@@ -133,8 +133,12 @@ def run(
     workers: int | None = None,
     use_cache: bool = True,
     progress: bool | None = None,
+    indexes: bool = False,
 ) -> RunReport:
-    """Process every note under ``paths``; the same output with or without cache and for any worker count."""
+    """Process every note under ``paths``; the same output with or without cache and for any worker count.
+
+    With ``indexes``, the report carries each vault's model index (what ``validate`` resolves names by).
+    """
     report = RunReport()
     notes: list[tuple[str, Config]] = []
     for item in iter_notes(paths):
@@ -153,7 +157,8 @@ def run(
     # Round one: everything the cache cannot answer, with the index the cache knows.
     results: dict[str, FileReport] = {}
     cwd = os.getcwd().rstrip(os.sep) + os.sep  # noqa: PTH109
-    index: dict[Path, dict[str, Mapping[str, Any]]] = {r: c.index() for r, c in caches.items()}
+    # Built when first needed: a run the cache answers entirely (a warm check) never needs one.
+    index: dict[Path, dict[str, Mapping[str, Any]]] = {}
     jobs: list[Job] = []
     hits: list[tuple[str, Config]] = []
     for path, config in notes:
@@ -162,6 +167,8 @@ def run(
             results[path] = hit
             hits.append((path, config))
         else:
+            if config.root not in index:
+                index[config.root] = caches[config.root].index()
             jobs.append(Job(path, config, mode, force, index[config.root], defer_unresolved=True))
     bar = _Progress(len(jobs), progress)
     deferred: list[Job] = []
@@ -170,16 +177,23 @@ def run(
         outcomes[job.path] = outcome
         caches[job.config.root].record(job.path, outcome.entry)
     # The complete index, then round two for notes whose references it changes.
-    final = {root: c.index() for root, c in caches.items()}
+    final: dict[Path, dict[str, Mapping[str, Any]]] = {}
+
+    def final_index(root: Path) -> dict[str, Mapping[str, Any]]:
+        if root not in final:
+            final[root] = caches[root].index()
+        return final[root]
+
     for job in jobs:
         outcome = outcomes[job.path]
-        if outcome.deferred or _moved(outcome.refs, final[job.config.root]):
-            deferred.append(replace(job, index=final[job.config.root], defer_unresolved=False))
+        if outcome.deferred or _moved(outcome.refs, final_index(job.config.root)):
+            deferred.append(replace(job, index=final_index(job.config.root), defer_unresolved=False))
         else:
             results[job.path] = outcome.report
     for path, config in hits:
-        if _moved(caches[config.root].refs(path), final[config.root]):
-            deferred.append(Job(path, config, mode, force, final[config.root], defer_unresolved=False))
+        refs = caches[config.root].refs(path)
+        if refs and _moved(refs, final_index(config.root)):
+            deferred.append(Job(path, config, mode, force, final_index(config.root), defer_unresolved=False))
     for job, outcome in zip(deferred, _run_jobs(deferred, count, _Progress(0, False)), strict=True):
         report_ = outcome.report
         earlier = outcomes.get(job.path)
@@ -196,7 +210,8 @@ def run(
         for c in caches.values():
             c.save()
     report.files = [results[path] for path, _ in notes]
-    report.indexes = dict(final)
+    if indexes:
+        report.indexes = {root: final_index(root) for root in caches}
     return report
 
 

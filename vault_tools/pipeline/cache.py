@@ -37,6 +37,7 @@ _FORMAT = 4
 # File systems stamp mtimes in ticks of up to 2 s (FAT); an entry whose mtime is within this of the cache's
 # writing is verified by its digest.
 _RACY_NS = 2_000_000_000
+_FIELDS = 9  # items in an entry's JSON list (Entry.to_json)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ class Cache:
         self,
         root: Path,
         key: str,
-        entries: dict[str, Entry],
+        entries: Mapping[str, Entry | list[Any]],
         *,
         persist: bool = True,
         written_ns: int = 0,
@@ -156,7 +157,9 @@ class Cache:
         self._index: dict[str, Mapping[str, Any]] | None = None
         self._root_prefix = os.fspath(root).rstrip(os.sep) + os.sep
         self.key = key
-        self.entries = entries
+        # Loaded entries stay as their JSON lists until a note asks (a one-note check of a 10,000-note
+        # vault reads one); Entry objects once converted or recorded.
+        self.entries: dict[str, Entry | list[Any]] = dict(entries)
         # Without persistence the entries still serve this run's model index; nothing is read or saved.
         self.persist = persist
         self.dirty = False
@@ -174,7 +177,7 @@ class Cache:
         if not self.persist or force or mode == "diff":
             return None
         rel = self._rel(path)
-        entry = self.entries.get(rel)
+        entry = self._entry(rel)
         if entry is None or not entry.digest:
             return None
         if entry.changed and mode != "check":  # refresh has work to do on it
@@ -199,13 +202,25 @@ class Cache:
         shown = display_path(path, cwd)
         return FileReport(shown, entry.problems, changed=entry.changed, status=entry.status)
 
+    def _entry(self, rel: str) -> Entry | None:
+        item = self.entries.get(rel)
+        if item is None or isinstance(item, Entry):
+            return item
+        try:
+            entry = self.entries[rel] = Entry.from_json(item)
+        except (ValueError, TypeError):  # a damaged entry: forget it, the note is processed again
+            del self.entries[rel]
+            self.dirty = True
+            return None
+        return entry
+
     def refs(self, path: str | Path) -> tuple[tuple[str, str | None], ...]:
-        entry = self.entries.get(self._rel(path))
+        entry = self._entry(self._rel(path))
         return entry.refs if entry is not None else ()
 
     def record(self, path: str | Path, entry: Entry | None) -> None:
         rel = self._rel(path)
-        old = self.entries.get(rel)
+        old = self._entry(rel)
         if entry is None:
             if self.entries.pop(rel, None) is not None:
                 self.dirty = True
@@ -220,10 +235,11 @@ class Cache:
         if self._index is None:
             out: dict[str, Mapping[str, Any]] = {}
             for rel in sorted(self.entries):
-                entry = self.entries[rel]
-                if entry.model is not None:
-                    for key in entry.keys:
-                        out.setdefault(key, entry.model)
+                item = self.entries[rel]
+                keys, model = (item.keys, item.model) if isinstance(item, Entry) else (item[6], item[7])
+                if isinstance(model, Mapping) and isinstance(keys, list | tuple):
+                    for key in keys:
+                        out.setdefault(str(key), model)
             self._index = out
         return dict(self._index)
 
@@ -239,7 +255,9 @@ class Cache:
             payload = {
                 "key": self.key,
                 "written_ns": time.time_ns(),
-                "entries": {k: v.to_json() for k, v in sorted(self.entries.items())},
+                "entries": {
+                    k: v.to_json() if isinstance(v, Entry) else v for k, v in sorted(self.entries.items())
+                },
             }
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cache.", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -264,7 +282,11 @@ def load(root: Path, config: Config) -> Cache:
         raw = json.loads((root / FOLDER / _FILE).read_text(encoding="utf-8"))
         if raw.get("key") != key:
             return Cache(root, key, {})
-        entries = {str(k): Entry.from_json(v) for k, v in raw["entries"].items()}
+        entries = raw["entries"]
+        if not isinstance(entries, dict) or not all(
+            isinstance(v, list) and len(v) == _FIELDS for v in entries.values()
+        ):
+            return Cache(root, key, {})
         written_ns = int(raw.get("written_ns", 0))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Cache(root, key, {})

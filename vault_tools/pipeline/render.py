@@ -50,10 +50,25 @@ def environment(override_dir: str | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters.update(cell=cell, human=human_count, grouped=grouped, bytes=human_bytes)
     env.globals.update(share=share)
     return env
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs (a pre-commit run would spend most of its time compiling).
+
+    Jinja's own per-user folder under the temp directory, created private; entries carry a checksum of
+    the template source, so an edited template is compiled again.  None where no such folder can be made.
+    """
+    import jinja2
+
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except RuntimeError:  # the folder exists but is not ours or not private
+        return None
 
 
 def render(name: str, override_dir: str | None = None, **context: Any) -> str:
