@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import pytest
+
 from vault_tools.claims.processor import ClaimsProcessor
 from vault_tools.pipeline.model import Block, NoteContext, Problem, Processor, Rendered
 
@@ -114,3 +118,49 @@ def test_refresh_twice_changes_nothing() -> None:
     for row in table:  # every row's line number points at the claim it reports
         number, claim = row.split(" | ")[0][2:], row.split("`")[1]
         assert claim.split(" ")[0] in lines[int(number) - 1]
+
+
+def _rows_point_at_their_claims(text: str) -> None:
+    lines = text.split("\n")
+    table = [line for line in lines if line.startswith("| ") and line[2:3].isdigit() and "`" in line]
+    assert table
+    for row in table:
+        number, claim = row.split(" | ")[0][2:], row.split("`")[1]
+        assert claim.split(" ")[0] in lines[int(number) - 1], row
+
+
+class _Counting(ClaimsProcessor):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def process(self, note: NoteContext) -> Sequence[Rendered | Problem]:
+        self.calls += 1
+        return super().process(note)
+
+
+@pytest.mark.parametrize(
+    ("before", "one_pass"),
+    [
+        ("", True),  # only the claims region moves lines, and the processor numbered for that itself
+        ("```model-spec\npreset: gpt2\n```\n\n", False),  # the spec tables go in above the claims
+    ],
+    ids=["cites hold, one pass", "a region above moves the claims, second pass"],
+)
+def test_refresh_reruns_a_citing_processor_only_when_its_lines_moved(before: str, one_pass: bool) -> None:
+    from vault_tools.pipeline.config import Config
+    from vault_tools.pipeline.engine import process_text
+    from vault_tools.processors import ModelSpecProcessor
+
+    text = (
+        "---\ntitle: Sizes\nverification_status: draft\nlast_reinforced: 2026-05-01\n---\n# Sizes\n\n"
+        f"{before}```claims\nparams(LLaMA-7B) ≈ 6.7B\n```\n"
+        "LLaMA-7B has 6.7B parameters.\n\n7B × 2 bytes = 14 GB.\n\n## Changelog\n| 날짜 | 변경 |\n|---|---|\n"
+    )
+    claims = _Counting()
+    processors: dict[str, Processor] = {"model-spec": ModelSpecProcessor(), "claims": claims}
+    config = Config(date="2026-05-10")
+    first = process_text(text, path="sizes.md", config=config, processors=processors)
+    assert first.changed and (claims.calls == 1) == one_pass
+    _rows_point_at_their_claims(first.text)
+    again = process_text(first.text, path="sizes.md", config=config, processors=processors)
+    assert not again.changed and again.text == first.text

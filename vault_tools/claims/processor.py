@@ -41,8 +41,9 @@ class ClaimsProcessor:
         text = _render(note, results, rows)
         # The region shifts the claims written after it; number them as they will read once it is written.
         shift, after = _shift(note, anchor, text.count("\n") + 1)
+        shown = [r.line + shift if shift and r.line > after else r.line for r in results]
         if shift:
-            rows = [_row(r, r.line + shift if r.line > after else r.line) for r in results]
+            rows = [_row(r, line) for r, line in zip(results, shown, strict=True)]
             text = _render(note, results, rows)
         region = Rendered(
             region_id=REGION_ID,
@@ -51,6 +52,7 @@ class ClaimsProcessor:
             summary=MappingProxyType({"claims": summary(results)}),
             status=status(results),
             prefix=prefix,
+            cites=tuple(zip((r.line for r in results), shown, strict=True)),
         )
         # Problems cite the lines of the text as given: what `check` reports, before anything is written.
         return (region, *(problem for problem in map(_problem, results) if problem is not None))

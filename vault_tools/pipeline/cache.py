@@ -38,6 +38,7 @@ _FORMAT = 4
 # writing is verified by its digest.
 _RACY_NS = 2_000_000_000
 _FIELDS = 9  # items in an entry's JSON list (Entry.to_json)
+_WORTH_SAVING = 32  # fewer changed entries than this (and under 5% of them) leave the file as it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,7 @@ class Cache:
         # Without persistence the entries still serve this run's model index; nothing is read or saved.
         self.persist = persist
         self.dirty = False
+        self.changes = 0  # entries recorded or dropped by this run
 
     def _rel(self, path: str | Path) -> str:
         # A prefix test, not os.path.relpath (which dominated a warm run): paths arrive absolute.
@@ -199,6 +201,7 @@ class Cache:
             if not same_stat:  # same bytes under a new stat (touched, checked out): remember the stat
                 self.entries[rel] = replace(entry, size=now.size, mtime_ns=now.mtime_ns)
                 self.dirty = True
+                self.changes += 1
         shown = display_path(path, cwd)
         return FileReport(shown, entry.problems, changed=entry.changed, status=entry.status)
 
@@ -224,9 +227,11 @@ class Cache:
         if entry is None:
             if self.entries.pop(rel, None) is not None:
                 self.dirty = True
+                self.changes += 1
         elif old != entry:
             self.entries[rel] = entry
             self.dirty = True
+            self.changes += 1
         if _indexed(old) != _indexed(entry):
             self._index = None
 
@@ -244,24 +249,34 @@ class Cache:
         return dict(self._index)
 
     def save(self) -> None:
+        """Write the cache back, unless nothing changed or too little to be worth rewriting it.
+
+        A pre-commit run checks the few notes just edited: rewriting the entries of a 10,000-note vault
+        would cost more than the check.  Its notes are simply checked again next time (their digests no
+        longer match), which is also what keeps the index right.
+        """
         if not self.persist or not self.dirty:
             return
+        if self.changes < _WORTH_SAVING and self.changes * 20 < len(self.entries):
+            return
+        payload = {
+            "key": self.key,
+            "written_ns": time.time_ns(),
+            "entries": {
+                k: v.to_json() if isinstance(v, Entry) else v for k, v in sorted(self.entries.items())
+            },
+        }
+        # One C-encoded string, then one write: json.dump's chunked writes were most of a save.
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         folder = self.root / FOLDER
         with contextlib.suppress(OSError):
             folder.mkdir(exist_ok=True)
             ignore = folder / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# vault-tools cache: safe to delete, never worth committing\n*\n")
-            payload = {
-                "key": self.key,
-                "written_ns": time.time_ns(),
-                "entries": {
-                    k: v.to_json() if isinstance(v, Entry) else v for k, v in sorted(self.entries.items())
-                },
-            }
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cache.", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(payload, out, ensure_ascii=False, separators=(",", ":"))
+                out.write(text)
             Path(tmp).replace(folder / _FILE)
 
 

@@ -16,7 +16,7 @@ from vault_tools.pipeline import blocks as blocks_mod
 from vault_tools.pipeline import changelog, frontmatter, regions
 from vault_tools.pipeline.config import Config
 from vault_tools.pipeline.model import Block, NoteContext, Problem, Processor, Rendered
-from vault_tools.pipeline.text import split_lines, to_newline
+from vault_tools.pipeline.text import line_body, split_lines, to_newline
 
 # First line of every region's text: the headline values, so the next run can say what changed.
 _SUMMARY_RE = re.compile(r"^<!-- vault-tools:summary (?P<body>.*?) -->$")
@@ -93,7 +93,7 @@ def process_text(
         new_lines = _bookkeeping(new_lines, config, changes, status, newline, first.body_start)
         # Inserted regions and a new frontmatter key move the lines that generated text may cite (claim
         # line numbers): re-run until the text stops moving, when a processor says it cites lines.
-        if any(getattr(proc, "cites_lines", False) for proc in wanted):
+        if first.citing and not _cites_hold(first, new_lines):
             new_lines = _settle(run, new_lines)
     new_text = "".join(new_lines)
     return Result(
@@ -121,6 +121,25 @@ class _Pass:
     new_lines: list[str]
     names: tuple[str, ...]
     blocks: tuple[Block, ...]
+    citing: tuple[Rendered, ...] = ()  # outputs of processors that cite note lines
+
+
+def _cites_hold(first: _Pass, new_lines: Sequence[str]) -> bool:
+    """Whether every line the citing outputs quote is, in the written note, at the number they show.
+
+    Then a second pass would find the same claims at the same lines (what the first pass inserted is
+    managed regions, frontmatter bookkeeping keys and a changelog row, none of which hold claims) and
+    render the same text: nothing would move, so it need not run.
+    """
+    for output in first.citing:
+        if output.cites is None:
+            return False
+        for line, shown in output.cites:
+            if not (0 < line <= len(first.lines) and 0 < shown <= len(new_lines)):
+                return False
+            if line_body(new_lines[shown - 1]) != line_body(first.lines[line - 1]):
+                return False
+    return True
 
 
 def _pass(
@@ -145,12 +164,16 @@ def _pass(
         for b in context.blocks
         if not b.closed
     ]
+    citing: list[Rendered] = []
     for proc in wanted:
+        cites_lines = getattr(proc, "cites_lines", False)
         for item in proc.process(context):
             if isinstance(item, Problem):
                 problems.append(item)
             else:
                 outputs.append(item)
+                if cites_lines:
+                    citing.append(item)
     if any(p.severity == "error" for p in problems):
         return Result(text=text, changed=False, problems=tuple(_sorted(problems)))
     try:
@@ -176,6 +199,7 @@ def _pass(
         new_lines,
         names,
         tuple(context.blocks),
+        tuple(citing),
     )
 
 

@@ -64,6 +64,9 @@ class Rendered:
     ``text`` is Markdown with ``\\n`` line ends (the writer converts to the note's own).  ``summary`` holds
     the few headline values whose change is worth a changelog row (``{"params": "6.74B"}``); ``status`` is
     this region's vote for the note's verification status (``verified`` / ``failed`` / None for no opinion).
+    ``cites`` pairs each note line the text quotes (1-based, as read) with the number the text shows for it
+    once the note is written; None when a processor that cites lines does not say (the engine then re-runs
+    it on the written note until the text stops moving).
     """
 
     region_id: str
@@ -73,6 +76,7 @@ class Rendered:
     status: str | None = None
     problems: tuple[Problem, ...] = ()
     prefix: str = ""
+    cites: tuple[tuple[int, int], ...] | None = None
 
 
 @runtime_checkable
