@@ -75,11 +75,12 @@ class Entry:
             int(mtime),
             str(digest),
             bool(changed),
-            tuple(Problem(int(line), str(msg), sev) for line, msg, sev in problems),
+            # Most entries have no problems and no references: skip the generators (a warm run makes 10,000).
+            tuple(Problem(int(line), str(msg), sev) for line, msg, sev in problems) if problems else (),
             status,
             tuple(keys),
             model,
-            tuple((str(k), v) for k, v in refs),
+            tuple((str(k), v) for k, v in refs) if refs else (),
         )
 
 
