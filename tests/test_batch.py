@@ -168,3 +168,36 @@ def test_a_one_note_check_teaches_the_cache(make_vault: MakeVault, monkeypatch: 
     assert _messages([str(note)], mode="check", workers=1) == messages
     assert _messages([str(root)], mode="check", workers=1) == messages
     assert seen == ["007.md"]  # both later runs were answered by the cache
+
+
+def test_a_damaged_entry_leaves_no_name_in_the_model_index(make_vault: MakeVault) -> None:
+    """Review find: a dropped entry must not keep giving the index its spec."""
+    import json
+
+    files = {
+        "s.md": "---\ntitle: Spec1\n---\n```model-spec\nL: 2\nh: 64\nV: 100\n```\n",
+        "a.md": "# A\n\n```claims\nparams([[Spec1]]) ≈ 105K\n```\n",
+    }
+    root = make_vault(files)
+    run([str(root)], mode="refresh", workers=1)
+    assert _messages([str(root)], mode="check", workers=1) == []
+    path = root / ".vault-tools" / "cache.json"
+    raw = json.loads(path.read_text())
+    raw["entries"]["s.md"][0] = "damaged"
+    path.write_text(json.dumps(raw))
+    spec = root / "s.md"
+    spec.write_text("---\ntitle: Spec1\n---\nno spec any more\n")
+    note = root / "a.md"
+    note.write_text(note.read_text() + "\n")  # processed first, so the index is built from the raw entries
+    cached = _messages([str(root)], mode="check", workers=1)
+    assert cached == _messages([str(root)], mode="check", workers=1, use_cache=False)
+
+
+def test_the_index_reads_raw_entries_where_to_json_writes_them() -> None:
+    from vault_tools.pipeline import cache as cache_mod
+
+    entry = cache_mod.Entry(1, 2, "d", False, False, (), None, ("k1", "k2"), {"preset": "gpt2"}, ())
+    raw = entry.to_json()
+    assert len(raw) == cache_mod._FIELDS
+    assert (raw[cache_mod._KEYS], raw[cache_mod._MODEL]) == (["k1", "k2"], {"preset": "gpt2"})
+    assert cache_mod.Entry.from_json(raw) == entry

@@ -164,3 +164,17 @@ def test_refresh_reruns_a_citing_processor_only_when_its_lines_moved(before: str
     _rows_point_at_their_claims(first.text)
     again = process_text(first.text, path="sizes.md", config=config, processors=processors)
     assert not again.changed and again.text == first.text
+
+
+def test_an_identical_line_where_a_claim_was_does_not_fool_the_settle_check() -> None:
+    """Two new frontmatter keys push the claim down onto... a copy of itself two lines lower (review find)."""
+    from vault_tools.pipeline.config import Config
+    from vault_tools.pipeline.engine import process_text
+    from vault_tools.pipeline.registry import processors
+
+    note = "---\ntitle: Test\n---\n\n```text\nLLaMA-7B has 9B parameters.\n```\nLLaMA-7B has 9B parameters.\n"
+    config = Config(date="2026-01-01")
+    first = process_text(note, path="Test.md", config=config, processors=processors())
+    _rows_point_at_their_claims(first.text)
+    again = process_text(first.text, path="Test.md", config=config, processors=processors())
+    assert not again.changed

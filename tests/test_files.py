@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -217,3 +218,12 @@ def test_broken_config_raises(make_vault: MakeVault) -> None:
     root = make_vault({"a.md": "", ".vault-tools.toml": "nope = 1\n"})
     with pytest.raises(ValueError, match="unknown key 'nope'"):
         list(scan([root]))
+
+
+def test_read_note_says_when_a_stat_cannot_vouch_for_the_bytes(tmp_path: Path) -> None:
+    note = tmp_path / "n.md"
+    note.write_text("fresh\n")
+    assert read_note(note)[1].racy  # written just now: a same-size edit in this tick would not show
+    old = time.time_ns() - 60 * 10**9
+    os.utime(note, ns=(old, old))
+    assert not read_note(note)[1].racy

@@ -403,3 +403,13 @@ def test_each_caller_gets_its_own_copy_of_a_remembered_frontmatter() -> None:
     assert again is not None
     assert again.data["tags"] == ["a", "b"] and again.data["nested"] == {"k": [1]}
     assert again.data["loop"][1] is again.data["loop"]  # a self-referencing alias keeps its cycle
+
+
+def test_sets_and_ordered_maps_are_copied_too() -> None:
+    lines = split_lines("---\ns: !!set {a: null}\no: !!omap [{k: {x: 1}}]\n---\n")
+    first = find_frontmatter(lines)
+    assert first is not None
+    first.data["s"].add("b")
+    first.data["o"][0][1]["y"] = 2
+    again = find_frontmatter(lines)
+    assert again is not None and again.data["s"] == {"a"} and again.data["o"] == [("k", {"x": 1})]

@@ -49,15 +49,28 @@ class ClaimResult:
 def evaluate_claims(note: NoteContext, *, catalog: ModelCatalog | None = None) -> list[ClaimResult]:
     """Every claim in ``note`` with its verdict, in line order (frontmatter claims first)."""
     catalog = catalog or preset_catalog()
+    listed, candidates, own = _claims(note, catalog)
+    resolver = _Resolver(note.resolve_model, catalog, own)
+    results = [resolver.explicit(line, text) for line, text in listed]
+    results += [resolver.result(candidate) for candidate in candidates]
+    return results
+
+
+def claim_lines(note: NoteContext, *, catalog: ModelCatalog | None = None) -> list[int]:
+    """The line of each claim ``evaluate_claims`` would report, in its order, without judging any."""
+    listed, candidates, _own = _claims(note, catalog or preset_catalog())
+    return [line for line, _text in listed] + [candidate.line for candidate in candidates]
+
+
+def _claims(
+    note: NoteContext, catalog: ModelCatalog
+) -> tuple[list[tuple[int, str]], list[Candidate], Mapping[str, Any] | None]:
+    """The frontmatter claims, the candidates of the body, and the note's own spec."""
     segments, fences = scan(note.text, note.body_start_line)
     own = _own_spec(note, fences)
     names = _own_names(note) if own is not None else None
-    resolver = _Resolver(note.resolve_model, catalog, own)
-    results = [resolver.explicit(line, text) for line, text in frontmatter_claims(note)]
-    for segment in segments:
-        for candidate in find_in_segment(segment, catalog, names):
-            results.append(resolver.result(candidate))
-    return results
+    candidates = [c for segment in segments for c in find_in_segment(segment, catalog, names)]
+    return frontmatter_claims(note), candidates, own
 
 
 def frontmatter_claims(note: NoteContext) -> list[tuple[int, str]]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
-from vault_tools.claims.evaluate import ClaimResult, evaluate_claims
+from vault_tools.claims.evaluate import ClaimResult, claim_lines, evaluate_claims
 from vault_tools.claims.scan import scan, split_lines
 from vault_tools.pipeline.model import NoteContext, Problem, Rendered
 from vault_tools.pipeline.render import render
@@ -30,6 +30,10 @@ class ClaimsProcessor:
     def wants(self, text: str) -> bool:
         """Cheap prefilter: a note without a digit states no number."""
         return bool(_DIGIT_RE.search(text))
+
+    def cited_lines(self, note: NoteContext) -> list[int]:
+        """The lines this note's Verification table would cite (``Rendered.cites``), found cheaply."""
+        return claim_lines(note)
 
     def process(self, note: NoteContext) -> Sequence[Rendered | Problem]:
         """The Verification region, then a problem per wrong claim and per claims line that does not parse."""

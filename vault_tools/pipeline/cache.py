@@ -2,9 +2,10 @@
 
 Entries are keyed by content: a note is answered from the cache when its bytes hash to the digest it had
 when checked.  Reading every note to hash it would cost as much as the read itself, so, as git does, a
-note whose size and mtime are what they were is taken as unchanged without reading it, unless its mtime is
-so close to when the cache was written that a same-size edit in the same clock tick could hide ("racy");
-those, and notes whose stat changed (touched, checked out again, copied), are hashed.
+note whose size and mtime are what they were is taken as unchanged without reading it, unless its mtime
+was so close to the moment it was read that a same-size edit in the same clock tick could hide ("racy");
+those, and notes whose stat changed (touched, checked out again, copied), are hashed.  A racy entry that
+hashes the same once the tick is long past is trusted by its stat from then on.
 
 Safe to delete.  JSON, not pickle: a vault is shared through sync and git, and loading a cache must never
 run code.  Invalid as a whole when the tool's version, its templates or the vault's config change.
@@ -17,7 +18,6 @@ import hashlib
 import json
 import os
 import tempfile
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -33,11 +33,9 @@ if TYPE_CHECKING:
 
 FOLDER = ".vault-tools"
 _FILE = "cache.json"
-_FORMAT = 4
-# File systems stamp mtimes in ticks of up to 2 s (FAT); an entry whose mtime is within this of the cache's
-# writing is verified by its digest.
-_RACY_NS = 2_000_000_000
-_FIELDS = 9  # items in an entry's JSON list (Entry.to_json)
+_FORMAT = 5
+_FIELDS = 10  # items in an entry's JSON list (Entry.to_json)
+_KEYS, _MODEL = 7, 8  # where Entry.to_json puts keys and model (read raw by Cache.index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +45,7 @@ class Entry:
     size: int
     mtime_ns: int
     digest: str  # of the bytes checked ("" when the entry serves the model index only)
+    racy: bool  # its stat alone cannot vouch for its bytes (files.Fingerprint.racy)
     changed: bool
     problems: tuple[Problem, ...]
     status: str | None
@@ -59,6 +58,7 @@ class Entry:
             self.size,
             self.mtime_ns,
             self.digest,
+            self.racy,
             self.changed,
             [[p.line, p.message, p.severity] for p in self.problems],
             self.status,
@@ -69,11 +69,12 @@ class Entry:
 
     @classmethod
     def from_json(cls, raw: list[Any]) -> Entry:
-        size, mtime, digest, changed, problems, status, keys, model, refs = raw
+        size, mtime, digest, racy, changed, problems, status, keys, model, refs = raw
         return cls(
             int(size),
             int(mtime),
             str(digest),
+            bool(racy),
             bool(changed),
             # Most entries have no problems and no references: skip the generators (a warm run makes 10,000).
             tuple(Problem(int(line), str(msg), sev) for line, msg, sev in problems) if problems else (),
@@ -107,11 +108,12 @@ def entry_for(
     if report.failed or result is None:
         return None
     lookup = not report.written and (check or not report.changed) and report.read_as is not None
-    size, mtime, digest = -1, -1, ""
+    size, mtime, digest, racy = -1, -1, "", True
     if lookup:
         assert report.read_as is not None
         # What was read, not a stat taken now: an edit since the read must not inherit this verdict.
-        size, mtime, digest = report.read_as.size, report.read_as.mtime_ns, report.read_as.digest
+        read = report.read_as
+        size, mtime, digest, racy = read.size, read.mtime_ns, read.digest, read.racy
     from vault_tools.pipeline.batch import reference_key
     from vault_tools.processors import note_model
 
@@ -119,6 +121,7 @@ def entry_for(
         size,
         mtime,
         digest,
+        racy,
         report.changed,
         report.problems,
         report.status,
@@ -151,10 +154,8 @@ class Cache:
         entries: Mapping[str, Entry | list[Any]],
         *,
         persist: bool = True,
-        written_ns: int = 0,
     ) -> None:
         self.root = root
-        self.written_ns = written_ns  # when the loaded cache was saved (0: never)
         self._index: dict[str, Mapping[str, Any]] | None = None
         self._root_prefix = os.fspath(root).rstrip(os.sep) + os.sep
         self.key = key
@@ -188,7 +189,7 @@ class Cache:
         except OSError:
             return None
         same_stat = (info.st_size, info.st_mtime_ns) == (entry.size, entry.mtime_ns)
-        if not same_stat or entry.mtime_ns >= self.written_ns - _RACY_NS:
+        if not same_stat or entry.racy:
             from vault_tools.pipeline.files import read_note
 
             try:
@@ -197,8 +198,9 @@ class Cache:
                 return None
             if now.digest != entry.digest:
                 return None
-            if not same_stat:  # same bytes under a new stat (touched, checked out): remember the stat
-                self.entries[rel] = replace(entry, size=now.size, mtime_ns=now.mtime_ns)
+            # Same bytes: remember the stat they have now, and whether it can vouch for them from now on.
+            if not same_stat or entry.racy != now.racy:
+                self.entries[rel] = replace(entry, size=now.size, mtime_ns=now.mtime_ns, racy=now.racy)
                 self.dirty = True
         shown = display_path(path, cwd)
         return FileReport(shown, entry.problems, changed=entry.changed, status=entry.status)
@@ -212,6 +214,7 @@ class Cache:
         except (ValueError, TypeError):  # a damaged entry: forget it, the note is processed again
             del self.entries[rel]
             self.dirty = True
+            self._index = None  # it may have given the index a name
             return None
         return entry
 
@@ -237,7 +240,9 @@ class Cache:
             out: dict[str, Mapping[str, Any]] = {}
             for rel in sorted(self.entries):
                 item = self.entries[rel]
-                keys, model = (item.keys, item.model) if isinstance(item, Entry) else (item[6], item[7])
+                keys, model = (
+                    (item.keys, item.model) if isinstance(item, Entry) else (item[_KEYS], item[_MODEL])
+                )
                 if isinstance(model, Mapping) and isinstance(keys, list | tuple):
                     for key in keys:
                         out.setdefault(str(key), model)
@@ -250,7 +255,6 @@ class Cache:
             return
         payload = {
             "key": self.key,
-            "written_ns": time.time_ns(),
             "entries": {
                 k: v.to_json() if isinstance(v, Entry) else v for k, v in sorted(self.entries.items())
             },
@@ -291,7 +295,6 @@ def load(root: Path, config: Config) -> Cache:
             isinstance(v, list) and len(v) == _FIELDS for v in entries.values()
         ):
             return Cache(root, key, {})
-        written_ns = int(raw.get("written_ns", 0))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Cache(root, key, {})
-    return Cache(root, key, entries, written_ns=written_ns)
+    return Cache(root, key, entries)

@@ -16,7 +16,7 @@ from vault_tools.pipeline import blocks as blocks_mod
 from vault_tools.pipeline import changelog, frontmatter, regions
 from vault_tools.pipeline.config import Config
 from vault_tools.pipeline.model import Block, NoteContext, Problem, Processor, Rendered
-from vault_tools.pipeline.text import line_body, split_lines, to_newline
+from vault_tools.pipeline.text import split_lines, to_newline
 
 # First line of every region's text: the headline values, so the next run can say what changed.
 _SUMMARY_RE = re.compile(r"^<!-- vault-tools:summary (?P<body>.*?) -->$")
@@ -93,7 +93,7 @@ def process_text(
         new_lines = _bookkeeping(new_lines, config, changes, status, newline, first.body_start)
         # Inserted regions and a new frontmatter key move the lines that generated text may cite (claim
         # line numbers): re-run until the text stops moving, when a processor says it cites lines.
-        if first.citing and not _cites_hold(first, new_lines):
+        if first.citing and not _cites_hold(first, new_lines, path, config, kinds, options):
             new_lines = _settle(run, new_lines)
     new_text = "".join(new_lines)
     return Result(
@@ -121,24 +121,37 @@ class _Pass:
     new_lines: list[str]
     names: tuple[str, ...]
     blocks: tuple[Block, ...]
-    citing: tuple[Rendered, ...] = ()  # outputs of processors that cite note lines
+    citing: tuple[tuple[Processor, Rendered], ...] = ()  # outputs of processors that cite note lines
 
 
-def _cites_hold(first: _Pass, new_lines: Sequence[str]) -> bool:
-    """Whether every line the citing outputs quote is, in the written note, at the number they show.
+def _cites_hold(
+    first: _Pass,
+    new_lines: Sequence[str],
+    path: str,
+    config: Config,
+    kinds: tuple[str, ...],
+    options: Options,
+) -> bool:
+    """Whether each citing output shows exactly the lines its processor would cite in the written note.
 
-    Then a second pass would find the same claims at the same lines (what the first pass inserted is
-    managed regions, frontmatter bookkeeping keys and a changelog row, none of which hold claims) and
-    render the same text: nothing would move, so it need not run.
+    Then a second pass would render the same text (its rows are the same claims at the same lines), so it
+    need not run.  The processor finds the lines on the written note itself (``cited_lines``): matching
+    line contents would not do, as an identical line can sit where a moved one was.
     """
-    for output in first.citing:
-        if output.cites is None:
+    context: NoteContext | None = None
+    for proc, output in first.citing:
+        cited_lines = getattr(proc, "cited_lines", None)
+        if output.cites is None or cited_lines is None:
             return False
-        for line, shown in output.cites:
-            if not (0 < line <= len(first.lines) and 0 < shown <= len(new_lines)):
+        if context is None:
+            try:
+                context = note_context(
+                    "".join(new_lines), path=path, config=config, kinds=kinds, options=options
+                )
+            except ValueError:
                 return False
-            if line_body(new_lines[shown - 1]) != line_body(first.lines[line - 1]):
-                return False
+        if list(cited_lines(context)) != [shown for _line, shown in output.cites]:
+            return False
     return True
 
 
@@ -164,7 +177,7 @@ def _pass(
         for b in context.blocks
         if not b.closed
     ]
-    citing: list[Rendered] = []
+    citing: list[tuple[Processor, Rendered]] = []
     for proc in wanted:
         cites_lines = getattr(proc, "cites_lines", False)
         for item in proc.process(context):
@@ -173,7 +186,7 @@ def _pass(
             else:
                 outputs.append(item)
                 if cites_lines:
-                    citing.append(item)
+                    citing.append((proc, item))
     if any(p.severity == "error" for p in problems):
         return Result(text=text, changed=False, problems=tuple(_sorted(problems)))
     try:

@@ -11,6 +11,7 @@ import hashlib
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,13 @@ class Fingerprint:
     size: int
     mtime_ns: int
     digest: str
+    # Whether a same-size edit in the same mtime tick could hide behind this stat: the note changed within
+    # 2 s of being read, or changed while it was read.  A cache must then compare digests, not stats.
+    racy: bool = True
+
+
+# File systems stamp mtimes in ticks of up to 2 s (FAT): within that of a read, a stat proves nothing.
+RACY_NS = 2_000_000_000
 
 
 class ChangedOnDisk(ValueError):
@@ -38,11 +46,15 @@ def _digest(data: bytes) -> str:
 def read_note(path: str | Path) -> tuple[bytes, Fingerprint]:
     """Read a note's bytes and remember what they were."""
     with Path(path).open("rb") as file:
+        started = time.time_ns()
+        before = os.fstat(file.fileno())
         data = file.read()
         # fstat after the read: if the file changes in between, the digest disagrees and a later write is
         # refused, which is the safe way round.
         info = os.fstat(file.fileno())
-    return data, Fingerprint(info.st_size, info.st_mtime_ns, _digest(data))
+    moved = (before.st_size, before.st_mtime_ns) != (info.st_size, info.st_mtime_ns)
+    racy = moved or info.st_mtime_ns >= started - RACY_NS
+    return data, Fingerprint(info.st_size, info.st_mtime_ns, _digest(data), racy)
 
 
 def _check(path: Path, expected: Fingerprint) -> os.stat_result:

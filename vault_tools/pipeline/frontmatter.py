@@ -148,7 +148,9 @@ def _copy(value: Any) -> Any:
         return {key: _copy(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_copy(item) for item in value]
-    return value
+    if value is None or isinstance(value, str | int | float):  # bool is an int
+        return value
+    return copy.deepcopy(value)  # !!set, !!omap (tuples of mappings), anything rarer
 
 
 # Refreshing a note parses the same frontmatter several times (each pass, the key update and its

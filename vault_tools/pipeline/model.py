@@ -65,8 +65,9 @@ class Rendered:
     the few headline values whose change is worth a changelog row (``{"params": "6.74B"}``); ``status`` is
     this region's vote for the note's verification status (``verified`` / ``failed`` / None for no opinion).
     ``cites`` pairs each note line the text quotes (1-based, as read) with the number the text shows for it
-    once the note is written; None when a processor that cites lines does not say (the engine then re-runs
-    it on the written note until the text stops moving).
+    once the note is written.  A processor that cites lines and offers ``cited_lines(note)`` lets the engine
+    check those numbers on the written note instead of re-running it; otherwise it re-runs until the text
+    stops moving.
     """
 
     region_id: str
