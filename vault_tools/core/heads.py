@@ -26,8 +26,8 @@ HeadKind = Literal[
     "base",
     "encoder_only",
 ]
-# Output width of a head layer: the vocabulary, the task's labels, 2 start/end logits for QA (or the labels
-# where the family reads num_labels), the hidden size, or a fixed 1 / 2.
+# Output width of a head layer: the vocabulary, the task's labels, the hidden size, or a fixed 1 / 2 (QA
+# heads: 2 start/end logits).
 HeadOut = Literal["vocab", "labels", "hidden", "one", "two"]
 
 

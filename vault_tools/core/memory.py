@@ -294,9 +294,14 @@ class StateTerm:
     stage: int
 
 
+def _sharded(stage: int, zero: int, gpus: int) -> bool:
+    """Whether ZeRO stage ``zero`` partitions a quantity that stage ``stage`` and higher shard."""
+    return zero >= stage and gpus > 1
+
+
 def shard(nbytes: int, stage: int, zero: int, gpus: int) -> int:
     """Bytes per GPU of a quantity that ZeRO stage ``stage`` and higher partitions over ``gpus``."""
-    return -(-nbytes // gpus) if zero >= stage and gpus > 1 else nbytes
+    return -(-nbytes // gpus) if _sharded(stage, zero, gpus) else nbytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,17 +402,14 @@ def training_memory(
     options: TrainingOptions | None = None,
     *,
     activation: ActivationMemory | None = None,
-    states: ModelStates | None = None,
 ) -> TrainingMemory:
-    """Memory per GPU to train ``count``'s model with ``options``; ``activation``/``states`` reuse parts."""
+    """Memory per GPU to train ``count``'s model with ``options`` (pass ``activation`` to reuse one)."""
     options = options or TrainingOptions()
-    if states is None:
-        states = model_states(count, options)
+    states = model_states(count, options)
     zero, gpus = options.zero, options.gpus
     terms: list[Term] = []
     for t in states.terms:
-        sharded = zero >= t.stage and gpus > 1
-        note = f" / {gpus} GPUs (ZeRO-{zero})" if sharded else ""
+        note = f" / {gpus} GPUs (ZeRO-{zero})" if _sharded(t.stage, zero, gpus) else ""
         terms.append(Term(t.group, t.name, shard(t.bytes, t.stage, zero, gpus), t.formula + note))
     if activation is None:
         activation = training_activations(count, options)

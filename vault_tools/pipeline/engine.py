@@ -92,7 +92,8 @@ def process_text(
     if new_lines != first.lines:
         new_lines = _bookkeeping(new_lines, config, changes, status, newline, first.body_start)
         # Inserted regions and a new frontmatter key move the lines that generated text may cite (claim
-        # line numbers): re-run until the text stops moving, when a processor says it cites lines.
+        # line numbers): when a citing processor's numbers are not already right, re-run until the text
+        # stops moving.
         if first.citing and not _cites_hold(first, new_lines, path, config, kinds, options):
             new_lines = _settle(run, new_lines)
     new_text = "".join(new_lines)

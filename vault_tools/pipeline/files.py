@@ -161,9 +161,10 @@ def scan(
             settings = configs[vault]
         else:
             settings = configs[vault] = load_config(vault)
+        folder = path.is_dir()
         # Under an absolute, normalised folder every path found is absolute and normalised already.
-        normalised = path.is_dir() and str(path) == absolute(path)
-        if path.is_dir():
+        normalised = folder and str(path) == absolute(path)
+        if folder:
             entries: Iterator[ScanEntry] = _walk(path, vault, settings)
         else:
             entries = _explicit(path, vault, settings)
