@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import MakeVault
 from vault_tools.pipeline.batch import run
+from vault_tools.pipeline.runner import Mode
 
 SPEC = (
     "---\ntitle: Spec {i}\naliases: [S{i}]\n---\n\n# Spec {i}\n\n```model-spec\nL: {L}\nh: 64\nV: 100\n```\n"
@@ -201,3 +202,45 @@ def test_the_index_reads_raw_entries_where_to_json_writes_them() -> None:
     assert len(raw) == cache_mod._FIELDS
     assert (raw[cache_mod._KEYS], raw[cache_mod._MODEL]) == (["k1", "k2"], {"preset": "gpt2"})
     assert cache_mod.Entry.from_json(raw) == entry
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        (0, "12"),
+        (0, "x"),
+        (1, 1.5),
+        (2, None),
+        (2, ""),
+        (3, 1),
+        (4, "no"),
+        (4, True),
+        (5, [["x", "y", "z"]]),
+        (5, [[3, "a problem", "warning"]]),
+        (6, 5),
+        (9, "bad"),
+        (9, [["llama7b", None]]),
+    ],
+)
+def test_a_raw_entry_answers_as_the_entry_it_converts_to(tmp_path: Path, field: int, value: object) -> None:
+    """The warm-run fast path reads raw entries: it must answer exactly as the converted entry would."""
+    from vault_tools.pipeline import cache as cache_mod
+    from vault_tools.pipeline.files import read_note
+
+    note = tmp_path / "a.md"
+    note.write_text("# A\n")
+    _data, read = read_note(note)
+    good = cache_mod.Entry(
+        read.size, read.mtime_ns, read.digest, False, False, (), "verified", ("a",), None, ()
+    )
+    raw = good.to_json()
+    raw[field] = value
+    try:
+        converted: dict[str, cache_mod.Entry | list[Any]] = {"a.md": cache_mod.Entry.from_json(raw)}
+    except (ValueError, TypeError):
+        converted = {}
+    modes: tuple[Mode, ...] = ("check", "refresh")
+    for mode in modes:
+        fast = cache_mod.Cache(tmp_path, "k", {"a.md": list(raw)}).lookup(str(note), mode=mode, force=False)
+        slow = cache_mod.Cache(tmp_path, "k", converted).lookup(str(note), mode=mode, force=False)
+        assert fast == slow

@@ -115,3 +115,57 @@ def test_broken_plugin_is_a_clear_error_not_a_traceback(
     finally:
         sys.path.remove(str(site))
         registry.processors.cache_clear()
+
+
+def _entry_point_names() -> set[str]:
+    from importlib.metadata import entry_points
+
+    return {ep.name for ep in entry_points(group=registry.GROUP)}
+
+
+def test_the_quick_look_agrees_with_importlib_metadata() -> None:
+    """When the quick look says "built-ins only", importlib.metadata finds nothing else (this install)."""
+    if registry._only_builtins():
+        assert _entry_point_names() <= set(registry._BUILTIN)
+    else:  # some plug-in is installed here: the registry asked importlib.metadata
+        assert _entry_point_names() - set(registry._BUILTIN)
+
+
+def test_a_plugin_distribution_sends_discovery_to_importlib_metadata(toy_plugin: None) -> None:
+    assert not registry._only_builtins()
+    assert "wordcount" in _entry_point_names()
+
+
+def test_vault_tools_with_other_entry_points_is_not_taken_on_trust(tmp_path: Path) -> None:
+    """A vault-tools whose entry points differ from the built-in table (a fork) is read properly."""
+    dist = tmp_path / "vault_tools-9.9.dist-info"
+    dist.mkdir()
+    (dist / "entry_points.txt").write_text("[vault_tools.processors]\nclaims = fork.claims:Claims\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        assert not registry._only_builtins()
+        (dist / "entry_points.txt").write_text(
+            "[console_scripts]\nvault-tools = vault_tools.cli:main\n\n[vault_tools.processors]\n"
+            + "".join(f"{name} = {target}\n" for name, target in registry._BUILTIN.items())
+        )
+        assert registry._only_builtins() == _only_builtins_without(tmp_path)
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+def _only_builtins_without(path: Path) -> bool:
+    sys.path.remove(str(path))
+    try:
+        return registry._only_builtins()
+    finally:
+        sys.path.insert(0, str(path))
+
+
+def test_a_zip_on_sys_path_is_not_looked_into(tmp_path: Path) -> None:
+    archive = tmp_path / "plugins.zip"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip archive
+    sys.path.insert(0, str(archive))
+    try:
+        assert not registry._only_builtins()
+    finally:
+        sys.path.remove(str(archive))

@@ -35,7 +35,8 @@ FOLDER = ".vault-tools"
 _FILE = "cache.json"
 _FORMAT = 5
 _FIELDS = 10  # items in an entry's JSON list (Entry.to_json)
-_KEYS, _MODEL = 7, 8  # where Entry.to_json puts keys and model (read raw by Cache.index)
+# Where Entry.to_json puts what is read from raw entries (by Cache.index, lookup and refs).
+_KEYS, _MODEL, _REFS = 7, 8, 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,31 +180,46 @@ class Cache:
         if not self.persist or force or mode == "diff":
             return None
         rel = self._rel(path)
-        entry = self._entry(rel)
-        if entry is None or not entry.digest:
+        item = self.entries.get(rel)
+        if item is None:
             return None
-        if entry.changed and mode != "check":  # refresh has work to do on it
+        # A warm run asks this of every note: a plain raw entry answers without becoming an Entry first.
+        fast = _plain(item) if isinstance(item, list) else None
+        if fast is not None:
+            size, mtime, digest, racy, changed, status = fast
+            problems: tuple[Problem, ...] = ()
+        else:
+            entry = self._entry(rel)
+            if entry is None:
+                return None
+            size, mtime, digest, racy = entry.size, entry.mtime_ns, entry.digest, entry.racy
+            changed, status, problems = entry.changed, entry.status, entry.problems
+        if not digest:
+            return None
+        if changed and mode != "check":  # refresh has work to do on it
             return None
         try:
             info = os.stat(path)  # noqa: PTH116 - no Path methods in this loop over every note
         except OSError:
             return None
-        same_stat = (info.st_size, info.st_mtime_ns) == (entry.size, entry.mtime_ns)
-        if not same_stat or entry.racy:
+        same_stat = info.st_size == size and info.st_mtime_ns == mtime
+        if not same_stat or racy:
             from vault_tools.pipeline.files import read_note
 
             try:
                 _data, now = read_note(path)
             except OSError:
                 return None
-            if now.digest != entry.digest:
+            if now.digest != digest:
                 return None
             # Same bytes: remember the stat they have now, and whether it can vouch for them from now on.
-            if not same_stat or entry.racy != now.racy:
+            if not same_stat or racy != now.racy:
+                entry = self._entry(rel)
+                if entry is None:
+                    return None
                 self.entries[rel] = replace(entry, size=now.size, mtime_ns=now.mtime_ns, racy=now.racy)
                 self.dirty = True
-        shown = display_path(path, cwd)
-        return FileReport(shown, entry.problems, changed=entry.changed, status=entry.status)
+        return FileReport(display_path(path, cwd), problems, changed=changed, status=status)
 
     def _entry(self, rel: str) -> Entry | None:
         item = self.entries.get(rel)
@@ -219,7 +235,11 @@ class Cache:
         return entry
 
     def refs(self, path: str | Path) -> tuple[tuple[str, str | None], ...]:
-        entry = self._entry(self._rel(path))
+        rel = self._rel(path)
+        item = self.entries.get(rel)
+        if isinstance(item, list) and not item[_REFS]:
+            return ()  # most notes look nothing up: no need to convert the entry
+        entry = self._entry(rel)
         return entry.refs if entry is not None else ()
 
     def record(self, path: str | Path, entry: Entry | None) -> None:
@@ -271,6 +291,28 @@ class Cache:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(text)
             Path(tmp).replace(folder / _FILE)
+
+
+def _plain(raw: list[Any]) -> tuple[int, int, str, bool, bool, str | None] | None:
+    """A raw entry's stat, digest, flags and status when it has no problems, no references and
+    well-typed fields.
+
+    Anything else (problems to rebuild, references to check, a damaged field) goes through
+    ``Entry.from_json``, which drops a damaged entry.
+    """
+    size, mtime, digest, racy, changed, problems, status = raw[:7]
+    if (
+        problems
+        or raw[_REFS]
+        or type(size) is not int
+        or type(mtime) is not int
+        or type(digest) is not str
+        or type(racy) is not bool
+        or type(changed) is not bool
+        or not (status is None or type(status) is str)
+    ):
+        return None
+    return size, mtime, digest, racy, changed, status
 
 
 def _indexed(entry: Entry | None) -> tuple[tuple[str, ...], Mapping[str, Any]] | None:
