@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import MakeVault
 from vault_tools.pipeline.batch import run
+from vault_tools.pipeline.config import load_config
 from vault_tools.pipeline.runner import Mode
 
 SPEC = (
@@ -48,7 +49,11 @@ def test_check_same_with_and_without_cache_and_workers(make_vault: MakeVault) ->
     warm = _messages([str(root)], mode="check", workers=2)
     assert serial == parallel == cold == warm
     assert len([m for m in serial if "computed tables are missing" in m]) == 180
-    assert (root / ".vault-tools" / "cache.json").is_file()
+    assert _shard_files(root) and (root / ".vault-tools" / "cache" / "index.json").is_file()
+
+
+def _shard_files(root: Path) -> list[Path]:
+    return sorted((root / ".vault-tools" / "cache").glob("[0-9a-f][0-9a-f].json"))
 
 
 def test_refresh_same_bytes_with_1_or_2_workers(make_vault: MakeVault, tmp_path: Path) -> None:
@@ -149,10 +154,10 @@ def test_a_damaged_cache_is_ignored_not_trusted(
     root = _vault(make_vault)
     run([str(root)], mode="refresh", workers=1)
     clean = _messages([str(root)], mode="check", workers=1, use_cache=False)
-    path = root / ".vault-tools" / "cache.json"
-    raw = json.loads(path.read_text())
-    damage(raw)
-    path.write_text(json.dumps(raw))
+    for path in _shard_files(root):
+        raw = json.loads(path.read_text())
+        damage(raw)
+        path.write_text(json.dumps(raw))
     assert _messages([str(root)], mode="check", workers=1) == clean
     assert _messages([str(root)], mode="check", workers=1) == clean  # and the cache it rewrote is sound
 
@@ -182,10 +187,11 @@ def test_a_damaged_entry_leaves_no_name_in_the_model_index(make_vault: MakeVault
     root = make_vault(files)
     run([str(root)], mode="refresh", workers=1)
     assert _messages([str(root)], mode="check", workers=1) == []
-    path = root / ".vault-tools" / "cache.json"
-    raw = json.loads(path.read_text())
-    raw["entries"]["s.md"][0] = "damaged"
-    path.write_text(json.dumps(raw))
+    for path in _shard_files(root):
+        raw = json.loads(path.read_text())
+        if "s.md" in raw["entries"]:
+            raw["entries"]["s.md"][0] = "damaged"
+            path.write_text(json.dumps(raw))
     spec = root / "s.md"
     spec.write_text("---\ntitle: Spec1\n---\nno spec any more\n")
     note = root / "a.md"
@@ -244,3 +250,76 @@ def test_a_raw_entry_answers_as_the_entry_it_converts_to(tmp_path: Path, field: 
         fast = cache_mod.Cache(tmp_path, "k", {"a.md": list(raw)}).lookup(str(note), mode=mode, force=False)
         slow = cache_mod.Cache(tmp_path, "k", converted).lookup(str(note), mode=mode, force=False)
         assert fast == slow
+
+
+SHARDED = {
+    "spec/s.md": "---\ntitle: Spec1\n---\n```model-spec\nL: 2\nh: 64\nV: 100\n```\n",
+    **{f"n/{i:03d}.md": PLAIN.format(i=i) for i in range(40)},
+    "n/ref.md": "# Ref\n\n```claims\nparams([[Spec1]]) ≈ 105K\n```\n",
+}
+
+
+def test_a_one_note_check_reads_only_its_shard_and_the_index(
+    make_vault: MakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vault_tools.pipeline import cache as cache_mod
+
+    root = make_vault(SHARDED)
+    run([str(root)], mode="refresh", workers=1)
+    assert _messages([str(root)], mode="check", workers=1) == []
+    read: list[str] = []
+    real = cache_mod._read_json
+    monkeypatch.setattr(cache_mod, "_read_json", lambda path: read.append(path.name) or real(path))
+    note = root / "n/ref.md"
+    note.write_text(note.read_text().replace("≈ 105K\n```", "≈ 205K\n```"))
+    messages = _messages([str(note)], mode="check", workers=1)
+    shard = f"{cache_mod._shard('n/ref.md'):02x}.json"
+    assert read == ["index.json", shard]
+    whole = _messages([str(root)], mode="check", workers=1, use_cache=False)
+    assert messages == whole and "computed 105K" in messages[0]  # resolved through the index
+    assert _messages([str(root)], mode="check", workers=1) == messages
+
+
+def test_a_shard_the_index_does_not_know_sends_the_run_to_the_full_load(make_vault: MakeVault) -> None:
+    """A run that stopped between writing a shard and the index: the shards are trusted, the index mended."""
+    import json
+
+    from vault_tools.pipeline import cache as cache_mod
+
+    root = make_vault(SHARDED)
+    run([str(root)], mode="refresh", workers=1)
+    assert _messages([str(root)], mode="check", workers=1) == []
+    index = root / ".vault-tools" / "cache" / "index.json"
+    before = json.loads(index.read_text())
+    spec = root / "spec/s.md"
+    spec.write_text(spec.read_text().replace("h: 64", "h: 128"))
+    changed = _messages([str(root)], mode="check", workers=1)
+    assert changed == _messages([str(root)], mode="check", workers=1, use_cache=False) != []
+    index.write_text(json.dumps(before))  # as if the run had stopped before writing the index
+    config = load_config(root)
+    assert cache_mod.load(root, config)._index_stale  # a full load sees the disagreement
+    note = root / "n/ref.md"
+    partial = cache_mod.load(root, config, [str(note)])
+    assert partial._loaded is None  # the note's shard is newer than the index: everything is read
+    assert _messages([str(note)], mode="check", workers=1) == [m for m in changed if "ref.md" in m]
+    assert not cache_mod.load(root, config)._index_stale  # and that run rewrote the index
+    assert _messages([str(root)], mode="check", workers=1) == changed
+
+
+def test_a_partial_cache_never_writes_a_shard_it_did_not_read(tmp_path: Path) -> None:
+    from vault_tools.pipeline import cache as cache_mod
+
+    first = next(n for n in range(cache_mod._SHARDS) if n != cache_mod._shard("b.md"))
+    cache = cache_mod.Cache(tmp_path, "k", {}, loaded=frozenset({first}))
+    entry = cache_mod.Entry(1, 2, "d", False, False, (), None, ("b",), None, ())
+    cache.record(str(tmp_path / "b.md"), entry)
+    assert not cache.dirty and "b.md" not in cache.entries
+
+
+def test_the_old_single_file_cache_is_removed(make_vault: MakeVault) -> None:
+    root = make_vault({"a.md": "# A\n"})
+    legacy = root / ".vault-tools" / "cache.json"
+    legacy.parent.mkdir()
+    legacy.write_text("{}")
+    _messages([str(root)], mode="check", workers=1)
+    assert not legacy.exists() and _shard_files(root)

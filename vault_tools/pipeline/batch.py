@@ -43,7 +43,7 @@ class Job:
 class Outcome:
     report: FileReport
     entry: cache_mod.Entry | None  # what the cache may remember about the note as it now is on disk
-    refs: tuple[tuple[str, str | None], ...]  # names looked up, and a digest of the spec each found
+    refs: cache_mod.Refs  # names looked up, and a digest of the spec each found
     deferred: bool = False
 
 
@@ -149,7 +149,9 @@ def run(
             notes.append((path, config))
     roots = {config.root for _, config in notes}
     caches = {
-        root: cache_mod.load(root, _config_of(notes, root)) if use_cache else cache_mod.in_memory(root)
+        root: cache_mod.load(root, _config_of(notes, root), [p for p, c in notes if c.root == root])
+        if use_cache
+        else cache_mod.in_memory(root)
         for root in roots
     }
     count = workers or _default_workers(notes)
@@ -160,12 +162,13 @@ def run(
     # Built when first needed: a run the cache answers entirely (a warm check) never needs one.
     index: dict[Path, dict[str, Mapping[str, Any]]] = {}
     jobs: list[Job] = []
-    hits: list[tuple[str, Config]] = []
+    hits: list[tuple[str, Config, cache_mod.Refs]] = []  # answered by the cache, with lookups to re-check
     for path, config in notes:
         hit = caches[config.root].lookup(path, mode=mode, force=force, cwd=cwd)
         if hit is not None:
-            results[path] = hit
-            hits.append((path, config))
+            results[path] = hit[0]
+            if hit[1]:
+                hits.append((path, config, hit[1]))
         else:
             if config.root not in index:
                 index[config.root] = caches[config.root].index()
@@ -190,9 +193,8 @@ def run(
             deferred.append(replace(job, index=final_index(job.config.root), defer_unresolved=False))
         else:
             results[job.path] = outcome.report
-    for path, config in hits:
-        refs = caches[config.root].refs(path)
-        if refs and _moved(refs, final_index(config.root)):
+    for path, config, refs in hits:
+        if _moved(refs, final_index(config.root)):
             deferred.append(Job(path, config, mode, force, final_index(config.root), defer_unresolved=False))
     for job, outcome in zip(deferred, _run_jobs(deferred, count, _Progress(0, False)), strict=True):
         report_ = outcome.report

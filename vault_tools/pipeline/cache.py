@@ -9,6 +9,12 @@ hashes the same once the tick is long past is trusted by its stat from then on.
 
 Safe to delete.  JSON, not pickle: a vault is shared through sync and git, and loading a cache must never
 run code.  Invalid as a whole when the tool's version, its templates or the vault's config change.
+
+On disk (``.vault-tools/cache/``) the entries are spread over 64 shard files by a hash of the note's path,
+and ``index.json`` holds what the model index needs (each spec note's names and spec) with the generation
+of every shard it was written with.  A pre-commit check of a few notes reads the index and their shards
+only, and writes back only those; a shard whose generation disagrees with the index (a run that stopped
+between its writes) sends the run to the full load, which trusts the shards and rewrites the index.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,9 +38,15 @@ from vault_tools.pipeline.runner import FileReport, Mode, display_path
 if TYPE_CHECKING:
     from vault_tools.pipeline.engine import Result
 
+# The names a note looked up (index keys) and a digest of the spec each found (None: not found).
+Refs = tuple[tuple[str, str | None], ...]
 FOLDER = ".vault-tools"
-_FILE = "cache.json"
-_FORMAT = 5
+_SUBFOLDER = "cache"
+_INDEX = "index.json"
+_LEGACY = "cache.json"  # format 5 kept every entry in one file
+_SHARDS = 64
+_PARTIAL_MAX = 16  # a run over at most this many notes reads only their shards and the index
+_FORMAT = 6
 _FIELDS = 10  # items in an entry's JSON list (Entry.to_json)
 # Where Entry.to_json puts what is read from raw entries (by Cache.index, lookup and refs).
 _KEYS, _MODEL, _REFS = 7, 8, 9
@@ -52,7 +65,7 @@ class Entry:
     status: str | None
     keys: tuple[str, ...]  # the note's names (title, aliases, file name) as index keys (reference_key)
     model: Mapping[str, Any] | None
-    refs: tuple[tuple[str, str | None], ...]
+    refs: Refs
 
     def to_json(self) -> list[Any]:
         return [
@@ -96,7 +109,7 @@ def model_digest(model: Mapping[str, Any] | None) -> str | None:
 def entry_for(
     report: FileReport,
     result: Result | None,
-    refs: tuple[tuple[str, str | None], ...],
+    refs: Refs,
     *,
     check: bool,
 ) -> Entry | None:
@@ -155,6 +168,9 @@ class Cache:
         entries: Mapping[str, Entry | list[Any]],
         *,
         persist: bool = True,
+        shards: Mapping[int, str] | None = None,
+        loaded: frozenset[int] | None = None,
+        models: Mapping[str, list[Any]] | None = None,
     ) -> None:
         self.root = root
         self._index: dict[str, Mapping[str, Any]] | None = None
@@ -165,7 +181,24 @@ class Cache:
         self.entries: dict[str, Entry | list[Any]] = dict(entries)
         # Without persistence the entries still serve this run's model index; nothing is read or saved.
         self.persist = persist
-        self.dirty = False
+        # The generation of each shard as the index will record it; the shards read (None: all of them);
+        # for a partial load, [keys, model] of the spec notes in the shards not read, from the index.
+        self._shards: dict[int, str] = dict(shards or {})
+        self._loaded = loaded
+        self._models: dict[str, list[Any]] = dict(models or {})
+        self._dirty: set[int] = set()
+        self._index_stale = False
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self._dirty) or self._index_stale
+
+    def _touch(self, rel: str) -> None:
+        self._dirty.add(_shard(rel))
+
+    def _holds(self, rel: str) -> bool:
+        """Whether ``rel``'s shard was read (a partial load must not write a shard it has not read)."""
+        return self._loaded is None or _shard(rel) in self._loaded
 
     def _rel(self, path: str | Path) -> str:
         # A prefix test, not os.path.relpath (which dominated a warm run): paths arrive absolute.
@@ -174,17 +207,20 @@ class Cache:
         return text[len(root) :] if text.startswith(root) else os.path.relpath(path, self.root)
 
     def lookup(
-        self, path: str | Path, *, mode: Mode, force: bool, cwd: str | None = None
-    ) -> FileReport | None:
-        """The report for an unchanged, up-to-date note, or None when it must be processed."""
+        self, path: str, *, mode: Mode, force: bool, cwd: str | None = None
+    ) -> tuple[FileReport, Refs] | None:
+        """The report for an unchanged, up-to-date note and the names it looked up, or None when it must
+        be processed."""
         if not self.persist or force or mode == "diff":
             return None
-        rel = self._rel(path)
+        root = self._root_prefix
+        rel = path[len(root) :] if path.startswith(root) else self._rel(path)
         item = self.entries.get(rel)
         if item is None:
             return None
         # A warm run asks this of every note: a plain raw entry answers without becoming an Entry first.
         fast = _plain(item) if isinstance(item, list) else None
+        refs: Refs = ()
         if fast is not None:
             size, mtime, digest, racy, changed, status = fast
             problems: tuple[Problem, ...] = ()
@@ -193,7 +229,7 @@ class Cache:
             if entry is None:
                 return None
             size, mtime, digest, racy = entry.size, entry.mtime_ns, entry.digest, entry.racy
-            changed, status, problems = entry.changed, entry.status, entry.problems
+            changed, status, problems, refs = entry.changed, entry.status, entry.problems, entry.refs
         if not digest:
             return None
         if changed and mode != "check":  # refresh has work to do on it
@@ -218,8 +254,9 @@ class Cache:
                 if entry is None:
                     return None
                 self.entries[rel] = replace(entry, size=now.size, mtime_ns=now.mtime_ns, racy=now.racy)
-                self.dirty = True
-        return FileReport(display_path(path, cwd), problems, changed=changed, status=status)
+                self._touch(rel)
+        shown = path[len(cwd) :] if cwd and path.startswith(cwd) else display_path(path, cwd)
+        return FileReport(shown, problems, changed=changed, status=status), refs
 
     def _entry(self, rel: str) -> Entry | None:
         item = self.entries.get(rel)
@@ -229,28 +266,22 @@ class Cache:
             entry = self.entries[rel] = Entry.from_json(item)
         except (ValueError, TypeError):  # a damaged entry: forget it, the note is processed again
             del self.entries[rel]
-            self.dirty = True
+            self._touch(rel)
             self._index = None  # it may have given the index a name
             return None
         return entry
 
-    def refs(self, path: str | Path) -> tuple[tuple[str, str | None], ...]:
-        rel = self._rel(path)
-        item = self.entries.get(rel)
-        if isinstance(item, list) and not item[_REFS]:
-            return ()  # most notes look nothing up: no need to convert the entry
-        entry = self._entry(rel)
-        return entry.refs if entry is not None else ()
-
     def record(self, path: str | Path, entry: Entry | None) -> None:
         rel = self._rel(path)
+        if not self._holds(rel):
+            return
         old = self._entry(rel)
         if entry is None:
             if self.entries.pop(rel, None) is not None:
-                self.dirty = True
+                self._touch(rel)
         elif old != entry:
             self.entries[rel] = entry
-            self.dirty = True
+            self._touch(rel)
         if _indexed(old) != _indexed(entry):
             self._index = None
 
@@ -258,11 +289,8 @@ class Cache:
         """Model references: every name of every note that holds a model-spec → that spec."""
         if self._index is None:
             out: dict[str, Mapping[str, Any]] = {}
-            for rel in sorted(self.entries):
-                item = self.entries[rel]
-                keys, model = (
-                    (item.keys, item.model) if isinstance(item, Entry) else (item[_KEYS], item[_MODEL])
-                )
+            for rel in sorted(self.entries.keys() | self._models.keys()):
+                keys, model = _indexed_raw(self.entries.get(rel) or self._models[rel])
                 if isinstance(model, Mapping) and isinstance(keys, list | tuple):
                     for key in keys:
                         out.setdefault(str(key), model)
@@ -270,27 +298,71 @@ class Cache:
         return dict(self._index)
 
     def save(self) -> None:
-        """Write the cache back when anything changed (~60 ms for 10,000 entries)."""
+        """Write back the shards that changed, then the index (~60 ms for all of 10,000 entries)."""
         if not self.persist or not self.dirty:
             return
-        payload = {
-            "key": self.key,
-            "entries": {
-                k: v.to_json() if isinstance(v, Entry) else v for k, v in sorted(self.entries.items())
-            },
-        }
-        # One C-encoded string, then one write: json.dump's chunked writes were most of a save.
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        folder = self.root / FOLDER
+        folder = self.root / FOLDER / _SUBFOLDER
         with contextlib.suppress(OSError):
-            folder.mkdir(exist_ok=True)
-            ignore = folder / ".gitignore"
+            folder.mkdir(parents=True, exist_ok=True)
+            ignore = folder.parent / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# vault-tools cache: safe to delete, never worth committing\n*\n")
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cache.", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-            Path(tmp).replace(folder / _FILE)
+            groups: dict[int, dict[str, list[Any]]] = {n: {} for n in self._dirty}
+            models: dict[str, list[Any]] = dict(self._models)
+            for rel in sorted(self.entries):
+                item = self.entries[rel]
+                raw = item.to_json() if isinstance(item, Entry) else item
+                group = groups.get(_shard(rel))
+                if group is not None:
+                    group[rel] = raw
+                if raw[_MODEL] is not None:
+                    models[rel] = [raw[_KEYS], raw[_MODEL]]
+            for n, entries in groups.items():
+                self._shards[n] = gen = os.urandom(6).hex()
+                _write_json(folder, _shard_file(n), {"key": self.key, "gen": gen, "entries": entries})
+            shards = {f"{n:02x}": gen for n, gen in sorted(self._shards.items())}
+            _write_json(folder, _INDEX, {"key": self.key, "shards": shards, "models": models})
+            self._dirty.clear()
+            self._index_stale = False
+            (self.root / FOLDER / _LEGACY).unlink(missing_ok=True)
+
+
+def _shard(rel: str) -> int:
+    return zlib.crc32(rel.encode("utf-8")) % _SHARDS
+
+
+def _shard_file(n: int) -> str:
+    return f"{n:02x}.json"
+
+
+def _write_json(folder: Path, name: str, payload: Mapping[str, Any]) -> None:
+    # One C-encoded string, then one write: json.dump's chunked writes were most of a save.
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cache.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        Path(tmp).replace(folder / name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_json(path: Path) -> Any:
+    """A cache file's JSON, or None when it is missing or not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _indexed_raw(item: Entry | list[Any]) -> tuple[Any, Any]:
+    """(keys, model) of an entry, converted or raw, or of an index record ``[keys, model]``."""
+    if isinstance(item, Entry):
+        return item.keys, item.model
+    if len(item) == 2:
+        return item[0], item[1]
+    return item[_KEYS], item[_MODEL]
 
 
 def _plain(raw: list[Any]) -> tuple[int, int, str, bool, bool, str | None] | None:
@@ -325,18 +397,79 @@ def in_memory(root: Path) -> Cache:
     return Cache(root, "", {}, persist=False)
 
 
-def load(root: Path, config: Config) -> Cache:
-    """The vault's cache, or an empty one when it is missing, unreadable or made for other settings."""
+def load(root: Path, config: Config, notes: Sequence[str] | None = None) -> Cache:
+    """The vault's cache, or an empty one when it is missing, unreadable or made for other settings.
+
+    With ``notes`` (absolute paths) few enough, only their shards and the index are read.
+    """
     key = _config_key(config)
-    try:
-        raw = json.loads((root / FOLDER / _FILE).read_text(encoding="utf-8"))
-        if raw.get("key") != key:
-            return Cache(root, key, {})
-        entries = raw["entries"]
-        if not isinstance(entries, dict) or not all(
-            isinstance(v, list) and len(v) == _FIELDS for v in entries.values()
-        ):
-            return Cache(root, key, {})
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return Cache(root, key, {})
-    return Cache(root, key, entries)
+    folder = root / FOLDER / _SUBFOLDER
+    if notes is not None and len(notes) <= _PARTIAL_MAX:
+        prefix = os.fspath(root).rstrip(os.sep) + os.sep
+        wanted = frozenset(_shard(p[len(prefix) :] if p.startswith(prefix) else p) for p in notes)
+        partial = _load_partial(root, key, folder, wanted)
+        if partial is not None:
+            return partial
+    return _load_full(root, key, folder)
+
+
+def _valid_entries(raw: Any, key: str) -> dict[str, list[Any]] | None:
+    """A shard's entries, or None when the shard is damaged or made for other settings."""
+    if not isinstance(raw, dict) or raw.get("key") != key or not isinstance(raw.get("gen"), str):
+        return None
+    entries = raw.get("entries")
+    if not isinstance(entries, dict) or not all(
+        isinstance(v, list) and len(v) == _FIELDS for v in entries.values()
+    ):
+        return None
+    return entries
+
+
+def _load_full(root: Path, key: str, folder: Path) -> Cache:
+    entries: dict[str, list[Any]] = {}
+    shards: dict[int, str] = {}
+    damaged: list[int] = []
+    for n in range(_SHARDS):
+        raw = _read_json(folder / _shard_file(n))
+        if raw is None:
+            continue
+        found = _valid_entries(raw, key)
+        if found is None:
+            damaged.append(n)  # rewritten at the end of the run
+            continue
+        entries.update(found)
+        shards[n] = raw["gen"]
+    cache = Cache(root, key, entries, shards=shards)
+    cache._dirty.update(damaged)
+    index = _read_json(folder / _INDEX)
+    recorded = index.get("shards") if isinstance(index, dict) and index.get("key") == key else None
+    # The shards are the truth; an index that disagrees (a run stopped between writes) is rewritten.
+    cache._index_stale = recorded != {f"{n:02x}": gen for n, gen in sorted(shards.items())}
+    return cache
+
+
+def _load_partial(root: Path, key: str, folder: Path, wanted: frozenset[int]) -> Cache | None:
+    """The index and the ``wanted`` shards, or None when they do not agree (then load everything)."""
+    index = _read_json(folder / _INDEX)
+    if not isinstance(index, dict) or index.get("key") != key:
+        return None
+    recorded, models = index.get("shards"), index.get("models")
+    if not isinstance(recorded, dict) or not isinstance(models, dict):
+        return None
+    entries: dict[str, list[Any]] = {}
+    for n in wanted:
+        gen = recorded.get(f"{n:02x}")
+        raw = _read_json(folder / _shard_file(n))
+        if raw is None and gen is None:
+            continue  # no note of this shard was ever cached
+        found = _valid_entries(raw, key)
+        if found is None or raw["gen"] != gen:
+            return None
+        entries.update(found)
+    others = {
+        rel: item
+        for rel, item in models.items()
+        if isinstance(item, list) and len(item) == 2 and _shard(rel) not in wanted
+    }
+    shards = {int(n, 16): gen for n, gen in recorded.items() if isinstance(gen, str)}
+    return Cache(root, key, entries, shards=shards, loaded=wanted, models=others)
