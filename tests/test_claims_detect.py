@@ -7,7 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vault_tools.claims.detect import ImplicitCandidate, find_claims
-from vault_tools.claims.models import ModelCatalog, ModelEntry, names_matter, preset_catalog, text_pieces
+from vault_tools.claims.models import (
+    ModelCatalog,
+    ModelEntry,
+    names_matter,
+    preset_catalog,
+    spelled_names,
+    text_pieces,
+)
 from vault_tools.claims.scan import cell_spans, scan, split_comment
 from vault_tools.names import normalize_name
 
@@ -191,7 +198,24 @@ def test_own_names_change_detection_only_where_a_name_could_start() -> None:
     assert plain == [] and [c.ref.source for c in named if isinstance(c, ImplicitCandidate)] == ["note"]
 
 
-_WORDS = ["LLaMA", "7B", "llama-7b", "Mini", "LM", "2", "mini-lm", "GPT", "3.5", "has", "6.7B", "-", " ", "."]
+_WORDS = [
+    "LLaMA",
+    "7B",
+    "llama-7b",
+    "Mini",
+    "LM",
+    "2",
+    "mini-lm",
+    "GPT",
+    "3.5",
+    "has",
+    "6.7B",
+    "-",
+    " ",
+    ".",
+    "LMs",
+    "Mini2",
+]
 
 
 @given(
@@ -203,5 +227,24 @@ def test_names_that_cannot_start_a_match_change_nothing(words: list[str], names:
     text = " ".join(words)
     extra = {normalize_name(name): name for name in names if normalize_name(name)}
     catalog = preset_catalog()
-    if not names_matter(text_pieces(text), extra):
+    spelled = spelled_names(text_pieces(text), extra)
+    assert names_matter(text_pieces(text), extra) == bool(spelled)
+    assert catalog.find(text, extra) == catalog.find(text, {name: extra[name] for name in spelled})
+    if not spelled:
         assert catalog.find(text, extra) == catalog.find(text, None)
+
+
+def test_a_name_only_started_in_the_text_does_not_matter() -> None:
+    """``Weights`` starts the alias ``Weight`` but never spells it: detection is the plain one."""
+    assert not names_matter(text_pieces("Weights (W, b) hold 7B values"), {"weight": "Topic 1"})
+    assert names_matter(text_pieces("the weight, bias"), {"weight": "Topic 1"})
+
+
+def test_the_same_line_in_two_notes_refers_to_each_note_by_its_own_title() -> None:
+    """Detection with the note's names is remembered across notes: each still gets its own title."""
+    text = "Mini-LM 2 has 22M parameters in total.\n"
+    for title in ("Note A", "Note B", "Note A"):
+        found = find_claims(text, catalog=preset_catalog(), note_names={"minilm2": title, "other": title})
+        assert [(c.ref.source, c.ref.name) for c in found if isinstance(c, ImplicitCandidate)] == [
+            ("note", title)
+        ]

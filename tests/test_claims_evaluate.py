@@ -214,3 +214,20 @@ def test_a_note_with_two_specs_does_not_say_which_its_title_means() -> None:
     )
     # The title is then the preset's name, not the note's first (classic, 6.57B) spec.
     assert rows(evaluate_claims(note(text))) == [(12, "implicit", "6.7B", "6.7B", "ok")]
+
+
+def test_remembered_segments_still_judge_each_note_on_its_own() -> None:
+    """One line in many notes: verdicts on the note's own spec differ, pure ones keep each line."""
+    line = "Tiny 2 has 1.2M parameters.\n"
+    spec = (
+        "```model-spec\nhidden_size: {h}\nintermediate_size: 512\nnum_hidden_layers: 2\n"
+        "num_attention_heads: 4\nvocab_size: 1000\n```\n"
+    )
+    small = evaluate_claims(note(spec.format(h=64) + line, title="Tiny 2"))
+    large = evaluate_claims(note(spec.format(h=256) + line, title="Tiny 2"))
+    other = evaluate_claims(note(spec.format(h=64) + line, title="Tiny 3"))
+    assert [r.kind for r in small] == [r.kind for r in large] == ["implicit"]
+    assert small[0].computed != large[0].computed
+    assert other == []  # not this note's name, and no preset of that name: no claim
+    pure = "7B × 2 bytes = 14 GB\n"
+    assert [r.line for r in evaluate_claims(note(pure + "x\n" + pure))] == [1, 3]

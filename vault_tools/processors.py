@@ -16,9 +16,10 @@ from vault_tools.core.spec import ModelSpec
 from vault_tools.errors import SpecError
 from vault_tools.fmt import human_count
 from vault_tools.pipeline.model import Block, NoteContext, Problem, Rendered
-from vault_tools.pipeline.render import render
+from vault_tools.pipeline.render import Untitled, render, render_untitled
 
 KIND = "model-spec"
+TEMPLATE = "model-spec.md.j2"
 
 
 def region_id(kind: str, index: int) -> str:
@@ -129,8 +130,9 @@ class _Tables:
 
 
 # Vaults repeat the same specs (presets, copied configs), and refresh renders a changed note more than
-# once while its regions settle: remember the tables of each distinct block, and the rendering per title.
-# Few entries: a title is one note's, so only that note's settling re-runs can hit (a rendering is ~7 KB).
+# once while its regions settle: remember the tables of each distinct block (rendered once for every
+# title where the templates allow, ``_untitled``), and the text per title.  Few entries here: a title is
+# one note's, so only that note's settling re-runs can hit (a rendering is ~7 KB).
 @functools.lru_cache(maxsize=32)
 def _compute(content: str, span: int, title: str, templates: str) -> _Tables | tuple[int, str]:
     """The rendered tables for one block's text, or (line offset from the fence, message)."""
@@ -138,8 +140,20 @@ def _compute(content: str, span: int, title: str, templates: str) -> _Tables | t
     if isinstance(outcome, tuple):
         return outcome
     # The note's title names the model unless the block does; a preset's own title only when neither does.
-    context = {**outcome.context, "title": outcome.name or title or outcome.fallback_title}
-    return _Tables(render("model-spec.md.j2", templates or None, **context), outcome.summary)
+    shown = outcome.name or title or outcome.fallback_title
+    untitled = _untitled(content, span, templates)
+    if untitled is not None:
+        return _Tables(untitled.fill(shown), outcome.summary)
+    context = {**outcome.context, "title": shown}
+    return _Tables(render(TEMPLATE, templates or None, **context), outcome.summary)
+
+
+@functools.lru_cache(maxsize=256)
+def _untitled(content: str, span: int, templates: str) -> Untitled | None:
+    """The tables of one block's text rendered once for every title (None: render per title)."""
+    outcome = _context(content, span)
+    assert not isinstance(outcome, tuple)  # _compute returned the problem
+    return render_untitled(TEMPLATE, templates or None, **outcome.context)
 
 
 @dataclass(frozen=True, slots=True)

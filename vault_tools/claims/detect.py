@@ -27,7 +27,7 @@ from typing import Literal
 
 from vault_tools.claims.arith import ArithmeticCandidate, find_annotation, find_arithmetic
 from vault_tools.claims.grammar import ExplicitClaim, Op, parse_claim
-from vault_tools.claims.models import ModelCatalog, ModelRef, names_matter, text_pieces
+from vault_tools.claims.models import ModelCatalog, ModelRef, spelled_names, text_pieces
 from vault_tools.claims.numbers import Stated, find_quantities, parse_quantity
 from vault_tools.claims.scan import Segment, SegmentKind, scan
 
@@ -139,31 +139,55 @@ def find_in_segment(
     segment: Segment, catalog: ModelCatalog, note_names: Mapping[str, str] | None = None
 ) -> list[Candidate]:
     """The claim candidates of one segment."""
+    found, _plain = segment_candidates(segment_key(segment), catalog, note_names)
+    return [replace(candidate, line=segment.line) for candidate in found]
+
+
+SegmentKey = tuple[SegmentKind, str, str, tuple[tuple[int, int], ...], tuple[str, ...]]
+
+
+def segment_key(segment: Segment) -> SegmentKey:
+    """Everything about a segment detection reads: all of it but its line."""
+    return (segment.kind, segment.text, segment.code, segment.cells, segment.header)
+
+
+def segment_candidates(
+    key: SegmentKey, catalog: ModelCatalog, note_names: Mapping[str, str] | None = None
+) -> tuple[tuple[Candidate, ...], bool]:
+    """The claim candidates of the segment ``key`` describes, at line 0 (the caller knows the line).
+
+    The flag says whether they are the segment's plain candidates, the same in every note.
+    """
     # Detection reads nothing but the segment's own text and the names it may refer to, and vaults repeat
     # lines (templates, boilerplate, copied tables): detect each distinct segment once per process.
-    key = (segment.kind, segment.text, segment.code, segment.cells, segment.header)
     found, pieces = _detect_plain(key, catalog)
-    if names_matter(pieces, note_names):
-        assert note_names is not None
-        found = _detect_named(key, catalog, tuple(sorted(note_names.items())))
-    return [replace(candidate, line=segment.line) for candidate in found] if found else []
-
-
-_SegmentKey = tuple[SegmentKind, str, str, tuple[tuple[int, int], ...], tuple[str, ...]]
+    spelled = spelled_names(pieces, note_names)
+    if not spelled:
+        return found, True
+    assert note_names is not None
+    # Detected with each name standing for itself: the same for every note that names the same words;
+    # then each reference to the note gets the note's own title.
+    return tuple(_titled(candidate, note_names) for candidate in _detect_named(key, catalog, spelled)), False
 
 
 @functools.lru_cache(maxsize=8192)
-def _detect_plain(key: _SegmentKey, catalog: ModelCatalog) -> tuple[tuple[Candidate, ...], frozenset[str]]:
+def _detect_plain(key: SegmentKey, catalog: ModelCatalog) -> tuple[tuple[Candidate, ...], frozenset[str]]:
     """The candidates of a segment (at line 0) read without the note's own names, and its word pieces."""
     found = _find_in_segment(Segment(0, *key), catalog, None)
     return tuple(found), text_pieces(key[1])
 
 
 @functools.lru_cache(maxsize=1024)
-def _detect_named(
-    key: _SegmentKey, catalog: ModelCatalog, names: tuple[tuple[str, str], ...]
-) -> tuple[Candidate, ...]:
-    return tuple(_find_in_segment(Segment(0, *key), catalog, dict(names)))
+def _detect_named(key: SegmentKey, catalog: ModelCatalog, names: tuple[str, ...]) -> tuple[Candidate, ...]:
+    """The candidates of a segment (at line 0) with ``names`` as the note's own, each its own title."""
+    return tuple(_find_in_segment(Segment(0, *key), catalog, {name: name for name in names}))
+
+
+def _titled(candidate: Candidate, note_names: Mapping[str, str]) -> Candidate:
+    """``candidate`` with its reference to the note named by the title ``note_names`` gives."""
+    if not isinstance(candidate, ImplicitCandidate) or candidate.ref.source != "note":
+        return candidate
+    return replace(candidate, ref=replace(candidate.ref, name=note_names[candidate.ref.name]))
 
 
 def _find_in_segment(

@@ -15,7 +15,9 @@ from vault_tools.claims.detect import (
     Candidate,
     ExplicitCandidate,
     ImplicitCandidate,
-    find_in_segment,
+    SegmentKey,
+    segment_candidates,
+    segment_key,
 )
 from vault_tools.claims.grammar import ExplicitClaim, parse_claim
 from vault_tools.claims.models import ModelCatalog, ModelEntry, ModelRef, preset_catalog
@@ -49,28 +51,59 @@ class ClaimResult:
 def evaluate_claims(note: NoteContext, *, catalog: ModelCatalog | None = None) -> list[ClaimResult]:
     """Every claim in ``note`` with its verdict, in line order (frontmatter claims first)."""
     catalog = catalog or preset_catalog()
-    listed, candidates, own = _claims(note, catalog)
+    listed, found, own = _claims(note, catalog)
     resolver = _Resolver(note.resolve_model, catalog, own)
     results = [resolver.explicit(line, text) for line, text in listed]
-    results += [resolver.result(candidate) for candidate in candidates]
+    for line, key, candidates, plain in found:
+        judged = _judged(key, catalog) if plain else (None,) * len(candidates)
+        for candidate, pure in zip(candidates, judged, strict=True):
+            results.append(_at(pure, line) if pure is not None else resolver.result(candidate, line))
     return results
 
 
 def claim_lines(note: NoteContext, *, catalog: ModelCatalog | None = None) -> list[int]:
     """The line of each claim ``evaluate_claims`` would report, in its order, without judging any."""
-    listed, candidates, _own = _claims(note, catalog or preset_catalog())
-    return [line for line, _text in listed] + [candidate.line for candidate in candidates]
+    catalog = catalog or preset_catalog()
+    listed, found, _own = _claims(note, catalog)
+    lines = [line for line, _text in listed]
+    for line, _key, candidates, _plain in found:
+        lines += [line] * len(candidates)
+    return lines
+
+
+# A segment with claims: its line, what detection reads of it, its candidates (at line 0), and whether
+# they are its plain ones (the note's own names change nothing), whose pure verdicts are remembered.
+_Found = tuple[int, SegmentKey, tuple[Candidate, ...], bool]
 
 
 def _claims(
     note: NoteContext, catalog: ModelCatalog
-) -> tuple[list[tuple[int, str]], list[Candidate], Mapping[str, Any] | None]:
-    """The frontmatter claims, the candidates of the body, and the note's own spec."""
+) -> tuple[list[tuple[int, str]], list[_Found], Mapping[str, Any] | None]:
+    """The frontmatter claims, the segments of the body with claims, and the note's own spec."""
     segments, fences = scan(note.text, note.body_start_line)
     own = _own_spec(note, fences)
     names = _own_names(note) if own is not None else None
-    candidates = [c for segment in segments for c in find_in_segment(segment, catalog, names)]
-    return frontmatter_claims(note), candidates, own
+    found: list[_Found] = []
+    for segment in segments:
+        key = segment_key(segment)
+        candidates, plain = segment_candidates(key, catalog, names)
+        if candidates:
+            found.append((segment.line, key, candidates, plain))
+    return frontmatter_claims(note), found, own
+
+
+def _at(result: ClaimResult, line: int) -> ClaimResult:
+    """``result`` at ``line`` (what ``dataclasses.replace`` does, without its cost per claim)."""
+    return ClaimResult(
+        line,
+        result.text,
+        result.stated,
+        result.computed,
+        result.computed_full,
+        result.verdict,
+        result.kind,
+        result.message,
+    )
 
 
 def frontmatter_claims(note: NoteContext) -> list[tuple[int, str]]:
@@ -105,8 +138,14 @@ def _own_spec(note: NoteContext, fences: list[Fence]) -> Mapping[str, Any] | Non
     if len(specs) != 1:
         return None
     lines = split_lines(note.text)
+    return _spec_mapping("\n".join(lines[specs[0].line : specs[0].end_line - 1]))
+
+
+@functools.lru_cache(maxsize=256)
+def _spec_mapping(text: str) -> Mapping[str, Any] | None:
+    """A spec block's YAML mapping, parsed once per distinct text (callers only read it)."""
     try:
-        raw = load_spec_yaml("\n".join(lines[specs[0].line : specs[0].end_line - 1]))
+        raw = load_spec_yaml(text)
     except yaml.YAMLError:
         return None
     return raw if isinstance(raw, Mapping) else None
@@ -157,14 +196,9 @@ class _Resolver:
         entry = ModelEntry(key=f"note:{name}:{content}", title=name, mapping=mapping)
         return self._catalog.spec_and_count(entry)
 
-    def result(self, candidate: Candidate) -> ClaimResult:
-        if isinstance(candidate, ArithmeticCandidate) or (
-            isinstance(candidate, ImplicitCandidate) and candidate.ref.source in ("preset", "unknown")
-        ):
-            # These verdicts read nothing of the note or the vault: judge each distinct one once.
-            judged = _judge_pure(replace(candidate, line=0), self._catalog)
-            return replace(judged, line=candidate.line)
-        return self._result(candidate)
+    def result(self, candidate: Candidate, line: int) -> ClaimResult:
+        """The verdict on ``candidate`` (detected at line 0), at ``line``."""
+        return _at(self._result(candidate), line)
 
     def _result(self, candidate: Candidate) -> ClaimResult:
         if isinstance(candidate, ExplicitCandidate):
@@ -248,9 +282,24 @@ class _Resolver:
         )
 
 
-@functools.lru_cache(maxsize=4096)
-def _judge_pure(candidate: ArithmeticCandidate | ImplicitCandidate, catalog: ModelCatalog) -> ClaimResult:
-    return _Resolver(lambda _name: None, catalog, None)._result(candidate)
+@functools.lru_cache(maxsize=8192)
+def _judged(key: SegmentKey, catalog: ModelCatalog) -> tuple[ClaimResult | None, ...]:
+    """The verdict at line 0 of each plain candidate of a segment that reads nothing of the note or vault.
+
+    Arithmetic and claims about presets or unknown names are judged once per distinct segment; None for
+    a candidate whose verdict depends on the note (explicit claims, wikilinks, the note's own spec).
+    """
+    resolver = _Resolver(lambda _name: None, catalog, None)
+    return tuple(
+        resolver._result(candidate) if _pure(candidate) else None
+        for candidate in segment_candidates(key, catalog)[0]
+    )
+
+
+def _pure(candidate: Candidate) -> bool:
+    return isinstance(candidate, ArithmeticCandidate) or (
+        isinstance(candidate, ImplicitCandidate) and candidate.ref.source in ("preset", "unknown")
+    )
 
 
 HIGH_CONFIDENCE_SCORE = 0.9

@@ -164,13 +164,37 @@ def text_pieces(text: str) -> frozenset[str]:
 
 
 def names_matter(pieces: frozenset[str], extra: Mapping[str, str] | None) -> bool:
-    """Whether ``find(text, extra)`` can differ from ``find(text)`` for a text of these ``pieces``.
+    """Whether ``find(text, extra)`` can differ from ``find(text)`` for a text of these ``pieces``."""
+    return bool(spelled_names(pieces, extra))
 
-    A match of an extra name starts with a piece that is a prefix of that name; no such piece, no match.
+
+def spelled_names(pieces: frozenset[str], extra: Mapping[str, str] | None) -> tuple[str, ...]:
+    """The names of ``extra`` that ``find`` could match in a text of these ``pieces``, sorted.
+
+    ``find`` matches a name by joining whole pieces of the text (and a dot between digits), so a name that
+    cannot be spelled from the text's pieces never matches; and a name that never matches changes nothing,
+    as its prefixes only let ``find`` read on where no preset name can end.  So ``find(text, extra)`` is
+    ``find(text, {n: extra[n] for n in spelled_names(...)})``, and ``find(text)`` when there are none.
     """
-    if not extra:
-        return False
-    return not _prefixes(extra).isdisjoint(pieces)
+    if not extra or _prefixes(extra).isdisjoint(pieces):  # no name can even start: the common case
+        return ()
+    return tuple(sorted(name for name in extra if _spelled(name, pieces)))
+
+
+@functools.lru_cache(maxsize=8192)
+def _spelled(name: str, pieces: frozenset[str]) -> bool:
+    """Whether ``name`` is a run of ``pieces`` (repeats allowed), with dots between them where it has any."""
+    reachable = [True] + [False] * len(name)
+    for i in range(len(name)):
+        if not reachable[i]:
+            continue
+        if name[i] == ".":
+            reachable[i + 1] = True
+            continue
+        for k in range(i + 1, len(name) + 1):
+            if name[i:k] in pieces:
+                reachable[k] = True
+    return reachable[-1]
 
 
 @functools.lru_cache(maxsize=256)

@@ -64,26 +64,32 @@ class ClaimsProcessor:
 
 def summary(results: Sequence[ClaimResult]) -> str:
     """Verdict counts for the changelog: ``3 ok, 1 wrong`` (``ok`` always, the others when present)."""
-    counts = {
-        verdict: sum(1 for r in results if r.verdict == verdict) for verdict in ("ok", "wrong", "unverified")
-    }
+    counts = _counts(results)
     return ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n or verdict == "ok")
 
 
 def status(results: Sequence[ClaimResult]) -> str | None:
     """``failed`` when a claim is wrong, ``verified`` when at least one holds, else no opinion."""
-    if any(r.verdict == "wrong" for r in results):
+    counts = _counts(results)
+    if counts["wrong"]:
         return "failed"
-    if any(r.verdict == "ok" for r in results):
+    if counts["ok"]:
         return "verified"
     return None
+
+
+def _counts(results: Sequence[ClaimResult]) -> dict[str, int]:
+    counts = dict.fromkeys(("ok", "wrong", "unverified"), 0)
+    for result in results:
+        counts[result.verdict] += 1
+    return counts
 
 
 def headline(results: Sequence[ClaimResult]) -> tuple[str, str]:
     """The callout type and its title."""
     total = len(results)
-    wrong = sum(1 for r in results if r.verdict == "wrong")
-    unverified = sum(1 for r in results if r.verdict == "unverified")
+    counts = _counts(results)
+    wrong, unverified = counts["wrong"], counts["unverified"]
     noun = "claim" if total == 1 else "claims"
     if wrong:
         return "failure", f"{wrong} of {total} {noun} {'is' if wrong == 1 else 'are'} wrong"
@@ -164,9 +170,7 @@ def _shift(note: NoteContext, anchor: int, inner: int) -> tuple[int, int]:
     """
     lines = split_lines(note.text)
     count = len(lines)
-    begin = next(
-        (i for i, line in enumerate(lines) if "vault-tools:begin" in line and _BEGIN_RE.search(line)), None
-    )
+    begin = _first_line(note.text, lines, _BEGIN_RE)
     if begin is not None:
         end = next((i for i in range(begin, len(lines)) if _END_RE.search(lines[i])), None)
         if end is None:
@@ -177,6 +181,19 @@ def _shift(note: NoteContext, anchor: int, inner: int) -> tuple[int, int]:
     blank_before = 0 if _blank(lines[anchor - 1]) else 1
     blank_after = 0 if _blank(lines[anchor]) else 1
     return blank_before + inner + 2 + blank_after, anchor
+
+
+def _first_line(text: str, lines: Sequence[str], pattern: re.Pattern[str]) -> int | None:
+    """The index of the first of ``lines`` (``text`` split) that ``pattern`` matches.
+
+    Found in the whole text, not line by line (most lines of a note are far from a region marker), and
+    confirmed on its line: in the text, ``\\s`` could also match the line end.
+    """
+    for match in pattern.finditer(text):
+        index = text.count("\n", 0, match.start())
+        if pattern.search(lines[index]):
+            return index
+    return None
 
 
 def _blank(line: str) -> bool:

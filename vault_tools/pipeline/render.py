@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from vault_tools.fmt import grouped, human_bytes, human_count, share
 
 if TYPE_CHECKING:  # jinja2 loads on the first render, not for a run the cache answers
     import jinja2
+    import jinja2.nodes
 
 # A source tree that was never installed still finds the top-level templates/ folder.
 _SOURCE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -74,6 +76,86 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
 def render(name: str, override_dir: str | None = None, **context: Any) -> str:
     """Render template ``name``; the result always ends with exactly one newline."""
     return environment(override_dir).get_template(name).render(**context).rstrip("\n") + "\n"
+
+
+# Stand-ins for a title: control characters no title or table cell shows, equally long, and neither a
+# proper prefix of its own suffix, so every occurrence in a rendering is one whole stand-in.
+_SLOT = "\x00vault-tools:title\x01"
+_OTHER_SLOT = "\x00vault-tools:TITLE\x01"
+
+
+@dataclass(frozen=True, slots=True)
+class Untitled:
+    """A rendering with its ``title`` left open, to be filled in per note."""
+
+    raw: str  # as the template renders it with _SLOT for the title
+
+    def fill(self, title: str) -> str:
+        """The text ``render`` gives with this ``title``."""
+        return self.raw.replace(_SLOT, cell(title)).rstrip("\n") + "\n"
+
+
+def render_untitled(name: str, override_dir: str | None = None, **context: Any) -> Untitled | None:
+    """Render template ``name`` once for every ``title``, or None where that cannot be done exactly.
+
+    Notes built from one template hold the same spec under different titles; the tables are the same but
+    for the title, and rendering ~90 rows per note would cost more than the rest of the note.  It is exact
+    when the templates use ``title`` only as ``{{ title | cell }}`` and the data never holds the stand-in.
+    """
+    if not _title_only_in_cells(name, override_dir):
+        return None
+    template = environment(override_dir).get_template(name)
+    raw = template.render({**context, "title": _SLOT})
+    # A stand-in that came from the data, not the title, would be filled too: then the two renderings
+    # differ somewhere else than where the title goes.
+    if raw.replace(_SLOT, _OTHER_SLOT) != template.render({**context, "title": _OTHER_SLOT}):
+        return None
+    return Untitled(raw)
+
+
+@functools.cache
+def _title_only_in_cells(name: str, override_dir: str | None) -> bool:
+    """Whether ``title`` reaches ``name`` and the templates it pulls in only as ``{{ title | cell }}``."""
+    import jinja2.meta
+
+    env = environment(override_dir)
+    assert env.loader is not None
+    todo, seen = [name], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        tree = env.parse(env.loader.get_source(env, current)[0])
+        if not _celled(tree, "title"):
+            return False
+        for referenced in jinja2.meta.find_referenced_templates(tree):
+            if referenced is None:  # a template name computed at render time: cannot be checked
+                return False
+            todo.append(referenced)
+    return True
+
+
+def _celled(node: jinja2.nodes.Node, variable: str) -> bool:
+    """Whether every use of ``variable`` under ``node`` is an output ``{{ variable | cell }}``."""
+    import jinja2.nodes as nodes
+
+    for child in node.iter_child_nodes():
+        if isinstance(child, nodes.Name) and child.name == variable:
+            return False  # set, tested, looped over, filtered otherwise, passed on, or a parameter
+        if (
+            isinstance(node, nodes.Output)
+            and isinstance(child, nodes.Filter)
+            and child.name == "cell"
+            and isinstance(child.node, nodes.Name)
+            and child.node.name == variable
+            and child.node.ctx == "load"
+            and not (child.args or child.kwargs or child.dyn_args or child.dyn_kwargs)
+        ):
+            continue
+        if not _celled(child, variable):
+            return False
+    return True
 
 
 def templates_fingerprint(override_dir: str | None = None) -> str:
