@@ -6,7 +6,6 @@ import difflib
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
@@ -41,7 +40,9 @@ class Preset:
 @functools.cache
 def presets() -> Mapping[str, Preset]:
     """Every preset by key, loaded once from the package data."""
-    text = resources.files("vault_tools.data").joinpath("presets.yaml").read_text(encoding="utf-8")
+    from vault_tools.package_files import read_text
+
+    text = read_text("vault_tools.data", "presets.yaml")
     # libyaml when present: the pure-Python loader takes most of a one-note pre-commit run here.
     raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return MappingProxyType({key: _preset(key, entry) for key, entry in raw.items()})

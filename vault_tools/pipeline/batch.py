@@ -8,6 +8,7 @@ refresh mode such a note is not written in round one, so it is written once, wit
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -61,6 +62,8 @@ class _Recorder:
         return found
 
 
+# Every note looks up its own names and the models its claims name: the same few strings, again and again.
+@functools.lru_cache(maxsize=4096)
 def reference_key(name: str) -> str:
     """Fold ``[[Note|label]]``, ``[[Note#heading]]`` and plain names onto one index key."""
     text = name.strip()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +25,14 @@ def cell(value: object) -> str:
 
 
 def _package_templates() -> Path:
+    from vault_tools.package_files import package_folder
+
     try:
-        folder = resources.files("vault_tools.templates")
-        path = Path(str(folder))
-        if (path / "model-spec.md.j2").is_file():
-            return path
+        path = package_folder("vault_tools.templates")
     except ModuleNotFoundError:
-        pass
+        path = None
+    if path is not None and (path / "model-spec.md.j2").is_file():
+        return path
     return _SOURCE_TEMPLATES
 
 
