@@ -240,17 +240,10 @@ def _comment_markers(lang: str) -> tuple[str, str]:
 
 def split_comment(line: str, lang: str) -> tuple[str, str] | None:
     """``(code, comment text)`` of a code line, or ``None`` when it has no comment (strings respected)."""
-    markers = _comment_markers(lang)
-    first = min((k for k in (line.find(marker) for marker in markers) if k >= 0), default=-1)
-    if first < 0:
-        return None
-    if not any(q in line[:first] for q in "\"'`"):
-        marker = next(m for m in markers if line.startswith(m, first))
-        return line[:first], line[first + len(marker) :].strip()
     # Jump from quote to marker to quote instead of walking the line a character at a time.
-    outside = _code_tokens(markers)
+    tokens = _code_tokens(lang)
     k = 0
-    while (token := outside.search(line, k)) is not None:
+    while (token := tokens.search(line, k)) is not None:
         if token[0] not in _QUOTES:
             return line[: token.start()], line[token.end() :].strip()
         string = _STRING_TAILS[token[0]].match(line, token.end())
@@ -265,10 +258,10 @@ _QUOTES = "\"'`"
 _STRING_TAILS = {q: re.compile(rf"(?:[^{q}\\]|\\.)*{q}", re.DOTALL) for q in _QUOTES}
 
 
-@functools.lru_cache(maxsize=8)
-def _code_tokens(markers: tuple[str, ...]) -> re.Pattern[str]:
-    """A quote opening a string, or a comment marker (in ``markers`` order where two start at one place)."""
-    return re.compile("|".join(["[\"'`]", *map(re.escape, markers)]))
+@functools.lru_cache(maxsize=64)
+def _code_tokens(lang: str) -> re.Pattern[str]:
+    """A quote opening a string, or one of ``lang``'s comment markers (the first listed wins a tie)."""
+    return re.compile("|".join(["[\"'`]", *map(re.escape, dict.fromkeys(_comment_markers(lang)))]))
 
 
 def _table(lines: Sequence[str], i: int, segments: list[Segment]) -> int:
