@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vault_tools.claims import scan as scan_module
 from vault_tools.claims.detect import ImplicitCandidate, find_claims
 from vault_tools.claims.models import (
     ModelCatalog,
@@ -91,6 +92,50 @@ def test_blockquote_and_unclosed_fence() -> None:
     assert [(f.line, f.end_line, f.prefix) for f in fences] == [(2, 3, "> ")]
 
 
+def test_scan_reads_lines_whose_only_digit_is_not_ascii() -> None:
+    segments, _ = scan("a \u0663\nb \uff13\nc \U0001d7d8 x\nd \U0001f553\n")
+    assert [(s.line, s.text) for s in segments] == [(1, "a \u0663"), (2, "b \uff13"), (3, "c \U0001d7d8 x")]
+
+
+def test_scan_skip_patterns_find_every_digit_and_trigger() -> None:
+    # The scan jumps between lines with these patterns; a character they miss would hide its line.
+    prose, changelog = scan_module._triggers()
+    for code in range(0x10000):
+        char = chr(code)
+        assert (prose.match(char) is not None) == (char.isdecimal() or char in "#|`~<"), hex(code)
+        assert (changelog.match(char) is not None) == (char in "#`~<"), hex(code)
+    assert prose.match("\U0001d7d8") and prose.match("\U0001f553")
+
+
+def test_fences_close_on_a_long_enough_marker_of_their_own_kind() -> None:
+    text = (
+        "~~~~\n```\nn = 1  # 7B\n~~~\n~~~~~\n```py`x\n"
+        "> ````python\n> x = 2  # 8B\n>  ``` \n> ````\ny = 3  # 9B\n"
+    )
+    segments, fences = scan(text)
+    assert [(s.line, s.kind, s.text) for s in segments] == [
+        (3, "comment", "7B"),
+        (8, "comment", "8B"),
+        (11, "prose", "y = 3  # 9B"),
+    ]
+    assert [(f.lang, f.line, f.end_line, f.prefix) for f in fences] == [
+        ("", 1, 5, ""),
+        ("python", 7, 10, "> "),
+    ]
+
+
+def test_changelog_ends_at_a_heading_of_its_level_outside_regions() -> None:
+    text = (
+        "## \U0001f553 Changelog\n```python\nx = 1  # 7B\n```\n"
+        "<!-- vault-tools:begin a sha256=0123456789ab -->\n# After 1\n<!-- vault-tools:end a -->\n"
+        "v 2\n### Sub 3\n# After 4\nv 5\n<!-- vault-tools:begin b --> 6 <!-- vault-tools:end b -->\n"
+        "v 7\n<!-- vault-tools:begin c\nv 8\n"
+    )
+    segments, _ = scan(text)
+    # Code in the changelog still counts; a region's lines (even a heading) are skipped, unclosed too.
+    assert [(s.line, s.text) for s in segments] == [(3, "7B"), (10, "# After 4"), (11, "v 5"), (13, "v 7")]
+
+
 @pytest.mark.parametrize(
     ("line", "lang", "split"),
     [
@@ -104,6 +149,12 @@ def test_blockquote_and_unclosed_fence() -> None:
         ("x = 1", "python", None),
         ("SELECT 1 -- 7B", "sql", ("SELECT 1 ", "7B")),
         ("n = 8 # hash", "", ("n = 8 ", "hash")),
+        # Strings hide markers; a backslash escapes the quote after it; an unclosed string hides the rest.
+        ('s = "a\\"#b"  # 7B', "python", ('s = "a\\"#b"  ', "7B")),
+        ("s = 'x # 7B", "python", None),
+        ("s = '\\", "python", None),
+        ("a = `#` // 9", "", ("a = `#` ", "9")),
+        ("x = '#' -- 3", "sql", ("x = '#' ", "3")),
     ],
 )
 def test_split_comment(line: str, lang: str, split: tuple[str, str] | None) -> None:

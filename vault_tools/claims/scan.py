@@ -95,108 +95,173 @@ def _scan_once(text: str, body_start_line: int) -> tuple[tuple[Segment, ...], tu
 
 def _scan(text: str, body_start_line: int) -> tuple[list[Segment], list[Fence]]:
     lines = split_lines(text)
+    # Offsets below are into the string split_lines splits, so counting "\n" turns an offset into a line.
+    body = text.removeprefix("\ufeff")
     segments: list[Segment] = []
     fences: list[Fence] = []
-    i = max(body_start_line, 1) - 1
-    skip_level = 0  # inside a changelog section: the heading level that ends it
-    # Most lines are plain prose: cheap substring tests decide before any regex runs.
     n = len(lines)
-    while i < n:
+    i = max(body_start_line, 1) - 1
+    pos = _advance(body, 0, i)  # where line i starts
+    prose, changelog = _triggers()
+    skip_level = 0  # inside a changelog section: the heading level that ends it
+    # Most lines can change nothing: one C-level search jumps to the next line holding a trigger character.
+    while (hit := (changelog if skip_level else prose).search(body, pos)) is not None:
+        at = hit.start()
+        i += body.count("\n", pos, at)
+        pos = body.find("\n", at) + 1 or len(body)  # where line i + 1 starts
         raw = lines[i]
-        body = _unquote(raw) if raw[:1] in _QUOTE_STARTS else raw
-        stripped = body.strip()
-        if not stripped:
-            i += 1
+        line = _unquote(raw) if raw[:1] in _QUOTE_STARTS else raw
+        # The trigger is the line's first, and only a blockquote prefix or spaces can come before a fence,
+        # region marker or heading: the trigger alone says which of them the line can be.
+        char = hit[0]
+        if char in "`~":
+            fence = _FENCE_RE.match(raw)
+            if fence is not None and not (fence["fence"][0] == "`" and "`" in fence["info"]):
+                i, pos = _fence(lines, body, i, pos, fence, segments, fences)
+                continue
+        elif char == "<" and line.strip().startswith(_REGION_BEGIN):
+            end = body.find(_REGION_END, body.rfind("\n", 0, at) + 1)
+            if end < 0:
+                break
+            i, pos = i + 1 + body.count("\n", at, end), body.find("\n", end) + 1 or len(body)
             continue
-        fence = _FENCE_RE.match(raw) if ("```" in raw or "~~~" in raw) else None
-        if fence is not None and not (fence["fence"][0] == "`" and "`" in fence["info"]):
-            i = _fence(lines, i, fence, segments, fences)
-            continue
-        if stripped.startswith(_REGION_BEGIN):
-            while i < len(lines) and _REGION_END not in lines[i]:
-                i += 1
-            i += 1
-            continue
-        heading = _HEADING_RE.match(stripped) if stripped[0] == "#" else None
-        if heading is not None:
+        elif char == "#" and (heading := _HEADING_RE.match(line.strip())) is not None:
             level = len(heading.group(1))
             if skip_level and level <= skip_level:
                 skip_level = 0
             if _CHANGELOG_RE.match(heading.group(2)):
                 skip_level = level
-        if skip_level:
-            i += 1
-            continue
-        if "|" in stripped and i + 1 < len(lines) and _SEPARATOR_ROW_RE.match(_unquote(lines[i + 1])):
-            i = _table(lines, i, segments)
-            continue
-        if _DIGIT_RE.search(body) and not stripped.startswith("<!--"):
-            segments.append(Segment(i + 1, "prose", body))
         i += 1
+        if skip_level:
+            continue
+        if "|" in line and i < n and _SEPARATOR_ROW_RE.match(_unquote(lines[i])):
+            end = _table(lines, i - 1, segments)
+            i, pos = end, _advance(body, pos, end - i)
+            continue
+        if (char.isdecimal() or _DIGIT_RE.search(line)) and not (
+            char == "<" and line.strip().startswith("<!--")
+        ):
+            segments.append(Segment(i, "prose", line))
     return segments, fences
 
 
+@functools.cache
+def _triggers() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Patterns for the next line that may matter: outside a changelog section, and inside one.
+
+    A line can change nothing unless it holds a heading's "#", a table's "|", a fence's "`" or "~", a region
+    marker's "<" or (outside the changelog) a digit.  Astral characters (emoji) count too, so a line whose
+    only digit is astral is still read; the digit test there is the exact one.
+
+    ``\\d`` is slow to scan for (a category test per character); the same characters spelled out as a set
+    is a table lookup, several times faster over Korean text.  Built once (~10 ms), from this Python's
+    Unicode tables, so it always agrees with ``\\d``.
+    """
+    digits = "".join(filter(str.isdecimal, map(chr, range(0x10000))))
+    return re.compile(f"[{digits}#|`~<\U00010000-\U0010ffff]"), re.compile("[#`~<]")
+
+
+def _advance(text: str, pos: int, count: int) -> int:
+    """The offset of the line ``count`` lines below the one holding ``pos``; ``len(text)`` past the last."""
+    for _ in range(count):
+        pos = text.find("\n", pos) + 1
+        if not pos:
+            return len(text)
+    return pos
+
+
 def _unquote(line: str) -> str:
+    if line[:1] not in _QUOTE_STARTS:
+        return line  # the prefix pattern can strip nothing: save the regex call
     return line[_QUOTE_PREFIX_RE.match(line).end() :]  # type: ignore[union-attr]  # matches ""
 
 
+@functools.lru_cache(maxsize=32)
+def _closing_fence(marker: str) -> re.Pattern[str]:
+    """The line that closes a fence opened by ``marker``: as many marker characters or more, alone."""
+    return re.compile(rf"^[ \t]*(?:>[ \t]?)*[ \t]*{re.escape(marker[0])}{{{len(marker)},}}[ \t]*$")
+
+
 def _fence(
-    lines: Sequence[str], i: int, fence: re.Match[str], segments: list[Segment], fences: list[Fence]
-) -> int:
-    """Consume the fenced block opening at line ``i``; return the index of the line after it."""
+    lines: Sequence[str],
+    body: str,
+    i: int,
+    pos: int,
+    fence: re.Match[str],
+    segments: list[Segment],
+    fences: list[Fence],
+) -> tuple[int, int]:
+    """Consume the fenced block opening at line ``i`` (``pos``: where the next line starts).
+
+    Return the line after the block and where it starts.
+    """
     marker = fence["fence"]
     lang = (fence["info"].strip().split() or [""])[0].lower()
-    closing = re.compile(rf"^[ \t]*(?:>[ \t]?)*[ \t]*{re.escape(marker[0])}{{{len(marker)},}}[ \t]*$")
+    closing = _closing_fence(marker)
+    n = len(lines)
     j = i + 1
-    while j < len(lines) and not closing.match(lines[j]):
+    # A closing line holds the whole marker: test only the lines that do.
+    while (at := body.find(marker, pos)) >= 0:
+        j += body.count("\n", pos, at)
+        pos = body.find("\n", at) + 1 or len(body)
+        if closing.match(lines[j]):
+            break
         j += 1
-    end = min(j, len(lines) - 1)
-    fences.append(Fence(lang, i + 1, end + 1, fence["prefix"]))
-    for k in range(i + 1, min(j, len(lines))):
-        content = _unquote(lines[k])
-        if lang == "claims":
+    else:
+        j, pos = n, len(body)
+    fences.append(Fence(lang, i + 1, min(j, n - 1) + 1, fence["prefix"]))
+    if lang == "claims":
+        for k in range(i + 1, min(j, n)):
+            content = _unquote(lines[k])
             if content.strip() and not content.lstrip().startswith(("#", "//")):
                 segments.append(Segment(k + 1, "claims", content.strip()))
-        elif lang not in _SKIP_FENCES and _DIGIT_RE.search(content):
-            split = split_comment(content, lang)
-            if split is not None and _DIGIT_RE.search(split[1]):
-                segments.append(Segment(k + 1, "comment", split[1], code=split[0]))
-    return j + 1
+    elif lang not in _SKIP_FENCES:
+        first, last = _comment_markers(lang)
+        for k in range(i + 1, min(j, n)):
+            line = lines[k]
+            # Without a marker split_comment finds nothing, and the prefix holds no digit: test the raw line.
+            if (first in line or last in line) and _DIGIT_RE.search(line):
+                split = split_comment(_unquote(line), lang)
+                if split is not None and _DIGIT_RE.search(split[1]):
+                    segments.append(Segment(k + 1, "comment", split[1], code=split[0]))
+    return j + 1, pos
+
+
+def _comment_markers(lang: str) -> tuple[str, str]:
+    """What starts a comment in ``lang``'s code (both common markers for a language not known)."""
+    if lang in _HASH_COMMENTS:
+        return ("#", "#")
+    if lang in _SLASH_COMMENTS:
+        return ("//", "//")
+    if lang in _DASH_COMMENTS:
+        return ("--", "--")
+    return ("#", "//")
 
 
 def split_comment(line: str, lang: str) -> tuple[str, str] | None:
     """``(code, comment text)`` of a code line, or ``None`` when it has no comment (strings respected)."""
-    if lang in _HASH_COMMENTS:
-        markers: tuple[str, ...] = ("#",)
-    elif lang in _SLASH_COMMENTS:
-        markers = ("//",)
-    elif lang in _DASH_COMMENTS:
-        markers = ("--",)
-    else:
-        markers = ("#", "//")
-    first = min((k for k in (line.find(marker) for marker in markers) if k >= 0), default=-1)
-    if first < 0:
-        return None
-    if not any(q in line[:first] for q in "\"'`"):
-        marker = next(m for m in markers if line.startswith(m, first))
-        return line[:first], line[first + len(marker) :].strip()
-    quote = ""
+    # Jump from quote to marker to quote instead of walking the line a character at a time.
+    tokens = _code_tokens(lang)
     k = 0
-    while k < len(line):
-        char = line[k]
-        if quote:
-            if char == "\\":
-                k += 1
-            elif char == quote:
-                quote = ""
-        elif char in "\"'`":
-            quote = char
-        else:
-            for marker in markers:
-                if line.startswith(marker, k):
-                    return line[:k], line[k + len(marker) :].strip()
-        k += 1
+    while (token := tokens.search(line, k)) is not None:
+        if token[0] not in _QUOTES:
+            return line[: token.start()], line[token.end() :].strip()
+        string = _STRING_TAILS[token[0]].match(line, token.end())
+        if string is None:
+            return None  # an unclosed string runs to the end of the line
+        k = string.end()
     return None
+
+
+_QUOTES = "\"'`"
+# The rest of a string after its opening quote: a backslash escapes the character after it.
+_STRING_TAILS = {q: re.compile(rf"(?:[^{q}\\]|\\.)*{q}", re.DOTALL) for q in _QUOTES}
+
+
+@functools.lru_cache(maxsize=64)
+def _code_tokens(lang: str) -> re.Pattern[str]:
+    """A quote opening a string, or one of ``lang``'s comment markers (the first listed wins a tie)."""
+    return re.compile("|".join(["[\"'`]", *map(re.escape, dict.fromkeys(_comment_markers(lang)))]))
 
 
 def _table(lines: Sequence[str], i: int, segments: list[Segment]) -> int:
