@@ -153,12 +153,32 @@ def _triggers() -> tuple[re.Pattern[str], re.Pattern[str]]:
     marker's "<" or (outside the changelog) a digit.  Astral characters (emoji) count too, so a line whose
     only digit is astral is still read; the digit test there is the exact one.
 
-    ``\\d`` is slow to scan for (a category test per character); the same characters spelled out as a set
-    is a table lookup, several times faster over Korean text.  Built once (~10 ms), from this Python's
-    Unicode tables, so it always agrees with ``\\d``.
+    ``\\d`` is slow to scan for (a category test per character); the same characters spelled out as ranges
+    is a table lookup, several times faster over Korean text.
     """
-    digits = "".join(filter(str.isdecimal, map(chr, range(0x10000))))
-    return re.compile(f"[{digits}#|`~<\U00010000-\U0010ffff]"), re.compile("[#`~<]")
+    return re.compile(f"[{_decimal_ranges()}#|`~<\U00010000-\U0010ffff]"), re.compile("[#`~<]")
+
+
+def _decimal_ranges() -> str:
+    """Every decimal digit below U+10000 as character-class ranges, from this Python's Unicode tables.
+
+    Unicode encodes decimal digits in runs of ten (0 to 9), so every run holds a multiple of ten: testing
+    those and growing each hit to its run finds them all, in a tenth of the time a test of every
+    character takes (which a one-note pre-commit check would feel).
+    """
+    ranges: list[str] = []
+    end = -1
+    for k in range(0, 0x10000, 10):
+        if k <= end or not chr(k).isdecimal():
+            continue
+        start = k
+        while start > 0 and chr(start - 1).isdecimal():
+            start -= 1
+        end = k
+        while end + 1 < 0x10000 and chr(end + 1).isdecimal():
+            end += 1
+        ranges.append(f"{chr(start)}-{chr(end)}")
+    return "".join(ranges)
 
 
 def _advance(text: str, pos: int, count: int) -> int:
