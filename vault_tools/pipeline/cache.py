@@ -214,7 +214,8 @@ class Cache:
         if not self.persist or force or mode == "diff":
             return None
         root = self._root_prefix
-        rel = path[len(root) :] if path.startswith(root) else self._rel(path)
+        inside = path.startswith(root)  # then absolute: shown relative to ``cwd`` by a prefix test alone
+        rel = path[len(root) :] if inside else self._rel(path)
         item = self.entries.get(rel)
         if item is None:
             return None
@@ -255,7 +256,11 @@ class Cache:
                     return None
                 self.entries[rel] = replace(entry, size=now.size, mtime_ns=now.mtime_ns, racy=now.racy)
                 self._touch(rel)
-        shown = path[len(cwd) :] if cwd and path.startswith(cwd) else display_path(path, cwd)
+        if inside and cwd:
+            shown = path[len(cwd) :] if path.startswith(cwd) else path
+            shown = shown if os.sep == "/" else shown.replace(os.sep, "/")
+        else:
+            shown = display_path(path, cwd)
         return FileReport(shown, problems, changed=changed, status=status), refs
 
     def _entry(self, rel: str) -> Entry | None:
