@@ -432,6 +432,8 @@ def _continues(lines: Sequence[str], fm: Frontmatter, index: int) -> bool:
     return False
 
 
+# A refresh writes the same few values (today's date, a status) into note after note: parse each once.
+@functools.lru_cache(maxsize=256)
 def _plain_ok(text: str) -> bool:
     """Whether ``text`` written plain reads back as the same string."""
     if text != text.strip() or not text:
