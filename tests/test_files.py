@@ -227,3 +227,20 @@ def test_read_note_says_when_a_stat_cannot_vouch_for_the_bytes(tmp_path: Path) -
     old = time.time_ns() - 60 * 10**9
     os.utime(note, ns=(old, old))
     assert not read_note(note)[1].racy
+
+
+@pytest.mark.parametrize("size", [0, 1, 8192, 200_000])
+def test_read_note_reads_every_byte(tmp_path: Path, size: int) -> None:
+    note = tmp_path / "n.md"
+    note.write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+    data, fingerprint = read_note(str(note))
+    assert data == note.read_bytes()
+    assert fingerprint.size == size
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs a file whose stat says 0 bytes")
+def test_read_note_reads_past_a_size_the_stat_understates() -> None:
+    # Like a note that grows between the stat and the read: the read goes on to the end of the file.
+    data, fingerprint = read_note("/proc/self/status")
+    assert fingerprint.size == 0
+    assert b"\nPid:" in data

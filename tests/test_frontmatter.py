@@ -11,6 +11,7 @@ from vault_tools.pipeline.frontmatter import (
     NoteMeta,
     find_frontmatter,
     key_lines,
+    load_yaml,
     note_meta,
     set_keys,
 )
@@ -413,3 +414,57 @@ def test_sets_and_ordered_maps_are_copied_too() -> None:
     first.data["o"][0][1]["y"] = 2
     again = find_frontmatter(lines)
     assert again is not None and again.data["s"] == {"a"} and again.data["o"] == [("k", {"x": 1})]
+
+
+# Plain documents (str keys, core-schema scalars, lists and mappings) are built without PyYAML's
+# constructor; everything else goes through it.  Both ways must give the same data and the same errors.
+@pytest.mark.parametrize(
+    ("yaml", "data"),
+    [
+        ("1: a\n1.0: b", {"1": "b"}),  # equal keys of other tags: the last one wins, as in PyYAML
+        ("true: a\n1: b", {"true": "b"}),
+        ("'1': a\n1: b", {"1": "b"}),
+        ("a: 0x10\n16: b", {"a": 16, "16": "b"}),
+        ("a: &x [1, 2]\nb: *x", {"a": [1, 2], "b": [1, 2]}),
+        ("base: &b {x: 1}\nd:\n  <<: *b\n  y: 2", {"base": {"x": 1}, "d": {"x": 1, "y": 2}}),
+        ("d:\n  <<: {a: 1}\n  a: 2", {"d": {"a": 2}}),
+        ("d:\n  <<: {a: 1}\n  <<: {b: 2}", {"d": {"a": 1, "b": 2}}),
+        (
+            "a: !!int '42'\nb: !!bool yes\nc: !!float '1'\nd: !!str 0x1F\ne: !!null x",
+            {"a": 42, "b": True, "c": 1.0, "d": "0x1F", "e": None},
+        ),
+        (
+            "a: [{b: [0o17, .NaN, -.inf, ~]}]",
+            {"a": [{"b": [15, pytest.approx(float("nan"), nan_ok=True), float("-inf"), None]}]},
+        ),
+    ],
+)
+def test_documents_beyond_the_plain_ones_parse_as_pyyaml_does(yaml: str, data: dict[str, Any]) -> None:
+    _, fm = _fm(f"---\n{yaml}\n---\n")
+    assert dict(fm.data) == data
+
+
+@pytest.mark.parametrize(
+    ("yaml", "message", "line"),
+    [
+        (".nan: a\n.nan: b", "duplicate key '.nan' (first on line 2); keep one of them", 3),
+        ("!!str 1: a\n'1': b", "duplicate key '1' (first on line 2); keep one of them", 3),
+        ("a: [{b: 1}, {c: 2, c: 3}]", "duplicate key 'c' (first on line 2); keep one of them", 2),
+        (
+            "a:\n  - x: 1\n    y: [1, {z: 1, z: 2}]",
+            "duplicate key 'z' (first on line 4); keep one of them",
+            4,
+        ),
+        ("a: !!str [1]", "invalid YAML: expected a scalar node, but found sequence", 2),
+        ("a: 1\nk:\n  ? [a]\n  : b", "invalid YAML: found unhashable key", 4),
+    ],
+)
+def test_errors_beyond_the_plain_documents(yaml: str, message: str, line: int) -> None:
+    with pytest.raises(NoteSyntaxError) as info:
+        find_frontmatter(split_lines(f"---\n{yaml}\n---\n"))
+    assert (info.value.message, info.value.line) == (message, line)
+
+
+def test_an_alias_stays_one_shared_value() -> None:
+    data = load_yaml("a: &x [1, 2]\nb: *x\nc: &y {k: *x}\nd: *y\n")
+    assert data["a"] is data["b"] and data["c"] is data["d"] and data["d"]["k"] is data["a"]

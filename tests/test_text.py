@@ -8,6 +8,7 @@ from vault_tools.pipeline.text import (
     NoteSyntaxError,
     NoteText,
     decode_note,
+    dominant_newline,
     encode_note,
     line_body,
     line_ending,
@@ -100,6 +101,23 @@ def test_round_trip_any_decodable_bytes(data: bytes) -> None:
 )
 def test_split_lines_on_newline_only(text: str, lines: list[str]) -> None:
     assert split_lines(text) == lines
+
+
+@given(_texts)
+def test_split_lines_breaks_after_each_newline_and_nowhere_else(text: str) -> None:
+    lines = split_lines(text)
+    assert "".join(lines) == text
+    assert all(line.endswith("\n") for line in lines[:-1])
+    assert all("\n" not in line[:-1] for line in lines)
+    assert "" not in lines
+
+
+@pytest.mark.parametrize(
+    ("text", "newline"),
+    [("", "\n"), ("a\rb\n", "\n"), ("a\r\nb\n", "\n"), ("a\r\nb\r\nc\n", "\r\n"), ("a\r\n", "\r\n")],
+)
+def test_dominant_newline(text: str, newline: str) -> None:
+    assert dominant_newline(text) == newline
 
 
 @pytest.mark.parametrize(

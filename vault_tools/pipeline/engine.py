@@ -168,7 +168,7 @@ def _pass(
 ) -> _Pass | Result:
     lines = split_lines(text)
     try:
-        context = note_context(text, path=path, config=config, kinds=kinds, options=options)
+        context = _note_context(text, lines, path, config, kinds, options)
     except ValueError as exc:
         return Result(text=text, changed=False, problems=(_problem_from(exc),))
     title, body_start = context.title, context.body_start_line - 1
@@ -245,11 +245,18 @@ def note_context(
     text: str, *, path: str, config: Config, kinds: Sequence[str], options: Options
 ) -> NoteContext:
     """What a processor would see for ``text`` (for commands that report rather than rewrite)."""
-    lines = split_lines(text)
+    return _note_context(text, split_lines(text), path, config, kinds, options)
+
+
+def _note_context(
+    text: str, lines: list[str], path: str, config: Config, kinds: Sequence[str], options: Options
+) -> NoteContext:
+    """``note_context`` for a text already split into ``lines``."""
     fm = frontmatter.find_frontmatter(lines)
     meta = frontmatter.note_meta(fm, lines) if fm is not None else None
     body_start = fm.body_start if fm is not None else 0
-    body = "".join(lines[body_start:])
+    # A slice of the text, not its lines joined again: the lines are the text.
+    body = text[sum(map(len, lines[:body_start])) :] if body_start else text
     found = (
         blocks_mod.find_blocks(body, kinds, line_offset=body_start)
         if blocks_mod.has_candidate(body, kinds)
@@ -289,8 +296,12 @@ def _placed(rendered: Rendered, lines: list[str], config: Config, body_start: in
     return dataclasses.replace(rendered, anchor_line=anchor)
 
 
+# json.dumps with options builds an encoder each call; this is the one it would build.
+_SUMMARY_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def _with_summary(rendered: Rendered) -> Rendered:
-    body = json.dumps(dict(rendered.summary), ensure_ascii=False, sort_keys=True).replace("--", "-\\u002d")
+    body = _SUMMARY_JSON.encode(dict(rendered.summary)).replace("--", "-\\u002d")
     header = f"<!-- vault-tools:summary {body} -->\n" if rendered.summary else ""
     return dataclasses.replace(rendered, text=header + rendered.text)
 

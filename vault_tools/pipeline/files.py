@@ -43,18 +43,37 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+# Plain descriptors, not Path.open: a buffered file object and a Path cost more than the read itself.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
 def read_note(path: str | Path) -> tuple[bytes, Fingerprint]:
     """Read a note's bytes and remember what they were."""
-    with Path(path).open("rb") as file:
+    fd = os.open(path, _READ_FLAGS)
+    try:
         started = time.time_ns()
-        before = os.fstat(file.fileno())
-        data = file.read()
+        before = os.fstat(fd)
+        data = _read_all(fd, before.st_size)
         # fstat after the read: if the file changes in between, the digest disagrees and a later write is
         # refused, which is the safe way round.
-        info = os.fstat(file.fileno())
-    moved = (before.st_size, before.st_mtime_ns) != (info.st_size, info.st_mtime_ns)
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    moved = before.st_size != info.st_size or before.st_mtime_ns != info.st_mtime_ns
     racy = moved or info.st_mtime_ns >= started - RACY_NS
     return data, Fingerprint(info.st_size, info.st_mtime_ns, _digest(data), racy)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """Read to the end of the file, as ``file.read()`` does: one read when the stat's size holds."""
+    # One byte more than the stat says, so a note that grew meanwhile is read on rather than cut short.
+    data = os.read(fd, size + 1)
+    if not data:
+        return data
+    chunks = [data]
+    while chunk := os.read(fd, max(size, 65536)):
+        chunks.append(chunk)
+    return data if len(chunks) == 1 else b"".join(chunks)
 
 
 def _check(path: Path, expected: Fingerprint) -> os.stat_result:

@@ -31,6 +31,9 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 _TAG = "tag:yaml.org,2002:"
 
 
+_STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
+
+
 class _DuplicateKeyError(yaml.MarkedYAMLError):
     def __init__(self, key: str, first: yaml.Mark, again: yaml.Mark) -> None:
         super().__init__(problem=f"duplicate key {key!r}", problem_mark=again)
@@ -38,11 +41,69 @@ class _DuplicateKeyError(yaml.MarkedYAMLError):
         self.first = first
 
 
+class _Slow(Exception):
+    """The document holds something the fast construction leaves to PyYAML's own constructor."""
+
+
 class _Loader(_BaseLoader):
     """A safe loader with YAML 1.2 core-schema scalars and duplicate-key detection."""
 
     # Own table, filled below: PyYAML's resolvers are YAML 1.1's.
     yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012 - as PyYAML
+
+    # libyaml calls these three for every node.  No path resolvers are ever registered here, so PyYAML's
+    # bookkeeping for them is skipped, and ``resolve`` is BaseResolver's without it (same tags).
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                # No wildcard (None) resolvers are registered; value[:1] is "" for the empty scalar.
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if regexp.match(value):
+                        return tag
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        # PyYAML's constructor costs as much as libyaml's parse: build plain documents directly, and hand
+        # anything else (anchors, merges, other tags, duplicate keys, errors) to it, which starts afresh.
+        try:
+            return self._build(node, set())
+        except Exception:  # PyYAML's path raises the very error, or reports it its way
+            return super().construct_document(node)
+
+    def _build(self, node: yaml.Node, seen: set[int]) -> Any:
+        """Construct ``node`` as PyYAML would, for str-keyed mappings, lists and core-schema scalars only."""
+        kind, tag = type(node), node.tag
+        if kind is yaml.ScalarNode:
+            if tag == _STR:
+                return node.value
+            construct = _SCALARS.get(tag)
+            if construct is None:
+                raise _Slow
+            return construct(self, node)
+        # A collection met twice is an alias (shared, maybe containing itself): PyYAML keeps it shared.
+        if id(node) in seen:
+            raise _Slow
+        seen.add(id(node))
+        if kind is yaml.SequenceNode and tag == _SEQ:
+            return [self._build(item, seen) for item in node.value]
+        if kind is not yaml.MappingNode or tag != _MAP:
+            raise _Slow
+        out = {}
+        for key_node, value_node in node.value:
+            # Only str keys: "1" and "1.0", ".nan" twice or "<<" need PyYAML's rules.
+            if type(key_node) is not yaml.ScalarNode or key_node.tag != _STR:
+                raise _Slow
+            out[key_node.value] = self._build(value_node, seen)
+        if len(out) != len(node.value):
+            raise _Slow  # a duplicate key: construct_mapping reports it
+        return out
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[tuple[str, str], yaml.Mark] = {}
@@ -78,6 +139,8 @@ _Loader.add_implicit_resolver(
 )
 _Loader.add_implicit_resolver(_TAG + "merge", re.compile(r"^<<$"), ["<"])
 _Loader.add_constructor(_TAG + "int", _Loader.construct_yaml_int)
+# The scalar constructors _Loader._build calls itself, the very ones PyYAML's path would.
+_SCALARS = {_TAG + name: _Loader.yaml_constructors[_TAG + name] for name in ("null", "bool", "int", "float")}
 
 # Hints for the YAML errors people make most often in frontmatter (libyaml's wording, then PyYAML's).
 _HINTS = {
@@ -127,7 +190,8 @@ def find_frontmatter(lines: Sequence[str]) -> Frontmatter | None:
     if not lines or _fence(lines[0].removeprefix("\ufeff")) != "---":
         return None
     for index in range(1, len(lines)):
-        if _fence(lines[index]) in _CLOSERS:
+        line = lines[index]
+        if line.startswith(_CLOSERS) and _fence(line) in _CLOSERS:  # the prefix test skips most lines
             break
     else:
         raise NoteSyntaxError(
@@ -144,13 +208,20 @@ def find_frontmatter(lines: Sequence[str]) -> Frontmatter | None:
 
 def _copy(value: Any) -> Any:
     """A copy of parsed YAML (mappings, lists, scalars), several times faster than ``copy.deepcopy``."""
-    if isinstance(value, dict):
+    # Exact types, not isinstance: YAML builds no subclasses, and a type test is the cheaper one.
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is dict:
         return {key: _copy(item) for key, item in value.items()}
-    if isinstance(value, list):
+    if kind is list:
         return [_copy(item) for item in value]
-    if value is None or isinstance(value, str | int | float):  # bool is an int
+    if kind in _ATOMS:
         return value
     return copy.deepcopy(value)  # !!set, !!omap (tuples of mappings), anything rarer
+
+
+_ATOMS = frozenset({int, float, bool, type(None)})
 
 
 # Refreshing a note parses the same frontmatter several times (each pass, the key update and its
@@ -361,6 +432,8 @@ def _continues(lines: Sequence[str], fm: Frontmatter, index: int) -> bool:
     return False
 
 
+# A refresh writes the same few values (today's date, a status) into note after note: parse each once.
+@functools.lru_cache(maxsize=256)
 def _plain_ok(text: str) -> bool:
     """Whether ``text`` written plain reads back as the same string."""
     if text != text.strip() or not text:

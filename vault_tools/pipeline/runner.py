@@ -127,9 +127,12 @@ def process_file(
     except (OSError, ValueError) as exc:
         problem = Problem(getattr(exc, "line", None) or 1, _reason(exc))
         return FileReport(shown, (problem,), failed=True), None
-    options = Options(check=mode == "check", force=force)
-    if resolve_model is not None:
-        options = Options(check=options.check, force=force, resolve_model=resolve_model)
+    check = mode == "check"
+    options = (
+        Options(check=check, force=force)
+        if resolve_model is None
+        else Options(check=check, force=force, resolve_model=resolve_model)
+    )
     result = process_text(
         note.text, path=shown, config=config, processors=processors(), newline=note.newline, options=options
     )
