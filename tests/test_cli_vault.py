@@ -88,6 +88,11 @@ def test_crlf_bom_and_missing_final_newline_are_kept(
     [
         ("broken-yaml.md", "---\ntitle: [unclosed\n---\n```model-spec\nL: 1\n```\n", "broken-yaml.md:3: "),
         (
+            "bad-tag.md",
+            "---\ntitle: X\nok: !!bool maybe\n---\n```model-spec\nL: 1\n```\n",
+            "bad-tag.md:3: invalid YAML: !!bool cannot read 'maybe'",
+        ),
+        (
             "bad-spec.md",
             "# X\n\n```model-spec\nh: 64\nL: 2\nV: 10\nn_head: 3\n```\n",
             "bad-spec.md:3: model-spec: 'n_head' (3) does not divide 'h' (64); "

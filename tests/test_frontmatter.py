@@ -457,6 +457,15 @@ def test_documents_beyond_the_plain_ones_parse_as_pyyaml_does(yaml: str, data: d
         ),
         ("a: !!str [1]", "invalid YAML: expected a scalar node, but found sequence", 2),
         ("a: 1\nk:\n  ? [a]\n  : b", "invalid YAML: found unhashable key", 4),
+        # Values a tag cannot read used to escape as KeyError/ValueError: a traceback in validate.
+        (
+            "a: 1\nb: !!bool maybe",
+            "invalid YAML: !!bool cannot read 'maybe'; fix the value or drop the tag",
+            3,
+        ),
+        ("b: !!int x", "invalid YAML: !!int cannot read 'x'; fix the value or drop the tag", 2),
+        ("c: [1, !!float abc]", "invalid YAML: !!float cannot read 'abc'; fix the value or drop the tag", 2),
+        ("d: !!timestamp x", "invalid YAML: !!timestamp cannot read 'x'; fix the value or drop the tag", 2),
     ],
 )
 def test_errors_beyond_the_plain_documents(yaml: str, message: str, line: int) -> None:

@@ -105,6 +105,22 @@ class _Loader(_BaseLoader):
             raise _Slow  # a duplicate key: construct_mapping reports it
         return out
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.YAMLError:
+            raise
+        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError):
+            # PyYAML's constructors fail with plain errors on a value their tag cannot read ("!!bool maybe",
+            # "!!int x", "!!timestamp x"): report it as invalid YAML on its line, not as a crash.
+            shown = node.tag.replace(_TAG, "!!")
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"{shown} cannot read {node.value!r}; fix the value or drop the tag",
+                node.start_mark,
+            ) from None
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[tuple[str, str], yaml.Mark] = {}
         for key_node, _ in node.value:
