@@ -23,7 +23,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -343,6 +342,8 @@ def _shard_file(n: int) -> str:
 def _write_json(folder: Path, name: str, payload: Mapping[str, Any]) -> None:
     # One C-encoded string, then one write: json.dump's chunked writes were most of a save.
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    import tempfile  # a warm run saves nothing: only a save imports it
+
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cache.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:

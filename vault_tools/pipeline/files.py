@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -102,6 +101,8 @@ def atomic_write(path: str | Path, data: bytes, expected: Fingerprint, *, sync_f
         # os.replace would happily swap out a read-only file; its mode says the user wants it left alone.
         raise ValueError("file is read-only; make it writable or leave it out")
     try:
+        import tempfile  # writing only: a check never imports it
+
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
         raise ValueError(f"cannot write in its folder: {exc.strerror}") from None

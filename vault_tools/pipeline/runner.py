@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -148,8 +147,10 @@ def process_file(
     if not result.changed or mode == "check":
         return report, result
     if mode == "diff":
+        from difflib import unified_diff  # diff mode only: not imported for check or refresh
+
         diff = "".join(
-            difflib.unified_diff(
+            unified_diff(
                 split_lines(note.text),
                 split_lines(result.text),
                 fromfile=f"a/{shown}",
