@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+from vault_tools.lazyre import lazy_compile
+
 Kind = Literal["count", "bytes"]
 
 # Scale words and letters as ML writing uses them (``B`` is billion, never bytes).
@@ -96,7 +98,7 @@ QUANTITY_RE = re.compile(rf"{_GUARD}{_APPROX}?(?:{_CORE}){_COUNTER}")
 # A bare quantity, as text: expr.py folds it into its token pattern (a compiled copy would cost ~3 ms of
 # import for a pattern nothing matches with on its own).
 CORE_PATTERN = rf"{_GUARD}(?:{_CORE})"
-_KR_PART_RE = re.compile(r"(\d+(?:\.\d+)?)\s?([십백천]?)\s?([만억조])")
+_KR_PART_RE = lazy_compile(r"(\d+(?:\.\d+)?)\s?([십백천]?)\s?([만억조])")  # Korean numerals only
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +141,7 @@ def _korean(text: str) -> tuple[Fraction, Fraction, Fraction, str, int, int]:
     last_big = 10**13
     step = scale = Fraction(1)
     suffix, decimals, significant = "", 0, 0
-    for number, small, big in _KR_PART_RE.findall(text):
+    for number, small, big in _KR_PART_RE().findall(text):
         factor = _KOREAN_SMALL[small] * _KOREAN_BIG[big]
         if _KOREAN_BIG[big] >= last_big:
             raise ValueError(f"Korean units must decrease from left to right: {text!r}")
