@@ -47,6 +47,22 @@ def test_parse_quantity(
     assert stated.text == text
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("  ~13B ", "~13B"),
+        ("\u3000약 70억 개\xa0", "약 70억 개"),
+        ("\t13.5 GB\n", "13.5 GB"),
+        ("\u3000\u30007B", "7B"),
+    ],
+)
+def test_parse_quantity_allows_whitespace_around(text: str, expected: str) -> None:
+    # Whole-quantity parsing reuses QUANTITY_RE on stripped text: every Unicode space must go.
+    stated = parse_quantity(text)
+    assert stated.text == expected
+    assert stated == parse_quantity(expected)
+
+
 @pytest.mark.parametrize("text", ["", "B", "six billion", "7B7", "13.5 GBs", "1조 2조"])
 def test_parse_quantity_rejects(text: str) -> None:
     with pytest.raises(ValueError, match=r"expected a quantity|decrease"):

@@ -6,17 +6,18 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from vault_tools.core.params import ParamCount, count_params
-from vault_tools.core.presets import spec_from_mapping
-from vault_tools.core.spec import ModelSpec
 from vault_tools.errors import SpecError
 from vault_tools.fmt import human_count
 from vault_tools.pipeline.model import Block, NoteContext, Problem, Rendered
 from vault_tools.pipeline.render import Untitled, render, render_untitled
+
+if TYPE_CHECKING:  # the core loads with the first model-spec block, not for every note
+    from vault_tools.core.params import ParamCount
+    from vault_tools.core.spec import ModelSpec
 
 KIND = "model-spec"
 TEMPLATE = "model-spec.md.j2"
@@ -167,6 +168,9 @@ class _Computed:
 @functools.lru_cache(maxsize=1024)
 def _context(content: str, span: int) -> _Computed | tuple[int, str]:
     """Everything about one block's text that does not depend on the note it sits in."""
+    from vault_tools.core.params import count_params
+    from vault_tools.core.presets import spec_from_mapping
+
     block = Block(kind=KIND, info=KIND, content=content, line=0, end_line=span)
     raw, problem = parse_block_yaml(block)
     if problem is not None or raw is None:

@@ -30,6 +30,7 @@ from vault_tools.claims.grammar import ExplicitClaim, Op, parse_claim
 from vault_tools.claims.models import ModelCatalog, ModelRef, spelled_names, text_pieces
 from vault_tools.claims.numbers import Stated, find_quantities, parse_quantity
 from vault_tools.claims.scan import Segment, SegmentKind, scan
+from vault_tools.lazyre import lazy_compile
 
 Measure = Literal["total", "active"]
 
@@ -373,8 +374,8 @@ _HEADER_SKIP_RE = re.compile(
     re.IGNORECASE,
 )
 _HEADER_SIZE_RE = re.compile(r"total|active|size|규모|활성|총", re.IGNORECASE)
-_HEADER_SCALE_RE = re.compile(r"\(\s*(B|M|K|T|billions?|millions?)\s*\)", re.IGNORECASE)
-_BARE_NUMBER_RE = re.compile(r"^\s*(~|≈)?\s*(\d+(?:\.\d+)?)\s*$")
+_HEADER_SCALE_RE = lazy_compile(r"\(\s*(B|M|K|T|billions?|millions?)\s*\)", re.IGNORECASE)
+_BARE_NUMBER_RE = lazy_compile(r"^\s*(~|≈)?\s*(\d+(?:\.\d+)?)\s*$")
 
 
 def _column(header: str) -> Literal["param", "skip", "plain"]:
@@ -414,8 +415,8 @@ def _row_claims(
             continue
         ref = owner[-1]
         cell = text[a:b]
-        bare = _BARE_NUMBER_RE.match(cell)
-        scale = _HEADER_SCALE_RE.search(header)
+        bare = _BARE_NUMBER_RE().match(cell)
+        scale = _HEADER_SCALE_RE().search(header)
         found: list[tuple[int, Stated]] = []
         if bare is not None and scale is not None:
             letter = scale.group(1)[0].upper()

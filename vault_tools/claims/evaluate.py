@@ -6,7 +6,7 @@ import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
@@ -24,14 +24,17 @@ from vault_tools.claims.models import ModelCatalog, ModelEntry, ModelRef, preset
 from vault_tools.claims.quantities import compute
 from vault_tools.claims.scan import Fence, scan, split_lines
 from vault_tools.claims.verdict import Verdict, judge
-from vault_tools.core.params import ParamCount
-from vault_tools.core.spec import ModelSpec
 from vault_tools.names import normalize_name
 from vault_tools.pipeline.model import NoteContext
 from vault_tools.processors import load_spec_yaml
 
+if TYPE_CHECKING:  # the core loads when a claim names a model, not for every note with a number
+    from vault_tools.core.params import ParamCount
+    from vault_tools.core.spec import ModelSpec
+
+    Resolved = tuple[ModelSpec, ParamCount]
+
 ClaimKind = Literal["explicit", "implicit", "arithmetic"]
-Resolved = tuple[ModelSpec, ParamCount]
 
 
 @dataclass(frozen=True, slots=True)

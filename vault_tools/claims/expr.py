@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
-from vault_tools.claims.numbers import CORE_RE, Stated, stated_from_match
+from vault_tools.claims.numbers import CORE_PATTERN, Stated, stated_from_match
 
 TokenKind = Literal["num", "op", "lpar", "rpar", "sup", "rel", "label", "word", "sep"]
 
@@ -48,10 +48,10 @@ LABELS = frozenset(
     | {"token", "tokens", "gpu", "gpus", "copy", "copies", "expert", "experts", "weights", "개", "명"}
 )
 _OPS = {"*": "*", "×": "*", "·": "*", "⋅": "*", "/": "/", "÷": "/", "+": "+", "-": "-", "−": "-", "^": "^"}
-# One pass over the line: a quantity (numbers.CORE_RE, with its guard against "Q4", "8x7B"), else the first
-# alternative that fits; the last one takes any character, so every position is covered.
+# One pass over the line: a quantity (numbers.CORE_PATTERN, with its guard against "Q4", "8x7B"), else the
+# first alternative that fits; the last one takes any character, so every position is covered.
 _TOKEN_RE = re.compile(
-    rf"(?P<number>{CORE_RE.pattern})"
+    rf"(?P<number>{CORE_PATTERN})"
     r"|(?P<space>\s+)"
     r"|(?P<dtype>(?<![A-Za-z0-9])(?i:fp64|float64|fp32|float32|tf32|fp16|float16|bf16|bfloat16|fp8|int8|int4"
     r"|nf4|fp4)(?![A-Za-z0-9]))"

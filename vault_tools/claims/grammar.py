@@ -29,6 +29,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from vault_tools.claims.numbers import Kind, Stated, parse_quantity
+from vault_tools.lazyre import lazy_compile
 
 Op = Literal["=", "≈", "<", ">", "≤", "≥"]
 
@@ -81,10 +82,10 @@ _OPS: tuple[tuple[str, Op], ...] = (
     ("≤", "≤"),
     ("≥", "≥"),
 )
-_NAME_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)")
-_KEY_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
+_NAME_RE = lazy_compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)")
+_KEY_RE = lazy_compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 # Claims lines may start with a list marker when pasted into a frontmatter list by hand.
-_LIST_MARKER_RE = re.compile(r"\s*(?:[-*+]\s+)?")
+_LIST_MARKER_RE = lazy_compile(r"\s*(?:[-*+]\s+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +116,8 @@ class ExplicitClaim:
 def parse_claim(line: str) -> ExplicitClaim:
     """Parse one claim line; ``ValueError("column N: expected ...")`` when it does not fit the grammar."""
     text = _strip_comment(line)
-    pos = _LIST_MARKER_RE.match(text).end()  # type: ignore[union-attr]  # the pattern matches ""
-    name_match = _NAME_RE.match(text, pos)
+    pos = _LIST_MARKER_RE().match(text).end()  # type: ignore[union-attr]  # the pattern matches ""
+    name_match = _NAME_RE().match(text, pos)
     if name_match is None:
         raise ValueError(f"column {pos + 1}: expected a quantity such as {', '.join(QUANTITIES)}")
     word = name_match.group(1)
@@ -139,7 +140,7 @@ def parse_claim(line: str) -> ExplicitClaim:
             break
         if not text.startswith(",", pos):
             raise ValueError(f"column {pos + 1}: expected ',' or ')'")
-        key_match = _KEY_RE.match(text, pos + 1)
+        key_match = _KEY_RE().match(text, pos + 1)
         value_start = key_match.end() if key_match else pos + 1
         value, pos = _argument(text, value_start)
         if key_match:

@@ -8,12 +8,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from vault_tools.core.params import ParamCount, count_params
-from vault_tools.core.presets import presets, spec_from_mapping
-from vault_tools.core.spec import ModelSpec
+from vault_tools.core.presets import presets
 from vault_tools.names import normalize_name
+
+if TYPE_CHECKING:  # the core loads when a named model is first counted, not to find names
+    from vault_tools.core.params import ParamCount
+    from vault_tools.core.spec import ModelSpec
 
 RefSource = Literal["preset", "wikilink", "note", "unknown"]
 
@@ -93,6 +95,9 @@ class ModelCatalog:
         """The spec and exact count of ``entry`` (computed once), or why it cannot be counted."""
         cached = self._counts.get(entry.key)
         if cached is None:
+            from vault_tools.core.params import count_params
+            from vault_tools.core.presets import spec_from_mapping
+
             try:
                 spec = spec_from_mapping(entry.mapping, name=entry.title)
                 cached = (spec, count_params(spec))

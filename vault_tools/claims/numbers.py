@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+from vault_tools.lazyre import lazy_compile
+
 Kind = Literal["count", "bytes"]
 
 # Scale words and letters as ML writing uses them (``B`` is billion, never bytes).
@@ -93,9 +95,10 @@ _COUNTER = r"(?:\s?(?P<counter>개|명))?"
 # A number glued to a word or a hyphenated name ("Q4", "v2", "8x7B", "Falcon-180B") is not a quantity.
 _GUARD = r"(?<![A-Za-z0-9_.,$₩€£])(?<![A-Za-z0-9]-)"
 QUANTITY_RE = re.compile(rf"{_GUARD}{_APPROX}?(?:{_CORE}){_COUNTER}")
-CORE_RE = re.compile(rf"{_GUARD}(?:{_CORE})")
-_FULL_RE = re.compile(rf"\s*{_APPROX}?(?:{_CORE}){_COUNTER}\s*")
-_KR_PART_RE = re.compile(r"(\d+(?:\.\d+)?)\s?([십백천]?)\s?([만억조])")
+# A bare quantity, as text: expr.py folds it into its token pattern (a compiled copy would cost ~3 ms of
+# import for a pattern nothing matches with on its own).
+CORE_PATTERN = rf"{_GUARD}(?:{_CORE})"
+_KR_PART_RE = lazy_compile(r"(\d+(?:\.\d+)?)\s?([십백천]?)\s?([만억조])")  # Korean numerals only
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +141,7 @@ def _korean(text: str) -> tuple[Fraction, Fraction, Fraction, str, int, int]:
     last_big = 10**13
     step = scale = Fraction(1)
     suffix, decimals, significant = "", 0, 0
-    for number, small, big in _KR_PART_RE.findall(text):
+    for number, small, big in _KR_PART_RE().findall(text):
         factor = _KOREAN_SMALL[small] * _KOREAN_BIG[big]
         if _KOREAN_BIG[big] >= last_big:
             raise ValueError(f"Korean units must decrease from left to right: {text!r}")
@@ -151,15 +154,22 @@ def _korean(text: str) -> tuple[Fraction, Fraction, Fraction, str, int, int]:
     return value, step, scale, suffix, decimals, significant
 
 
+def _whole_match(text: str) -> re.Match[str] | None:
+    """Match ``text`` as exactly one quantity, with any whitespace around it."""
+    # QUANTITY_RE's guard looks behind the start of the string, where nothing is, so on stripped text
+    # this is a whole-quantity pattern; a second compiled variant would cost ~3 ms of every import.
+    return QUANTITY_RE.fullmatch(text.strip())
+
+
 def stated_from_match(match: re.Match[str]) -> Stated:
-    """Build a ``Stated`` from a ``QUANTITY_RE`` / ``CORE_RE`` match."""
+    """Build a ``Stated`` from a ``QUANTITY_RE`` / ``CORE_PATTERN`` match."""
     return _stated(match.group(0))
 
 
 @functools.lru_cache(maxsize=4096)
 def _stated(text: str) -> Stated:
     """The ``Stated`` for one quantity's text; cached because a vault repeats the same few numbers."""
-    match = _FULL_RE.fullmatch(text)
+    match = _whole_match(text)
     assert match is not None  # ``text`` came from a match of the same parts
     groups = match.groupdict()
     text = match.group(0).strip()
@@ -212,7 +222,7 @@ def _stated(text: str) -> Stated:
 
 def parse_quantity(text: str) -> Stated:
     """Parse one whole quantity such as ``~13B``, ``13.5 GB``, ``1조 5천억`` or ``6,738,415,616``."""
-    if _FULL_RE.fullmatch(text) is None:
+    if _whole_match(text) is None:
         raise ValueError(f"expected a quantity such as 6.7B, 13.5 GB, 1 GiB or 67억, got {text.strip()!r}")
     return _stated(text)
 

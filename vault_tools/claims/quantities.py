@@ -10,12 +10,14 @@ from __future__ import annotations
 import importlib
 from fractions import Fraction
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault_tools.claims.grammar import ExplicitClaim
 from vault_tools.claims.numbers import parse_quantity
-from vault_tools.core.params import ParamCount
-from vault_tools.core.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from vault_tools.core.params import ParamCount
+    from vault_tools.core.spec import ModelSpec
 
 # Sequence lengths are written like context sizes: "8K" is 8192 tokens.
 _BINARY_SEQ_SCALES = {"k": 2**10, "K": 2**10}

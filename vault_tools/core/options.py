@@ -14,6 +14,7 @@ from typing import Any
 from vault_tools.core.activations import RECOMPUTE_MODES
 from vault_tools.core.units import DTYPE_BITS, GGML_TYPES, GIB, dtype_name, get_gpu, normalize_name
 from vault_tools.core.weights import canonical_format
+from vault_tools.lazyre import lazy_compile
 
 DEFAULT_SEQ_LEN = 2048  # the seed article's LLaMA context; set seq_len for anything else
 DEFAULT_OVERHEAD = GIB  # CUDA context + allocator reserve per GPU: a rule of thumb, shown as its own term
@@ -189,8 +190,8 @@ def normalize_target(name: str) -> str:
 
 # --- parsing a note's mapping -------------------------------------------------------------------------
 
-_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
-_COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([kmbt])?\s*$", re.IGNORECASE)
+_SIZE = lazy_compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
+_COUNT = lazy_compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([kmbt])?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 _SIZE_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 _COUNT_UNITS = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
@@ -200,7 +201,7 @@ def parse_size(value: Any) -> int:
     """Bytes from an integer or a string such as ``1 GiB``, ``512MiB``, ``2GB``."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    m = _SIZE.match(value) if isinstance(value, str) else None
+    m = _SIZE().match(value) if isinstance(value, str) else None
     if m is None:
         raise ValueError(f"expected a size in bytes such as 1073741824, '1 GiB' or '2 GB', got {value!r}")
     return round(float(m[1]) * _SIZE_UNITS[(m[2] or "b").casefold()])
@@ -214,7 +215,7 @@ def parse_count(value: Any) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    m = _COUNT.match(value) if isinstance(value, str) else None
+    m = _COUNT().match(value) if isinstance(value, str) else None
     if m is None:
         raise ValueError(f"expected a count such as 300000000000, '300B' or '2T', got {value!r}")
     return round(float(m[1]) * _COUNT_UNITS[(m[2] or "").casefold()])

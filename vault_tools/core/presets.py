@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from vault_tools.core.keys import canonical_keys, canonical_name
-from vault_tools.core.spec import ModelSpec, build_spec
 from vault_tools.errors import SpecError
 from vault_tools.names import normalize_name
+
+if TYPE_CHECKING:  # claims look up preset names without building a spec
+    from vault_tools.core.spec import ModelSpec
 
 _ENTRY_KEYS = frozenset({"title", "aliases", "source", "known_total", "note", "config"})
 
@@ -91,6 +92,8 @@ def get_preset(name: str) -> Preset:
 
 def _suggestions(wanted: str) -> list[str]:
     """Keys of the presets spelled most like ``wanted``: the best match and any nearly as close."""
+    import difflib  # only for a misspelt preset
+
     scored = []
     for candidate, key in _index().items():
         ratio = difflib.SequenceMatcher(None, wanted, candidate).ratio()
@@ -106,6 +109,8 @@ def _suggestions(wanted: str) -> list[str]:
 
 def spec_from_mapping(raw: object, *, name: str | None = None) -> ModelSpec:
     """Build a spec from a model-spec mapping: a HF config, short notation, or ``preset:`` plus overrides."""
+    from vault_tools.core.spec import build_spec
+
     if not isinstance(raw, Mapping):
         got = "nothing" if raw is None else f"a {type(raw).__name__}"
         raise SpecError(
