@@ -192,3 +192,36 @@ def test_fast_path_agrees_with_markdown_it(lines: list[str], final_newline: bool
     fast = _top_level_blocks(text, kinds, 3)
     if fast is not None:
         assert fast == _parsed_blocks(text, kinds, 3)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "model-spec is named here\n```\ncode\n```\n",
+        "```\x0cmodel-spec\nL: 1\n```\n",  # any whitespace the info string strips
+        "```\u00a0model-spec\nL: 1\n```\n",
+        "> ```model-spec\nL: 1\n> ```\n",
+        "   <p>\n```model-spec\nL: 1\n```\n",
+        "    <p>\n\n```model-spec\nL: 1\n```\n",
+        "<!-- vault-tools:begin model-spec sha256=000000000000 -->\n```model-spec\nL: 1\n```",
+        "```model-spec\r\nL: 1\r\n",
+        "```model-spec",
+    ],
+)
+def test_line_scan_and_prefilter_agree_with_markdown_it(text: str) -> None:
+    from vault_tools.pipeline.blocks import _parsed_blocks
+
+    kinds = ("model-spec", "claims")
+    assert find_blocks(text, kinds, line_offset=2) == _parsed_blocks(text, kinds, 2)
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=14), st.booleans())
+@settings(max_examples=1000, deadline=None)
+def test_kind_prefilter_never_misses_a_block(lines: list[str], final_newline: bool) -> None:
+    """A note the prefilter turns away holds no block for markdown-it either."""
+    from vault_tools.pipeline.blocks import _kind_after_fence, _parsed_blocks
+
+    text = "\n".join(lines) + ("\n" if final_newline and lines else "")
+    kinds = ("model-spec", "claims")
+    if not _kind_after_fence(text, kinds):
+        assert _parsed_blocks(text, kinds, 0) == []

@@ -440,3 +440,52 @@ def test_new_region_never_lands_inside_a_code_fence() -> None:
     assert out == unclosed
     assert [(p.line, p.severity) for p in problems] == [(3, "stale")]
     assert "inside a code fence that is never closed" in problems[0].message
+
+
+_BEGIN_A = "<!-- vault-tools:begin a sha256=0123456789ab -->"
+_END_A = "<!-- vault-tools:end a -->"
+
+
+@pytest.mark.parametrize(
+    ("inner", "expected"),
+    [
+        (["x\r\n", "y\rz\r\n"], "x\ny\rz\n"),  # only a line's own CRLF ending becomes "\n"
+        (["x", "y\n"], "x\ny\n"),  # a line without an ending (not split_lines' output) still gets one
+        (["x\ny\n"], "x\ny\n"),
+        ([""], "\n"),
+        ([], ""),
+    ],
+)
+def test_region_text_of_unusual_lines(inner: list[str], expected: str) -> None:
+    lines = [_BEGIN_A + "\n", *inner, _END_A + "\n"]
+    assert region_text(lines, find_regions(lines)[0]) == expected
+
+
+def test_unchanged_region_still_gives_earlier_lines_their_newline() -> None:
+    lines = ["intro", "\n", _BEGIN_A + "\n", "x\n", _END_A + "\n", "tail"]
+    new, problems = apply_regions(lines, [Rendered("a", 0, "x\n")], "\n")
+    assert problems == []
+    begin = f"<!-- vault-tools:begin a sha256={checksum('x')} -->\n"
+    assert new == ["intro\n", "\n", begin, "x\n", _END_A + "\n", "tail"]
+
+
+def test_unchanged_region_returns_the_lines_as_they_are() -> None:
+    lines = _lines(f"a\n\n<!-- vault-tools:begin a sha256={checksum('x')} -->\r\nx\r\n{_END_A}\r\ntail")
+    assert apply_regions(lines, [Rendered("a", 0, "x\n")], "\r\n") == (lines, [])
+
+
+@pytest.mark.parametrize(
+    ("lines", "anchors"),
+    [
+        (
+            ["```\n", "a\n", "```\n", "b\n", "~~~~\n", "c\n", "~~~~~\n", "d\n"],
+            [3, 3, 3, 3, 4, 7, 7, 7, 8, 9],
+        ),
+        (["```\n", "a\n", "~~~\n", "b\n"], [None] * 6),
+        (["a\n", "b ``` c\n", "d\n"], [1, 1, 2, 3, 4]),
+    ],
+)
+def test_outside_fences_between_fence_lines(lines: list[str], anchors: list[int | None]) -> None:
+    from vault_tools.pipeline.regions import _outside_fences
+
+    assert [_outside_fences(lines, anchor) for anchor in range(len(anchors))] == anchors

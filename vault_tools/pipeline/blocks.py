@@ -49,10 +49,26 @@ def find_blocks(text: str, kinds: Collection[str], *, line_offset: int = 0) -> l
     body below the frontmatter).  A fence that is never closed runs to the end of its container, as
     Markdown readers show it; its ``Block.closed`` is False and ``end_line`` is its last line.
     """
-    if not kinds:
+    if not kinds or not _kind_after_fence(text, kinds):
         return []
     fast = _top_level_blocks(text, kinds, line_offset)
     return fast if fast is not None else _parsed_blocks(text, kinds, line_offset)
+
+
+def _kind_after_fence(text: str, kinds: Collection[str]) -> bool:
+    """Whether some kind follows a backtick or tilde and only whitespace on its line: a block needs that.
+
+    Both finders take the kind from the info string, which starts right after the fence's run of marker
+    characters; most notes fail this test and need no fence scan at all.
+    """
+    for kind in kinds:
+        pos = text.find(kind)
+        while pos >= 0:
+            start = text.rfind("\n", 0, pos) + 1
+            if text[start:pos].rstrip().endswith(("`", "~")):
+                return True
+            pos = text.find(kind, pos + 1)
+    return False
 
 
 def _parsed_blocks(text: str, kinds: Collection[str], line_offset: int) -> list[Block]:
@@ -95,61 +111,110 @@ def _parsed_blocks(text: str, kinds: Collection[str], line_offset: int) -> list[
 # exists and no lone CR, the blocks are exactly what a line scan of top-level fences finds.  A column-0
 # line ends any list item, blockquote or indented code before it (a fence cannot be a lazy continuation
 # line), so only top-level fences need tracking.  Anything else goes to markdown-it (a few ms a note).
+# The scan visits only lines holding a fence token or a "<", found with C-level ``str.find``: a per-line
+# Python loop cost more than the rest of the work.
 _FENCE_OPEN = re.compile(r"(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)")
 _INDENTED_FENCE = re.compile(r"[ \t]+(?:`{3}|~{3})")
-_HTML_START = re.compile(r" {0,3}<(?!!-- vault-tools:)")
+_HTML_OPENER = "<"
+_NOT_HTML = "!-- vault-tools:"  # a managed-region marker line is not an HTML block
 
 
 def _top_level_blocks(text: str, kinds: Collection[str], line_offset: int) -> list[Block] | None:
     if "\r" in text and text.count("\r") != text.count("\r\n"):
         return None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    # Only lines holding a fence marker matter below; find them (and any HTML start) in one cheap pass.
-    marked: list[int] = []
-    for index, line in enumerate(lines):
-        if "```" in line or "~~~" in line:
-            if _INDENTED_FENCE.match(line):
-                return None
-            marked.append(index)
-        if "<" in line[:4] and _HTML_START.match(line):
-            return None
+    marked = _fence_lines(text)
+    if marked is None or _has_html_start(text):
+        return None
     kind_fence = _kind_fence(tuple(kinds))
     blocks: list[Block] = []
     counts: dict[str, int] = {}
-    n = len(lines)
+    # No lone CR exists, so a "\r" can only end a line: dropping it is removesuffix("\r") on the line.
+    ends = [end - 1 if text.startswith("\r", end - 1) and end > start else end for _, start, end in marked]
     k = 0
     while k < len(marked):
-        i = marked[k]
-        line = lines[i].removesuffix("\r")
-        if kind_fence.search(line) and not kind_fence.match(line):
+        i, start, _ = marked[k]
+        stop = ends[k]
+        if kind_fence.search(text, start, stop) and not kind_fence.match(text, start, stop):
             return None  # a wanted fence inside a container or after text: leave it to markdown-it
-        match = _FENCE_OPEN.match(line)
+        match = _FENCE_OPEN.match(text, start, stop)
         if match is None or (match["fence"][0] == "`" and "`" in match["info"]):
             k += 1
             continue
         fence, info = match["fence"], match["info"].strip()
         closing = _closing_fence(fence[0], len(fence))
         k += 1
-        while k < len(marked) and not closing.fullmatch(lines[marked[k]].removesuffix("\r")):
+        while k < len(marked) and not closing.fullmatch(text, marked[k][1], ends[k]):
             k += 1
-        j = marked[k] if k < len(marked) else n
         kind = info.split(maxsplit=1)[0] if info else ""
         if kind in kinds:
+            inner_start = _next_line(text, start)
+            if k < len(marked):
+                j, inner_stop = marked[k][0], marked[k][1]
+                content = text[inner_start:inner_stop].replace("\r\n", "\n")
+                end_line, closed = j + 1, True
+            else:
+                # Unclosed: it runs to the note's end, and an unterminated last line gets no newline.
+                content = text[inner_start:].replace("\r\n", "\n")
+                end_line, closed = _line_count(text), False
             _append(
                 blocks,
                 counts,
                 kind=kind,
                 info=info,
-                content=_content(lines[i + 1 : j], last=j >= n and not text.endswith("\n")),
+                content=content,
                 line=i + 1 + line_offset,
-                end_line=(j + 1 if j < n else n) + line_offset,
+                end_line=end_line + line_offset,
                 prefix="",
-                closed=j < n,
+                closed=closed,
             )
         k += 1
     return blocks
+
+
+def _next_line(text: str, start: int) -> int:
+    """Offset of the line after the one starting at ``start`` (``len(text)`` for the last line)."""
+    newline = text.find("\n", start)
+    return len(text) if newline < 0 else newline + 1
+
+
+def _line_count(text: str) -> int:
+    """Lines in ``text`` as ``text.split("\n")`` gives them, less an empty piece after a final newline."""
+    return text.count("\n") + (0 if not text or text.endswith("\n") else 1)
+
+
+def _fence_lines(text: str) -> list[tuple[int, int, int]] | None:
+    """(0-based index, start, end before "\n") of each line holding ``` or ~~~; None if one is indented."""
+    starts: set[int] = set()
+    for token in ("```", "~~~"):
+        pos = text.find(token)
+        while pos >= 0:
+            start = text.rfind("\n", 0, pos) + 1
+            starts.add(start)
+            pos = _next_line(text, pos)
+            pos = text.find(token, pos)
+    out: list[tuple[int, int, int]] = []
+    index = previous = 0
+    for start in sorted(starts):
+        index += text.count("\n", previous, start)
+        previous = start
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if _INDENTED_FENCE.match(text, start, end):
+            return None
+        out.append((index, start, end))
+    return out
+
+
+def _has_html_start(text: str) -> bool:
+    """Whether a line opens an HTML block: up to three spaces, then "<" (a region marker does not count)."""
+    pos = text.find(_HTML_OPENER)
+    while pos >= 0:
+        start = text.rfind("\n", 0, pos) + 1
+        indent = pos - start
+        if indent <= 3 and text.count(" ", start, pos) == indent and not text.startswith(_NOT_HTML, pos + 1):
+            return True
+        pos = text.find(_HTML_OPENER, pos + 1)
+    return False
 
 
 def _append(blocks: list[Block], counts: dict[str, int], *, kind: str, **fields: Any) -> None:
@@ -168,12 +233,6 @@ def _kind_fence(kinds: tuple[str, ...]) -> re.Pattern[str]:
 @functools.lru_cache(maxsize=64)
 def _closing_fence(char: str, length: int) -> re.Pattern[str]:
     return re.compile(r" {0,3}" + re.escape(char) + "{" + str(length) + r",}[ \t]*")
-
-
-def _content(inner: list[str], *, last: bool) -> str:
-    """Fence content as markdown-it gives it: CRLF as LF, no newline after a note's unterminated last line."""
-    text = "".join(f"{line.removesuffix(chr(13))}\n" for line in inner)
-    return text[:-1] if last and text else text
 
 
 def has_candidate(text: str, kinds: Collection[str]) -> bool:

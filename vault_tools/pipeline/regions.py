@@ -12,10 +12,14 @@ removed), so a region someone edited by hand is noticed and not overwritten.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import operator
 import re
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, islice
 
 from vault_tools.pipeline.model import Problem, Rendered
 from vault_tools.pipeline.text import NoteSyntaxError, line_body, to_newline
@@ -24,6 +28,9 @@ _MARKER = re.compile(r"(?P<prefix>[ \t>]*)<!-- vault-tools:(?P<what>begin|end)\b
 _BEGIN = re.compile(r"<!-- vault-tools:begin (?P<id>[^\s]+) sha256=(?P<sum>[0-9a-f]{12}) -->[ \t]*")
 _END = re.compile(r"<!-- vault-tools:end (?P<id>[^\s]+) -->[ \t]*")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
+# ``_MARKER`` at the start of any line of a text (``[ \t>]*`` cannot cross a line break).
+_MARKER_LINE = re.compile(r"^[ \t>]*<!-- vault-tools:(?:begin|end)\b", re.MULTILINE)
+_FENCE_TOKENS = ("```", "~~~")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +65,9 @@ def find_regions(lines: Sequence[str]) -> list[Region]:
         # Only a fence line or a marker line can change anything (a fence closes on a fence line).
         if "vault-tools:" not in line and "```" not in line and "~~~" not in line:
             continue
-        head = line.lstrip(" \t>")[:3]
-        if head in ("```", "~~~") or fence is not None:
-            fence = _track_fence(line_body(line).lstrip(" \t>"), fence)
+        state = _fence_after(line, fence)
+        if state is not _NO_FENCE:
+            fence = state
             continue
         if "vault-tools:" not in line:
             continue
@@ -116,19 +123,65 @@ def find_regions(lines: Sequence[str]) -> list[Region]:
 _FENCE_LINE = re.compile(r"(`{3,}|~{3,})(.*)")
 
 
+def _lines_holding(lines: Sequence[str], tokens: tuple[str, ...]) -> list[int]:
+    """Indices, ascending, of the lines that hold one of ``tokens``, plus possibly a few that do not.
+
+    C-level ``str.find`` over the joined text replaces a Python test of every line.  A hit that runs
+    from one line into the next (lines without a final newline) names a line that does not hold the
+    token; callers test each line again, so such extras are harmless.
+    """
+    text = "".join(lines)
+    starts = list(accumulate(map(len, lines), initial=0))
+    found: set[int] = set()
+    for token in tokens:
+        pos = text.find(token)
+        while pos >= 0:
+            index = bisect_right(starts, pos) - 1
+            found.add(index)
+            pos = text.find(token, starts[index + 1])
+    return sorted(found)
+
+
 def _outside_fences(lines: Sequence[str], anchor: int) -> int | None:
     """``anchor`` (insert after this 1-based line), moved past the code fence it falls in; None if unclosed.
 
     A region written inside a fence would be code, invisible to the next run, which would add it again.
     """
+    # The first line at or after ``anchor``'s (0-based ``first``) after which no fence is open.  Only a
+    # line holding a fence token changes that state, so the lines between two such lines share it.
+    first = max(anchor - 1, 0)
     fence: str | None = None
-    for index, line in enumerate(lines):
-        head = line.lstrip(" \t>")[:3]
-        if head in ("```", "~~~") or fence is not None:
-            fence = _track_fence(line_body(line).lstrip(" \t>"), fence)
-        if index + 1 >= anchor and fence is None:
-            return index + 1 if index + 1 > anchor else anchor
+    after = 0  # lines[after:index] keep the state ``fence`` had after the last line processed
+    for index in _lines_holding(lines, _FENCE_TOKENS):
+        if fence is None and max(after, first) < index:
+            return _moved(max(after, first), anchor)
+        state = _fence_after(lines[index], fence)
+        if state is not _NO_FENCE:
+            fence = state
+        if index >= first and fence is None:
+            return _moved(index, anchor)
+        after = index + 1
+    if fence is None and max(after, first) < len(lines):
+        return _moved(max(after, first), anchor)
     return None if fence is not None else anchor
+
+
+def _moved(index: int, anchor: int) -> int:
+    return index + 1 if index + 1 > anchor else anchor
+
+
+_NO_FENCE = "no fence"  # _fence_after's answer for a line that neither is nor may close a fence
+
+
+@functools.lru_cache(maxsize=1024)
+def _fence_after(line: str, fence: str | None) -> str | None:
+    """The fence open after ``line``, or ``_NO_FENCE`` when no fence is open and this is no fence line.
+
+    Cached: fence lines (```` ``` ````, ```` ```python ````) repeat across notes far more than they vary.
+    """
+    if fence is None and line.lstrip(" \t>")[:3] not in _FENCE_TOKENS:
+        return _NO_FENCE
+    return _track_fence(line_body(line).lstrip(" \t>"), fence)
 
 
 def _track_fence(text: str, fence: str | None) -> str | None:
@@ -150,11 +203,29 @@ def _unclosed(region_id: str, index: int) -> NoteSyntaxError:
     )
 
 
+_LAST = operator.itemgetter(-1)
+
+
+def _newline_ended(lines: Iterable[str]) -> bool:
+    """Whether every line ends with ``"\n"``: their last characters, gathered at C speed, tell."""
+    try:
+        ends = "".join(map(_LAST, lines))
+    except IndexError:  # an empty line
+        return False
+    return ends.count("\n") == len(ends)
+
+
 def region_text(lines: Sequence[str], region: Region) -> str:
     """Return a region's current inner text, container prefix removed, with ``"\\n"`` endings."""
+    inner = lines[region.begin + 1 : region.end]
+    if not region.prefix:
+        text = "".join(inner)
+        # Each line holding just its own final "\n" makes every "\r\n" a line ending: one replace does.
+        if text.count("\n") == len(inner) and _newline_ended(inner):
+            return text.replace("\r\n", "\n")
     blank = region.prefix.rstrip()
     out: list[str] = []
-    for line in lines[region.begin + 1 : region.end]:
+    for line in inner:
         body = line_body(line)
         if body.startswith(region.prefix):
             body = body[len(region.prefix) :]
@@ -174,16 +245,14 @@ def render_region(region_id: str, text: str, prefix: str, newline: str) -> list[
     if not _ID.fullmatch(region_id):
         raise ValueError(f"region id {region_id!r} must be letters, digits, '-', '_', '.' or ':'")
     text = _normalize(text)
-    inner = text.split("\n")[:-1] if text else []
-    if any(_MARKER.match(line) for line in inner):
+    if ("<!-- vault-tools:begin" in text or "<!-- vault-tools:end" in text) and _MARKER_LINE.search(text):
         raise ValueError(f"generated text for region {region_id!r} holds a vault-tools marker line")
+    begin = f"{prefix}<!-- vault-tools:begin {region_id} sha256={checksum(text)} -->\n"
+    end = f"{prefix}<!-- vault-tools:end {region_id} -->\n"
     blank = prefix.rstrip()
-    body = [
-        f"{prefix}<!-- vault-tools:begin {region_id} sha256={checksum(text)} -->",
-        *(prefix + line if line else blank for line in inner),
-        f"{prefix}<!-- vault-tools:end {region_id} -->",
-    ]
-    return [to_newline(line + "\n", newline) for line in body]
+    inner = text.split("\n")[:-1] if text else []
+    body = [begin, *(prefix + line + "\n" if line else blank + "\n" for line in inner), end]
+    return body if newline == "\n" else [to_newline(line, newline) for line in body]
 
 
 def _is_blank(line: str) -> bool:
@@ -238,7 +307,7 @@ def apply_regions(
             inserts.setdefault(anchor, []).append(update)
             continue
         current = region_text(lines, region)
-        if current != _normalize(update.text) and is_hand_edited(lines, region) and not force:
+        if current != _normalize(update.text) and checksum(current) != region.checksum and not force:
             problems.append(
                 Problem(
                     region.begin + 1,
@@ -248,13 +317,9 @@ def apply_regions(
                 )
             )
             continue
-        edits.append(
-            (
-                region.begin,
-                region.end + 1,
-                render_region(region.region_id, update.text, region.prefix, newline),
-            )
-        )
+        rendered = render_region(region.region_id, update.text, region.prefix, newline)
+        if rendered != lines[region.begin : region.end + 1]:  # the usual check of a refreshed note: no edit
+            edits.append((region.begin, region.end + 1, rendered))
     for region in regions:
         if region.region_id in produced:
             continue
@@ -306,9 +371,11 @@ def _splice(lines: Sequence[str], edits: list[tuple[int, int, list[str]]], newli
     for start, stop, new in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
         out[start:stop] = new
     final_newline = not lines or lines[-1].endswith("\n")
-    for index in range(len(out) - 1):
-        if not out[index].endswith("\n"):
-            out[index] += newline  # the old last line, now followed by a region
+    # Nearly always every line but the last has its newline; one C-level pass tells.
+    if not _newline_ended(islice(out, max(len(out) - 1, 0))):
+        for index in range(len(out) - 1):
+            if not out[index].endswith("\n"):
+                out[index] += newline  # the old last line, now followed by a region
     if out and not final_newline:
         out[-1] = line_body(out[-1])  # keep the note's missing final newline missing
     return out
