@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vault_tools.pipeline.changelog import DEFAULT_HEADINGS, append_row, heading_key, last_row
+from vault_tools.pipeline.changelog import append_row, heading_key, last_row
+from vault_tools.pipeline.config import DEFAULT_HEADINGS
 from vault_tools.pipeline.text import split_lines
 
 # The end of seeds/000 as it is in the vault.
@@ -162,7 +163,7 @@ def test_line_scan_agrees_with_a_full_parse(parts: list[str]) -> None:
     from vault_tools.pipeline import changelog
 
     lines = [f"{part}\n" for part in parts]
-    names = changelog.DEFAULT_HEADINGS
+    names = DEFAULT_HEADINGS
     wanted = {changelog.heading_key(name) for name in names}
     tokens = changelog.parse("".join(lines))
     full_heading = next(
@@ -189,7 +190,7 @@ def test_appending_with_the_line_scan_equals_appending_after_a_full_parse(parts:
     from vault_tools.pipeline import changelog
 
     lines = [f"{part}\n" for part in parts]
-    names = changelog.DEFAULT_HEADINGS
+    names = DEFAULT_HEADINGS
     fast = changelog.append_row(lines, names, ["2026-11-23", "row"], "\n")
     with mock.patch.object(changelog, "_heading_fast", return_value=-1):
         full = changelog.append_row(lines, names, ["2026-11-23", "row"], "\n")

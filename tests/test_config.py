@@ -7,8 +7,7 @@ from types import MappingProxyType
 
 import pytest
 
-from vault_tools.pipeline.changelog import DEFAULT_HEADINGS
-from vault_tools.pipeline.config import Config, find_vault_root, load_config
+from vault_tools.pipeline.config import DEFAULT_HEADINGS, Config, find_vault_root, load_config
 
 MakeVault = Callable[..., Path]
 KNOWN = "changelog_headings, date, date_key, exclude, include, status_key, status_map, templates, workers"

@@ -166,8 +166,11 @@ def run(
     index: dict[Path, dict[str, Mapping[str, Any]]] = {}
     jobs: list[Job] = []
     hits: list[tuple[str, Config, cache_mod.Refs]] = []  # answered by the cache, with lookups to re-check
+    last: Config | None = None
     for path, config in notes:
-        hit = caches[config.root].lookup(path, mode=mode, force=force, cwd=cwd)
+        if config is not last:  # notes come vault by vault: no Path hash and compare per note
+            cache, last = caches[config.root], config
+        hit = cache.lookup(path, mode=mode, force=force, cwd=cwd)
         if hit is not None:
             results[path] = hit[0]
             if hit[1]:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from vault_tools import __version__
 from vault_tools.pipeline.config import Config
-from vault_tools.pipeline.model import Problem
+from vault_tools.pipeline.problem import Problem
 from vault_tools.pipeline.runner import FileReport, Mode, display_path
 
 if TYPE_CHECKING:

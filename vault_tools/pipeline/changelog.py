@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from vault_tools.pipeline.blocks import parse
 from vault_tools.pipeline.text import display_width, line_body, line_ending
 
-DEFAULT_HEADINGS = ("changelog", "change log", "변경 이력", "변경 로그", "history")
-
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _CONTAINER = re.compile(r"[ \t>]*")
 

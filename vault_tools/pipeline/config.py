@@ -14,17 +14,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
-from vault_tools.pipeline.changelog import DEFAULT_HEADINGS
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 CONFIG_FILE = ".vault-tools.toml"
+# The headings a changelog section goes by (compared through changelog.heading_key).
+DEFAULT_HEADINGS = ("changelog", "change log", "변경 이력", "변경 로그", "history")
 STATUSES = ("verified", "failed", "unverified")
 DEFAULT_STATUS_MAP: Mapping[str, str] = MappingProxyType({status: status for status in STATUSES})
 
@@ -135,9 +130,10 @@ def _has_table(pyproject: Path) -> bool:
         return False
     if "vault-tools" not in text:
         return False  # cheap and by far the most common answer
+    toml = _tomllib()
     try:
-        tool = tomllib.loads(text).get("tool", {})
-    except tomllib.TOMLDecodeError:
+        tool = toml.loads(text).get("tool", {})
+    except toml.TOMLDecodeError:
         return True  # it means to configure us; load_config reports the syntax error
     return isinstance(tool, dict) and "vault-tools" in tool
 
@@ -149,11 +145,22 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def _tomllib() -> ModuleType:
+    """The TOML parser, imported when a vault has a config file to read (most have none)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    toml = _tomllib()
     try:
         with path.open("rb") as file:
-            return tomllib.load(file)
-    except tomllib.TOMLDecodeError as exc:
+            data: dict[str, Any] = toml.load(file)
+            return data
+    except toml.TOMLDecodeError as exc:
         raise ValueError(f"{_display(path)}: invalid TOML: {exc}") from None
     except OSError as exc:
         raise ValueError(f"{_display(path)}: cannot read: {exc.strerror}") from None

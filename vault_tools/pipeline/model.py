@@ -5,18 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-Severity = Literal["error", "stale", "wrong", "warning"]
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Something to report about a note, at a 1-based source line (``path:line: message``)."""
-
-    line: int
-    message: str
-    severity: Severity = "error"
+# Part of the records plug-ins import from here (``from vault_tools.pipeline.model import Problem``).
+from vault_tools.pipeline.problem import Problem as Problem
+from vault_tools.pipeline.problem import Severity as Severity
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from vault_tools.pipeline import files
 from vault_tools.pipeline.config import Config, absolute, find_vault_root, load_config
-from vault_tools.pipeline.model import Problem
+from vault_tools.pipeline.problem import Problem
 
 if TYPE_CHECKING:  # the engine and the processors load when a note is processed, not for a cache hit
     from vault_tools.pipeline.engine import Result

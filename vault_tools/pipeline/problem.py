@@ -1,0 +1,17 @@
+"""What the pipeline reports about a note: its own module, so a run the cache answers loads nothing more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "stale", "wrong", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something to report about a note, at a 1-based source line (``path:line: message``)."""
+
+    line: int
+    message: str
+    severity: Severity = "error"
