@@ -66,6 +66,9 @@ _SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
 _FENCE = re.compile(r"(`{3,}|~{3,})(.*)")
 _NOT_SIMPLE_LINE = re.compile(r" {0,3}<(?!!-- vault-tools:)|[ \t]+(?:`{3}|~{3})")
 _SIGNIFICANT = frozenset("`~ \t<=-*+>#0123456789")
+# Lines starting with these can matter only by holding a "#" (a heading in a container) or, for "-", by
+# being a setext underline: most of a note's lines are list items, passed over without a regex.
+_ITEM_STARTS = frozenset("-*+>0123456789")
 
 
 def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start: int) -> int | None:
@@ -87,6 +90,8 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
         first = line[:1]
         if first not in _SIGNIFICANT:
             continue
+        if first in _ITEM_STARTS and "#" not in line and (first != "-" or line.strip("- \t\r\n")):
+            continue  # a list item or quote line without "#" and not a "---" underline: nothing to do
         line = line_body(line)
         if (first in " \t<") and _NOT_SIMPLE_LINE.match(line):
             return -1  # HTML or an indented fence, anywhere: leave it to markdown-it
