@@ -217,3 +217,14 @@ def test_diff_shows_changes_and_writes_nothing(
     assert f"+++ b/{root}/a.md" in out and "+<!-- vault-tools:begin model-spec" in out
     assert out.endswith("1 notes scanned, 1 would change, 0 failed\n")
     assert (root / "a.md").read_text() == SPEC_NOTE
+
+
+def test_a_note_named_twice_is_processed_once(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`refresh notes notes/a.md`: the note is refreshed once and reported as changed."""
+    root = make_vault({"good.md": SPEC_NOTE, ".vault-tools.toml": CONFIG})
+    code, out = refresh(root, capsys, str(root / "good.md"), f"{root}/./good.md")
+    assert code == 0
+    assert out.endswith("1 notes scanned, 1 changed, 0 failed\n")
+    assert main(["check", str(root), str(root / "good.md")]) == 0

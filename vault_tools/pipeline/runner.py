@@ -79,6 +79,9 @@ def display_path(path: str | Path, cwd: str | None = None) -> str:
 def iter_notes(paths: Sequence[str]) -> Iterator[tuple[str, Config] | str]:
     """Each note to process with its vault's config, or a message for a path that cannot be processed."""
     configs: dict[Path, Config] = {}
+    # A note named twice (its folder and itself, as `refresh notes notes/a.md`) is processed once: twice,
+    # the second pass saw the first one's write, and the report said the note had not changed.
+    seen: set[str] = set()
     for raw in paths or ["."]:
         path = Path(raw)
         if not path.exists() and not path.is_symlink():
@@ -96,7 +99,10 @@ def iter_notes(paths: Sequence[str]) -> Iterator[tuple[str, Config] | str]:
         for entry in files.scan([Path(absolute(path))], config, root):
             if entry.problem is not None:
                 yield f"{display_path(entry.path)}: {entry.problem}"
-            else:
+            elif len(paths) < 2:
+                yield entry.path, config
+            elif (key := os.path.normcase(entry.path)) not in seen:
+                seen.add(key)
                 yield entry.path, config
 
 
