@@ -53,7 +53,7 @@ def test_check_same_with_and_without_cache_and_workers(make_vault: MakeVault) ->
 
 
 def _shard_files(root: Path) -> list[Path]:
-    return sorted((root / ".vault-tools" / "cache").glob("[0-9a-f][0-9a-f].json"))
+    return sorted((root / ".vault-tools" / "cache").glob("[0-9a-f][0-9a-f]-*.json"))
 
 
 def test_refresh_same_bytes_with_1_or_2_workers(make_vault: MakeVault, tmp_path: Path) -> None:
@@ -273,8 +273,8 @@ def test_a_one_note_check_reads_only_its_shard_and_the_index(
     note = root / "n/ref.md"
     note.write_text(note.read_text().replace("≈ 105K\n```", "≈ 205K\n```"))
     messages = _messages([str(note)], mode="check", workers=1)
-    shard = f"{cache_mod._shard('n/ref.md'):02x}.json"
-    assert read == ["index.json", shard]
+    shard = f"{cache_mod._shard('n/ref.md'):02x}-"
+    assert len(read) == 2 and read[0] == "index.json" and read[1].startswith(shard)
     whole = _messages([str(root)], mode="check", workers=1, use_cache=False)
     assert messages == whole and "computed 105K" in messages[0]  # resolved through the index
     assert _messages([str(root)], mode="check", workers=1) == messages
@@ -323,3 +323,56 @@ def test_the_old_single_file_cache_is_removed(make_vault: MakeVault) -> None:
     legacy.write_text("{}")
     _messages([str(root)], mode="check", workers=1)
     assert not legacy.exists() and _shard_files(root)
+
+
+def test_a_stale_index_never_answers_for_another_shard(make_vault: MakeVault) -> None:
+    """Review find: a run stopped between a shard and the index left the index's old spec in use for
+    a one-note check of a note in another shard (which then passed while a full check failed)."""
+    import json
+
+    from vault_tools.pipeline import cache as cache_mod
+
+    root = make_vault(
+        {
+            "A.md": "# A\n\n```model-spec\npreset: llama-7b\n```\n",
+            "B.md": "# B\n\n```claims\nparams([[A]]) ≈ 6.7B\n```\n",
+        }
+    )
+    assert cache_mod._shard("A.md") != cache_mod._shard("B.md")
+    run([str(root)], mode="refresh", workers=1)
+    index = root / ".vault-tools" / "cache" / "index.json"
+    before = index.read_text()
+    spec = root / "A.md"
+    spec.write_text(spec.read_text().replace("llama-7b", "llama-13b"))
+    run([str(spec)], mode="refresh", workers=1)
+    index.write_text(before)  # as if that run had stopped before writing the index
+    whole = _messages([str(root)], mode="check", workers=1, use_cache=False)
+    assert any("B.md" in m and "wrong explicit claim" in m for m in whole)
+    one = _messages([str(root / "B.md")], mode="check", workers=1)
+    assert one == [m for m in whole if "B.md" in m]
+    assert json.loads(index.read_text())["shards"] != json.loads(before)["shards"]  # and it was mended
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw["shards"].update(zz="x"),
+        lambda raw: raw.update(shards=["not", "a", "mapping"]),
+        lambda raw: raw["models"].update({"zz.md": "not a record", "zy.md": [1, 2, 3]}),
+    ],
+    ids=["bad shard name", "shards not a mapping", "bad model record"],
+)
+def test_a_damaged_index_is_not_a_traceback(
+    make_vault: MakeVault, damage: Callable[[dict[str, Any]], None]
+) -> None:
+    import json
+
+    root = make_vault(SHARDED)
+    run([str(root)], mode="refresh", workers=1)
+    index = root / ".vault-tools" / "cache" / "index.json"
+    raw = json.loads(index.read_text())
+    damage(raw)
+    index.write_text(json.dumps(raw))
+    note = root / "n/ref.md"
+    expected = [m for m in _messages([str(root)], mode="check", workers=1, use_cache=False) if "ref.md" in m]
+    assert _messages([str(note)], mode="check", workers=1) == expected

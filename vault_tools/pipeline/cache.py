@@ -11,10 +11,12 @@ Safe to delete.  JSON, not pickle: a vault is shared through sync and git, and l
 run code.  Invalid as a whole when the tool's version, its templates or the vault's config change.
 
 On disk (``.vault-tools/cache/``) the entries are spread over 64 shard files by a hash of the note's path,
-and ``index.json`` holds what the model index needs (each spec note's names and spec) with the generation
-of every shard it was written with.  A pre-commit check of a few notes reads the index and their shards
-only, and writes back only those; a shard whose generation disagrees with the index (a run that stopped
-between its writes) sends the run to the full load, which trusts the shards and rewrites the index.
+each named by its shard and a generation (``05-1a2b3c4d5e6f.json``), and ``index.json`` holds what the
+model index needs (each spec note's names and spec) with the generation of every shard it was written
+with.  A pre-commit check of a few notes lists the folder, reads the index and their shards only, and
+writes back only those.  Unless the listing shows exactly the generations the index records (a run that
+stopped between its writes, or two runs at once), the run reads every shard, trusts them over the index,
+and rewrites it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -323,9 +326,15 @@ class Cache:
                     models[rel] = [raw[_KEYS], raw[_MODEL]]
             for n, entries in groups.items():
                 self._shards[n] = gen = os.urandom(6).hex()
-                _write_json(folder, _shard_file(n), {"key": self.key, "gen": gen, "entries": entries})
+                _write_json(folder, _shard_file(n, gen), {"key": self.key, "gen": gen, "entries": entries})
             shards = {f"{n:02x}": gen for n, gen in sorted(self._shards.items())}
             _write_json(folder, _INDEX, {"key": self.key, "shards": shards, "models": models})
+            # Only now the older generations go: until the index names the new ones, a reader must see
+            # two files for a shard (and load everything) rather than a shard the index does not know.
+            for n, gens in _listing(folder).items():
+                for old in gens:
+                    if old != self._shards.get(n):
+                        (folder / _shard_file(n, old)).unlink(missing_ok=True)
             self._dirty.clear()
             self._index_stale = False
             (self.root / FOLDER / _LEGACY).unlink(missing_ok=True)
@@ -335,8 +344,25 @@ def _shard(rel: str) -> int:
     return zlib.crc32(rel.encode("utf-8")) % _SHARDS
 
 
-def _shard_file(n: int) -> str:
-    return f"{n:02x}.json"
+def _shard_file(n: int, gen: str) -> str:
+    return f"{n:02x}-{gen}.json"
+
+
+_SHARD_NAME = re.compile(r"([0-9a-f]{2})-([0-9a-f]{12})\.json")
+
+
+def _listing(folder: Path) -> dict[int, list[str]]:
+    """The generations of each shard's files in ``folder`` (normally one per shard)."""
+    found: dict[int, list[str]] = {}
+    try:
+        names = os.listdir(folder)  # noqa: PTH208 - names only
+    except OSError:
+        return found
+    for name in names:
+        match = _SHARD_NAME.fullmatch(name)
+        if match is not None and int(match[1], 16) < _SHARDS:
+            found.setdefault(int(match[1], 16), []).append(match[2])
+    return found
 
 
 def _write_json(folder: Path, name: str, payload: Mapping[str, Any]) -> None:
@@ -419,9 +445,9 @@ def load(root: Path, config: Config, notes: Sequence[str] | None = None) -> Cach
     return _load_full(root, key, folder)
 
 
-def _valid_entries(raw: Any, key: str) -> dict[str, list[Any]] | None:
-    """A shard's entries, or None when the shard is damaged or made for other settings."""
-    if not isinstance(raw, dict) or raw.get("key") != key or not isinstance(raw.get("gen"), str):
+def _valid_entries(raw: Any, key: str, gen: str) -> dict[str, list[Any]] | None:
+    """A shard's entries, or None when the shard is damaged, made for other settings or not of ``gen``."""
+    if not isinstance(raw, dict) or raw.get("key") != key or raw.get("gen") != gen:
         return None
     entries = raw.get("entries")
     if not isinstance(entries, dict) or not all(
@@ -435,16 +461,14 @@ def _load_full(root: Path, key: str, folder: Path) -> Cache:
     entries: dict[str, list[Any]] = {}
     shards: dict[int, str] = {}
     damaged: list[int] = []
-    for n in range(_SHARDS):
-        raw = _read_json(folder / _shard_file(n))
-        if raw is None:
-            continue
-        found = _valid_entries(raw, key)
+    for n, gens in sorted(_listing(folder).items()):
+        raw = _read_json(folder / _shard_file(n, gens[0])) if len(gens) == 1 else None
+        found = _valid_entries(raw, key, gens[0])
         if found is None:
-            damaged.append(n)  # rewritten at the end of the run
+            damaged.append(n)  # two generations (a stopped run) or a damaged file: rewritten at the end
             continue
         entries.update(found)
-        shards[n] = raw["gen"]
+        shards[n] = gens[0]
     cache = Cache(root, key, entries, shards=shards)
     cache._dirty.update(damaged)
     index = _read_json(folder / _INDEX)
@@ -455,21 +479,25 @@ def _load_full(root: Path, key: str, folder: Path) -> Cache:
 
 
 def _load_partial(root: Path, key: str, folder: Path, wanted: frozenset[int]) -> Cache | None:
-    """The index and the ``wanted`` shards, or None when they do not agree (then load everything)."""
+    """The index and the ``wanted`` shards, or None when the folder is not exactly as the index records
+    it (then everything is loaded): the index's specs of the notes in other shards are trusted only so."""
     index = _read_json(folder / _INDEX)
     if not isinstance(index, dict) or index.get("key") != key:
         return None
     recorded, models = index.get("shards"), index.get("models")
     if not isinstance(recorded, dict) or not isinstance(models, dict):
         return None
+    listed = _listing(folder)
+    shards = {n: gens[0] for n, gens in listed.items() if len(gens) == 1}
+    if len(shards) != len(listed) or recorded != {f"{n:02x}": gen for n, gen in sorted(shards.items())}:
+        return None
     entries: dict[str, list[Any]] = {}
     for n in wanted:
-        gen = recorded.get(f"{n:02x}")
-        raw = _read_json(folder / _shard_file(n))
-        if raw is None and gen is None:
+        if n not in shards:
             continue  # no note of this shard was ever cached
-        found = _valid_entries(raw, key)
-        if found is None or raw["gen"] != gen:
+        raw = _read_json(folder / _shard_file(n, shards[n]))
+        found = _valid_entries(raw, key, shards[n])
+        if found is None:
             return None
         entries.update(found)
     others = {
@@ -477,5 +505,4 @@ def _load_partial(root: Path, key: str, folder: Path, wanted: frozenset[int]) ->
         for rel, item in models.items()
         if isinstance(item, list) and len(item) == 2 and _shard(rel) not in wanted
     }
-    shards = {int(n, 16): gen for n, gen in recorded.items() if isinstance(gen, str)}
     return Cache(root, key, entries, shards=shards, loaded=wanted, models=others)
