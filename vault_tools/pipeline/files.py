@@ -157,7 +157,11 @@ def _is_note(name: str) -> bool:
 
 
 def scan(
-    paths: Sequence[Path], config: Config | None = None, root: Path | None = None
+    paths: Sequence[Path],
+    config: Config | None = None,
+    root: Path | None = None,
+    *,
+    seen: set[str] | None = None,
 ) -> Iterator[ScanEntry]:
     """Yield the notes under ``paths`` in a stable order, each with its vault root.
 
@@ -166,9 +170,12 @@ def scan(
     dot-folder, but must be a ``.md`` note and is still subject to the vault's globs.  Symlinks are never
     followed out of the vault.  ``config`` and ``root`` apply to every path when given; otherwise each
     path's vault root is found and its config loaded (a broken config file raises ``ValueError``).
+
+    A note is yielded once however often the paths name it; pass ``seen`` to share that across calls.
     """
     configs: dict[Path, Config] = {}
-    seen: set[str] = set()
+    if seen is None and len(paths) > 1:  # one path alone cannot name a note twice
+        seen = set()
     for given in paths:
         path = Path(given)
         if not os.path.lexists(path):
@@ -189,7 +196,7 @@ def scan(
         else:
             entries = _explicit(path, vault, settings)
         for entry in entries:
-            if entry.problem is None and len(paths) > 1:  # one path alone cannot name a note twice
+            if entry.problem is None and seen is not None:
                 key = os.path.normcase(entry.path if normalised else absolute(entry.path))
                 if key in seen:
                     continue

@@ -81,7 +81,7 @@ def iter_notes(paths: Sequence[str]) -> Iterator[tuple[str, Config] | str]:
     configs: dict[Path, Config] = {}
     # A note named twice (its folder and itself, as `refresh notes notes/a.md`) is processed once: twice,
     # the second pass saw the first one's write, and the report said the note had not changed.
-    seen: set[str] = set()
+    seen: set[str] | None = set() if len(paths) > 1 else None
     for raw in paths or ["."]:
         path = Path(raw)
         if not path.exists() and not path.is_symlink():
@@ -96,13 +96,10 @@ def iter_notes(paths: Sequence[str]) -> Iterator[tuple[str, Config] | str]:
                 continue
         config = configs[root]
         # Absolute from here on: the cache and the report relate paths by string prefix.
-        for entry in files.scan([Path(absolute(path))], config, root):
+        for entry in files.scan([Path(absolute(path))], config, root, seen=seen):
             if entry.problem is not None:
                 yield f"{display_path(entry.path)}: {entry.problem}"
-            elif len(paths) < 2:
-                yield entry.path, config
-            elif (key := os.path.normcase(entry.path)) not in seen:
-                seen.add(key)
+            else:
                 yield entry.path, config
 
 
