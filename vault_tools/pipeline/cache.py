@@ -203,10 +203,7 @@ class Cache:
         return self._loaded is None or _shard(rel) in self._loaded
 
     def _rel(self, path: str | Path) -> str:
-        # A prefix test, not os.path.relpath (which dominated a warm run): paths arrive absolute.
-        text = os.fspath(path)
-        root = self._root_prefix
-        return text[len(root) :] if text.startswith(root) else os.path.relpath(path, self.root)
+        return _relative(self.root, self._root_prefix, path)
 
     def lookup(
         self, path: str, *, mode: Mode, force: bool, cwd: str | None = None
@@ -327,8 +324,9 @@ class Cache:
             for n, entries in groups.items():
                 self._shards[n] = gen = os.urandom(6).hex()
                 _write_json(folder, _shard_file(n, gen), {"key": self.key, "gen": gen, "entries": entries})
-            shards = {f"{n:02x}": gen for n, gen in sorted(self._shards.items())}
-            _write_json(folder, _INDEX, {"key": self.key, "shards": shards, "models": models})
+            _write_json(
+                folder, _INDEX, {"key": self.key, "shards": _recorded(self._shards), "models": models}
+            )
             # Only now the older generations go: until the index names the new ones, a reader must see
             # two files for a shard (and load everything) rather than a shard the index does not know.
             for n, gens in _listing(folder).items():
@@ -338,6 +336,18 @@ class Cache:
             self._dirty.clear()
             self._index_stale = False
             (self.root / FOLDER / _LEGACY).unlink(missing_ok=True)
+
+
+def _relative(root: Path, prefix: str, path: str | Path) -> str:
+    """``path`` relative to the vault ``root`` (``prefix``: the root and a separator)."""
+    # A prefix test, not os.path.relpath (which dominated a warm run): paths arrive absolute.
+    text = os.fspath(path)
+    return text[len(prefix) :] if text.startswith(prefix) else os.path.relpath(text, root)
+
+
+def _recorded(shards: Mapping[int, str]) -> dict[str, str]:
+    """Shard generations as index.json records them."""
+    return {f"{n:02x}": gen for n, gen in sorted(shards.items())}
 
 
 def _shard(rel: str) -> int:
@@ -438,7 +448,7 @@ def load(root: Path, config: Config, notes: Sequence[str] | None = None) -> Cach
     folder = root / FOLDER / _SUBFOLDER
     if notes is not None and len(notes) <= _PARTIAL_MAX:
         prefix = os.fspath(root).rstrip(os.sep) + os.sep
-        wanted = frozenset(_shard(p[len(prefix) :] if p.startswith(prefix) else p) for p in notes)
+        wanted = frozenset(_shard(_relative(root, prefix, p)) for p in notes)
         partial = _load_partial(root, key, folder, wanted)
         if partial is not None:
             return partial
@@ -474,7 +484,7 @@ def _load_full(root: Path, key: str, folder: Path) -> Cache:
     index = _read_json(folder / _INDEX)
     recorded = index.get("shards") if isinstance(index, dict) and index.get("key") == key else None
     # The shards are the truth; an index that disagrees (a run stopped between writes) is rewritten.
-    cache._index_stale = recorded != {f"{n:02x}": gen for n, gen in sorted(shards.items())}
+    cache._index_stale = recorded != _recorded(shards)
     return cache
 
 
@@ -489,7 +499,7 @@ def _load_partial(root: Path, key: str, folder: Path, wanted: frozenset[int]) ->
         return None
     listed = _listing(folder)
     shards = {n: gens[0] for n, gens in listed.items() if len(gens) == 1}
-    if len(shards) != len(listed) or recorded != {f"{n:02x}": gen for n, gen in sorted(shards.items())}:
+    if len(shards) != len(listed) or recorded != _recorded(shards):
         return None
     entries: dict[str, list[Any]] = {}
     for n in wanted:
