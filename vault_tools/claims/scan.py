@@ -110,7 +110,7 @@ def _scan(text: str, body_start_line: int) -> tuple[list[Segment], list[Fence]]:
         i += body.count("\n", pos, at)
         pos = body.find("\n", at) + 1 or len(body)  # where line i + 1 starts
         raw = lines[i]
-        line = _unquote(raw) if raw[:1] in _QUOTE_STARTS else raw
+        line = _unquote(raw)
         # The trigger is the line's first, and only a blockquote prefix or spaces can come before a fence,
         # region marker or heading: the trigger alone says which of them the line can be.
         char = hit[0]

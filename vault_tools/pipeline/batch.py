@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,7 +163,7 @@ def run(
     results: dict[str, FileReport] = {}
     cwd = os.getcwd().rstrip(os.sep) + os.sep  # noqa: PTH109
     # Built when first needed: a run the cache answers entirely (a warm check) never needs one.
-    index: dict[Path, dict[str, Mapping[str, Any]]] = {}
+    index = _indexes(caches)
     jobs: list[Job] = []
     hits: list[tuple[str, Config, cache_mod.Refs]] = []  # answered by the cache, with lookups to re-check
     last: Config | None = None
@@ -176,9 +176,7 @@ def run(
             if hit[1]:
                 hits.append((path, config, hit[1]))
         else:
-            if config.root not in index:
-                index[config.root] = caches[config.root].index()
-            jobs.append(Job(path, config, mode, force, index[config.root], defer_unresolved=True))
+            jobs.append(Job(path, config, mode, force, index(config.root), defer_unresolved=True))
     bar = _Progress(len(jobs), progress)
     deferred: list[Job] = []
     outcomes: dict[str, Outcome] = {}
@@ -186,12 +184,7 @@ def run(
         outcomes[job.path] = outcome
         caches[job.config.root].record(job.path, outcome.entry)
     # The complete index, then round two for notes whose references it changes.
-    final: dict[Path, dict[str, Mapping[str, Any]]] = {}
-
-    def final_index(root: Path) -> dict[str, Mapping[str, Any]]:
-        if root not in final:
-            final[root] = caches[root].index()
-        return final[root]
+    final_index = _indexes(caches)
 
     for job in jobs:
         outcome = outcomes[job.path]
@@ -221,6 +214,19 @@ def run(
     if indexes:
         report.indexes = {root: final_index(root) for root in caches}
     return report
+
+
+def _indexes(caches: Mapping[Path, cache_mod.Cache]) -> Callable[[Path], dict[str, Mapping[str, Any]]]:
+    """Each vault's model index as its cache knows it now, built on first asking and then the same object
+    for every job (pickled once per chunk of jobs, not copied per note)."""
+    built: dict[Path, dict[str, Mapping[str, Any]]] = {}
+
+    def index(root: Path) -> dict[str, Mapping[str, Any]]:
+        if root not in built:
+            built[root] = caches[root].index()
+        return built[root]
+
+    return index
 
 
 def _config_of(notes: Iterable[tuple[str, Config]], root: Path) -> Config:
