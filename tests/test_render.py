@@ -78,3 +78,21 @@ def test_notes_sharing_a_spec_each_get_their_own_title(tmp_path: Path) -> None:
     (tmp_path / "model-spec.md.j2").write_text("{{ title | upper }} {{ total }}\n", encoding="utf-8")
     assert _process("Alpha", str(tmp_path)).startswith("ALPHA ")
     assert _process("Beta", str(tmp_path)).startswith("BETA ")
+
+
+def test_a_spec_met_once_renders_plainly_and_again_once_for_every_title() -> None:
+    """A one-note run (pre-commit) skips the templates' title check; the tables are the same either way."""
+    from unittest import mock
+
+    from vault_tools.pipeline import render as render_mod
+
+    processors._SEEN.clear()
+    processors._compute.cache_clear()
+    processors._untitled.cache_clear()
+    with mock.patch.object(processors, "render_untitled", wraps=render_mod.render_untitled) as untitled:
+        first = _process("Gamma")
+        assert untitled.call_count == 0
+        second = _process("Delta")
+        assert untitled.call_count == 1
+    assert first == render("model-spec.md.j2", None, **{**_context(), "title": "Gamma"})
+    assert second == render("model-spec.md.j2", None, **{**_context(), "title": "Delta"})

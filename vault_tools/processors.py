@@ -142,11 +142,27 @@ def _compute(content: str, span: int, title: str, templates: str) -> _Tables | t
         return outcome
     # The note's title names the model unless the block does; a preset's own title only when neither does.
     shown = outcome.name or title or outcome.fallback_title
-    untitled = _untitled(content, span, templates)
-    if untitled is not None:
-        return _Tables(untitled.fill(shown), outcome.summary)
+    # Rendering once for every title pays off from a spec's second note on.  A one-note run (pre-commit)
+    # renders plainly: proving a rendering title-free costs a parse of the templates and two renderings.
+    if _seen_before((content, span, templates)):
+        untitled = _untitled(content, span, templates)
+        if untitled is not None:
+            return _Tables(untitled.fill(shown), outcome.summary)
     context = {**outcome.context, "title": shown}
     return _Tables(render(TEMPLATE, templates or None, **context), outcome.summary)
+
+
+_SEEN: set[tuple[str, int, str]] = set()
+
+
+def _seen_before(key: tuple[str, int, str]) -> bool:
+    """Whether ``_compute`` met this block text before in this process (remembers it from now on)."""
+    if key in _SEEN:
+        return True
+    if len(_SEEN) >= 4096:  # a bound, not an eviction policy: forgetting costs a plain rendering
+        _SEEN.clear()
+    _SEEN.add(key)
+    return False
 
 
 @functools.lru_cache(maxsize=256)
