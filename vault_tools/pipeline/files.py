@@ -75,11 +75,12 @@ def _read_all(fd: int, size: int) -> bytes:
     return data if len(chunks) == 1 else b"".join(chunks)
 
 
-def _check(path: Path, expected: Fingerprint) -> os.stat_result:
+def _check(path: Path, expected: Fingerprint, *, read: bool = True) -> os.stat_result:
+    """The note's stat, if it still looks as read: same size and mtime, and (``read``) the same bytes."""
     try:
         info = path.stat()
         unchanged = (info.st_size, info.st_mtime_ns) == (expected.size, expected.mtime_ns)
-        if unchanged:
+        if unchanged and read:
             unchanged = _digest(path.read_bytes()) == expected.digest  # mtime can miss a fast edit
     except FileNotFoundError:
         raise ChangedOnDisk("was deleted or moved since it was read; skipped") from None
@@ -96,7 +97,8 @@ def atomic_write(path: str | Path, data: bytes, expected: Fingerprint, *, sync_f
     """
     # Through a symlink, replace the file it points to, not the link.
     target = Path(os.path.realpath(path))
-    mode = stat.S_IMODE(_check(target, expected).st_mode)
+    # The stat is enough this early: the bytes are compared once, just before the swap.
+    mode = stat.S_IMODE(_check(target, expected, read=False).st_mode)
     if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
         # os.replace would happily swap out a read-only file; its mode says the user wants it left alone.
         raise ValueError("file is read-only; make it writable or leave it out")
