@@ -46,6 +46,7 @@ def test_changed_since_read_is_not_overwritten(make_vault: MakeVault) -> None:
         atomic_write(note, b"mine", fingerprint)
     assert str(caught.value) == "changed on disk since it was read (edited elsewhere?); skipped, run again"
     assert note.read_bytes() == b"new"
+    assert not list(note.parent.glob(".a.md.*"))  # no temp file left behind
 
 
 def test_deleted_since_read(make_vault: MakeVault) -> None:
