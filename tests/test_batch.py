@@ -376,3 +376,19 @@ def test_a_damaged_index_is_not_a_traceback(
     note = root / "n/ref.md"
     expected = [m for m in _messages([str(root)], mode="check", workers=1, use_cache=False) if "ref.md" in m]
     assert _messages([str(note)], mode="check", workers=1) == expected
+
+
+def test_display_path_shows_notes_relative_to_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vault_tools.pipeline.runner import display_path
+
+    cwd = str(tmp_path) + os.sep
+    inside = str(tmp_path / "notes" / "a.md")
+    assert display_path(inside, cwd) == "notes/a.md"
+    assert display_path(Path(inside), cwd) == "notes/a.md"
+    outside = str(tmp_path.parent / "b.md")
+    assert display_path(outside, cwd) == outside.replace(os.sep, "/")
+    assert display_path(str(Path("x", "..", "c.md")), cwd) == "c.md"
+    monkeypatch.chdir(tmp_path)
+    assert display_path(inside) == "notes/a.md"

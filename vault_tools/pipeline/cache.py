@@ -213,8 +213,7 @@ class Cache:
         if not self.persist or force or mode == "diff":
             return None
         root = self._root_prefix
-        inside = path.startswith(root)  # then absolute: shown relative to ``cwd`` by a prefix test alone
-        rel = path[len(root) :] if inside else self._rel(path)
+        rel = path[len(root) :] if path.startswith(root) else self._rel(path)
         item = self.entries.get(rel)
         if item is None:
             return None
@@ -255,12 +254,7 @@ class Cache:
                     return None
                 self.entries[rel] = replace(entry, size=now.size, mtime_ns=now.mtime_ns, racy=now.racy)
                 self._touch(rel)
-        if inside and cwd:
-            shown = path[len(cwd) :] if path.startswith(cwd) else path
-            shown = shown if os.sep == "/" else shown.replace(os.sep, "/")
-        else:
-            shown = display_path(path, cwd)
-        return FileReport(shown, problems, changed=changed, status=status), refs
+        return FileReport(display_path(path, cwd), problems, changed=changed, status=status), refs
 
     def _entry(self, rel: str) -> Entry | None:
         item = self.entries.get(rel)

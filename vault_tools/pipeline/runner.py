@@ -65,15 +65,17 @@ def display_path(path: str | Path, cwd: str | None = None) -> str:
     Pass ``cwd`` (``os.getcwd()`` + separator) when calling once a note.
     """
     # String operations, not pathlib or os.path.relpath: this runs once a note, 10,000 times a vault.
-    text = os.fspath(path)
-    if os.path.isabs(text):  # noqa: PTH117
+    text = path if type(path) is str else os.fspath(path)
+    if cwd is not None and text.startswith(cwd):  # absolute (as ``cwd`` is) and inside it: the usual case
+        shown = text[len(cwd) :]
+    elif os.path.isabs(text):  # noqa: PTH117
         cwd = cwd or os.getcwd().rstrip(os.sep) + os.sep  # noqa: PTH109
         shown = text[len(cwd) :] if text.startswith(cwd) else text
     else:
         shown = os.path.normpath(text)
         if shown.startswith(".."):
             shown = os.path.abspath(text)  # noqa: PTH100
-    return shown.replace(os.sep, "/")
+    return shown if os.sep == "/" else shown.replace(os.sep, "/")
 
 
 def iter_notes(paths: Sequence[str]) -> Iterator[tuple[str, Config] | str]:
