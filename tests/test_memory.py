@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from vault_tools.core.spec import ModelSpec, build_spec
 from vault_tools.core.units import GB, GIB, GPUS
 from vault_tools.core.weights import weight_memory
 from vault_tools.fmt import human_bytes
+from vault_tools.records import replace
 
 LLAMA_7B = spec_from_mapping({"preset": "llama-7b"})
 LLAMA_7B_COUNT = count_params(LLAMA_7B)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,7 @@ from vault_tools.errors import SpecError
 from vault_tools.fmt import human_count
 from vault_tools.pipeline.model import Block, NoteContext, Problem, Rendered
 from vault_tools.pipeline.render import Untitled, render, render_untitled
+from vault_tools.records import record
 
 if TYPE_CHECKING:  # the core loads with the first model-spec block, not for every note
     from vault_tools.core.params import ParamCount
@@ -124,7 +124,7 @@ class ModelSpecProcessor:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Tables:
     text: str
     summary: Mapping[str, str]
@@ -173,7 +173,7 @@ def _untitled(content: str, span: int, templates: str) -> Untitled | None:
     return render_untitled(TEMPLATE, templates or None, **outcome.context)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Computed:
     context: Mapping[str, Any]  # template variables but the title
     summary: Mapping[str, str]

@@ -6,14 +6,15 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from vault_tools.records import record
 
 if TYPE_CHECKING:  # claims and the pipeline are imported when the command runs
     from vault_tools.claims.evaluate import ClaimResult
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NoteClaims:
     path: str
     confident: bool

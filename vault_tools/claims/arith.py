@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 
 from vault_tools.claims.expr import Token, Value, count_operators, evaluate_tokens, tokenize
 from vault_tools.claims.grammar import Op
 from vault_tools.claims.numbers import Stated, parse_quantity
 from vault_tools.claims.scan import Segment
+from vault_tools.records import record, replace
 
 # The literal a code line multiplies by, or assigns to a bytes-named variable: "n * 8", "dtype_bytes=2".
 _CODE_LITERAL_RE = re.compile(r"(?:\w*bytes?\w*\s*=\s*|\*\s*)(\d+(?:\.\d+)?)\s*[):,]*\s*$", re.IGNORECASE)
@@ -18,7 +18,7 @@ _OPERATOR_HINT_RE = re.compile(r"[\w)²³]\s*(?:[*×·⋅/÷+^²³]|\s-\s|−)")
 _COMMENT_LABEL_RE = re.compile(r"^[A-Za-z][\w\s-]{0,30}:\s*")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ArithmeticCandidate:
     """An expression and its stated result; ``value`` is what the expression evaluates to."""
 

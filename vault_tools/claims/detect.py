@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import Literal
 
 from vault_tools.claims.arith import ArithmeticCandidate, find_annotation, find_arithmetic
@@ -31,6 +30,7 @@ from vault_tools.claims.models import ModelCatalog, ModelRef, spelled_names, tex
 from vault_tools.claims.numbers import Stated, find_quantities, parse_quantity
 from vault_tools.claims.scan import Segment, SegmentKind, scan
 from vault_tools.lazyre import lazy_compile
+from vault_tools.records import record, replace
 
 Measure = Literal["total", "active"]
 
@@ -79,7 +79,7 @@ _NOT_A_MODEL_RE = re.compile(
 _SEARCH_WINDOW = 60  # characters between a model reference and the count it states
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExplicitCandidate:
     """A claims line (block or frontmatter), parsed, or the reason it does not parse."""
 
@@ -89,7 +89,7 @@ class ExplicitCandidate:
     error: str | None = None  # why the line does not parse
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ImplicitCandidate:
     """A parameter count stated for a model reference, with what it counts and how it compares."""
 

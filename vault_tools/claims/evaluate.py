@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
@@ -27,6 +26,7 @@ from vault_tools.claims.verdict import Verdict, judge
 from vault_tools.names import normalize_name
 from vault_tools.pipeline.model import NoteContext
 from vault_tools.processors import load_spec_yaml
+from vault_tools.records import record, replace
 
 if TYPE_CHECKING:  # the core loads when a claim names a model, not for every note with a number
     from vault_tools.core.params import ParamCount
@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # the core loads when a claim names a model, not for every no
 ClaimKind = Literal["explicit", "implicit", "arithmetic"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ClaimResult:
     """One claim with its verdict, ready for a report row or ``validate --json``."""
 

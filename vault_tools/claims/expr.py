@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
 from vault_tools.claims.numbers import CORE_PATTERN, Stated, stated_from_match
+from vault_tools.records import record
 
 TokenKind = Literal["num", "op", "lpar", "rpar", "sup", "rel", "label", "word", "sep"]
 
@@ -66,7 +66,7 @@ _TOKEN_RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Token:
     """One lexical piece of a line, with its span."""
 
@@ -79,7 +79,7 @@ class Token:
     dim: int = 0  # numbers and dtypes: 1 when the value is bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Value:
     """A computed quantity: a count (``dim`` 0) or bytes (``dim`` 1)."""
 

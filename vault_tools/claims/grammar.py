@@ -24,17 +24,17 @@ The README's "Claims" section documents each quantity's options and the toleranc
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
 from vault_tools.claims.numbers import Kind, Stated, parse_quantity
 from vault_tools.lazyre import lazy_compile
+from vault_tools.records import record
 
 Op = Literal["=", "≈", "<", ">", "≤", "≥"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Quantity:
     """One thing a claim can measure."""
 
@@ -88,7 +88,7 @@ _KEY_RE = lazy_compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 _LIST_MARKER_RE = lazy_compile(r"\s*(?:[-*+]\s+)?")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExplicitClaim:
     """A parsed claim line."""
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from vault_tools.core.presets import presets
 from vault_tools.names import normalize_name
+from vault_tools.records import field, record
 
 if TYPE_CHECKING:  # the core loads when a named model is first counted, not to find names
     from vault_tools.core.params import ParamCount
@@ -28,7 +28,7 @@ _SIZE_LABEL_RE = re.compile(r"(?<![x×\d.])(\d+(?:\.\d+)?)\s?([KMBT])$", re.IGNO
 _SIZE_FACTORS = {"k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModelEntry:
     """A known model: its catalog key, display title and the mapping ``spec_from_mapping`` accepts."""
 
@@ -37,7 +37,7 @@ class ModelEntry:
     mapping: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModelRef:
     """A model reference found in a line: its span, how it was recognised, and the name to resolve."""
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
 from vault_tools.lazyre import lazy_compile
+from vault_tools.records import record
 
 Kind = Literal["count", "bytes"]
 
@@ -101,7 +101,7 @@ CORE_PATTERN = rf"{_GUARD}(?:{_CORE})"
 _KR_PART_RE = lazy_compile(r"(\d+(?:\.\d+)?)\s?([십백천]?)\s?([만억조])")  # Korean numerals only
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Stated:
     """A quantity as written, with the precision the author used."""
 

@@ -12,8 +12,9 @@ import functools
 import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
+
+from vault_tools.records import record
 
 SegmentKind = Literal["prose", "row", "comment", "claims"]
 
@@ -35,7 +36,7 @@ _SLASH_COMMENTS |= {"rust", "rs", "swift", "kotlin", "scala", "jsonc"}
 _DASH_COMMENTS = frozenset({"sql", "lua", "haskell", "hs"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Segment:
     """One piece of a note that may hold claims.
 
@@ -52,7 +53,7 @@ class Segment:
     header: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fence:
     """A fenced block: its info word, opening and closing lines (1-based), and its container prefix."""
 

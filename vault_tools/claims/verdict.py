@@ -18,19 +18,19 @@ The computed value is shown the way the author wrote theirs (``6.57B`` next to `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
 from vault_tools.claims.grammar import Op
 from vault_tools.claims.numbers import BYTE_UNITS, TWIN_UNIT, Stated, format_full, format_like
+from vault_tools.records import record
 
 Verdict = Literal["ok", "wrong", "unverified"]
 
 APPROXIMATE_SHARE = Fraction(5, 100)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Judgement:
     """A verdict with the computed value at the author's precision and in full."""
 

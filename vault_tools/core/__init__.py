@@ -1,1 +1,1 @@
-"""The pure core: numbers in, frozen dataclasses out; no I/O beyond reading packaged data."""
+"""The pure core: numbers in, frozen records out; no I/O beyond reading packaged data."""

@@ -13,10 +13,10 @@ rules but their routing and caching code is not measured: their figures are labe
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 
 from vault_tools.core.spec import ModelSpec
 from vault_tools.core.units import Term
+from vault_tools.records import record
 
 RECOMPUTE_MODES = ("none", "selective", "full")
 # Activation function → (keeps its input, keeps its output, extra intermediates of the MLP width).
@@ -36,7 +36,7 @@ _SOFTMAX_IN_ACT_DTYPE = frozenset({"gpt2", "bert", "roberta", "gptj", "t5", "fal
 _MEASURED_FAMILIES = frozenset({"llama", "mistral", "qwen2", "qwen3", "gemma", "starcoder2", "gpt2"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ActivationMemory:
     """Saved-for-backward tensors (``saved``) and the logits the caller still holds (``held``)."""
 
@@ -172,7 +172,7 @@ def activation_memory(
     return ActivationMemory(tuple(saved), held, estimate, tuple(notes))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Ctx:
     spec: ModelSpec
     t: int

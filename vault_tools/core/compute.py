@@ -9,7 +9,6 @@ active parameter count (all of it for a dense model; the experts a token uses fo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from vault_tools.core.memory import layer_attention_types
 from vault_tools.core.options import DEFAULT_SEQ_LEN
@@ -17,11 +16,12 @@ from vault_tools.core.params import ParamCount
 from vault_tools.core.roles import part_role
 from vault_tools.core.spec import ModelSpec
 from vault_tools.core.units import Gpu, get_gpu
+from vault_tools.records import record
 
 CHINCHILLA_TOKENS_PER_PARAM = 20
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FlopTerm:
     """One addend of a FLOP count."""
 
@@ -114,7 +114,7 @@ def training_seconds(flops: float, *, gpu: Gpu, gpus: int, mfu: float) -> float:
     return flops / (gpus * gpu.bf16_flops * mfu)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ComputeReport:
     """Forward FLOPs per token, training FLOPs for a token budget and the time it takes."""
 

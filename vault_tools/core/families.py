@@ -6,9 +6,10 @@ meta device in ``tests/test_oracle.py``); numbers come from the config, never fr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
+
+from vault_tools.records import field, record, replace
 
 NormKind = Literal["rmsnorm", "layernorm"]
 MlpKind = Literal["gated", "plain"]
@@ -21,7 +22,7 @@ Layout = Literal["decoder", "encoder", "encoder_decoder"]
 HeadStyle = Literal["decoder", "bert", "roberta", "t5"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Family:
     """Structural facts of one model family; config keys may still switch biases and ties."""
 

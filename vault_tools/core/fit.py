@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 
 from vault_tools.core.memory import (
     InferenceMemory,
@@ -15,11 +14,12 @@ from vault_tools.core.memory import (
 )
 from vault_tools.core.params import ParamCount
 from vault_tools.core.units import GPUS, Gpu
+from vault_tools.records import record, replace
 
 MAX_GPUS = 4096  # the search stops here; beyond it a figure reads "no"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FitRow:
     """One GPU: whether the model fits, and the fewest GPUs that hold it."""
 

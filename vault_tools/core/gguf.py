@@ -8,13 +8,13 @@ wrote them (F32).  GGUF metadata (the tokenizer vocabulary, a few MB) is not cou
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import MappingProxyType
 
 from vault_tools.core.params import ParamCount, Part
 from vault_tools.core.roles import TermTable, part_label, part_role
 from vault_tools.core.spec import ModelSpec
 from vault_tools.core.units import GGML_TYPES, Term
+from vault_tools.records import record
 
 # llama.cpp file types → the tensor type most matrices get (llama_ftype_get_default_type).
 GGUF_FTYPES: MappingProxyType[str, str] = MappingProxyType(
@@ -42,7 +42,7 @@ _FUSED_QKV = frozenset({"gpt2", "bloom", "falcon", "gpt_neox", "phi3"})
 # --- GGUF (llama.cpp) -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Tensor:
     """One GGUF tensor (or ``copies`` identical ones): rows of ``row`` elements."""
 

@@ -7,11 +7,11 @@ checked against the modules transformers builds on the meta device (``tests/test
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
 from vault_tools.core.families import HeadStyle
+from vault_tools.records import record
 
 HeadKind = Literal[
     "causal_lm",
@@ -31,7 +31,7 @@ HeadKind = Literal[
 HeadOut = Literal["vocab", "labels", "hidden", "one", "two"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HeadLayer:
     """One module of a head: a linear layer over the hidden state, a LayerNorm, or a bare bias vector."""
 
@@ -48,7 +48,7 @@ class HeadLayer:
     component: str = "task_head"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Head:
     """What one task class builds besides the layer stack."""
 

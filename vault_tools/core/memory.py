@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from dataclasses import dataclass
 
 from vault_tools.core.activations import ActivationMemory, activation_memory
 from vault_tools.core.options import (
@@ -27,6 +26,7 @@ from vault_tools.core.roles import part_role
 from vault_tools.core.spec import ModelSpec
 from vault_tools.core.units import DTYPE_BITS, GGML_TYPES, Term, total
 from vault_tools.core.weights import WeightMemory, weight_bytes, weight_memory
+from vault_tools.records import record
 
 __all__ = [
     "DEFAULT_OVERHEAD",
@@ -54,7 +54,7 @@ __all__ = [
 # --- KV cache ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class KVCache:
     """The KV cache for ``batch`` sequences of ``seq_len`` tokens, one term per kind of layer."""
 
@@ -168,7 +168,7 @@ def kv_cache_bytes(spec: ModelSpec, *, batch: int = 1, seq_len: int, kv_dtype: s
 # --- inference ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InferenceMemory:
     """Weights + KV cache + the stated runtime overhead, for one GPU holding the whole model."""
 
@@ -244,7 +244,7 @@ def lora_params(count: ParamCount, targets: Collection[str], rank: int) -> int:
 # --- training ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TrainingMemory:
     """Memory per GPU for one training step, term by term."""
 
@@ -283,7 +283,7 @@ class TrainingMemory:
         return total(self.terms)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StateTerm:
     """A model-state quantity before sharding, and the lowest ZeRO stage that partitions it."""
 
@@ -304,7 +304,7 @@ def shard(nbytes: int, stage: int, zero: int, gpus: int) -> int:
     return -(-nbytes // gpus) if _sharded(stage, zero, gpus) else nbytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModelStates:
     """What one training step keeps besides activations, before ZeRO shards it; independent of gpus."""
 

@@ -6,14 +6,13 @@ DeepSeek every layer from ``first_k_dense_replace`` on (every ``moe_layer_freq``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vault_tools.core.families import Family
 from vault_tools.core.keys import ConfigFields
 from vault_tools.errors import SpecError
+from vault_tools.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MoESpec:
     """Routed experts of a mixture-of-experts model."""
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -15,6 +14,7 @@ from vault_tools.core.activations import RECOMPUTE_MODES
 from vault_tools.core.units import DTYPE_BITS, GGML_TYPES, GIB, dtype_name, get_gpu, normalize_name
 from vault_tools.core.weights import canonical_format
 from vault_tools.lazyre import lazy_compile
+from vault_tools.records import record
 
 DEFAULT_SEQ_LEN = 2048  # the seed article's LLaMA context; set seq_len for anything else
 DEFAULT_OVERHEAD = GIB  # CUDA context + allocator reserve per GPU: a rule of thumb, shown as its own term
@@ -81,7 +81,7 @@ def canonical_optimizer(name: str) -> str:
     return key
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InferenceOptions:
     """How the model is served: weight format, batch × context, KV-cache type, runtime overhead."""
 
@@ -118,7 +118,7 @@ class InferenceOptions:
         return cls(**_kwargs(cls, mapping, "memory", _INFERENCE_KEYS))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TrainingOptions:
     """How the model is trained: optimizer, precision, sharding, micro-batch, recompute, LoRA, budget."""
 

@@ -7,14 +7,14 @@ number comes from; ``ParamCount.symbols`` gives the values the symbols stand for
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from vault_tools.core.formulas import SYMBOL_RE, SYMBOLS, group_formula, mul, product, symbol_values
 from vault_tools.core.heads import HEADS, HeadLayer
 from vault_tools.core.spec import ModelSpec
+from vault_tools.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Part:
     """One parameter tensor of the model, repeated ``copies`` times (e.g. once per layer).
 
@@ -51,7 +51,7 @@ class Part:
         return product(self.times, self.per, self.size_formula)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Approximation:
     """One of the seed article's closed-form estimates, with its error against the exact count."""
 
@@ -69,7 +69,7 @@ class Approximation:
         return self.error / self.exact if self.exact else 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ParamCount:
     """The exact count of one model: its parts, the totals and the seed approximations."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +12,7 @@ import yaml
 from vault_tools.core.keys import canonical_keys, canonical_name
 from vault_tools.errors import SpecError
 from vault_tools.names import normalize_name
+from vault_tools.records import record
 
 if TYPE_CHECKING:  # claims look up preset names without building a spec
     from vault_tools.core.spec import ModelSpec
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # claims look up preset names without building a spec
 _ENTRY_KEYS = frozenset({"title", "aliases", "source", "known_total", "note", "config"})
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Preset:
     """One well-known model: its config as published, where it comes from, and any published count."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from vault_tools.core.compute import ComputeReport, compute_report
@@ -23,11 +22,12 @@ from vault_tools.core.params import ParamCount
 from vault_tools.core.spec import ModelSpec
 from vault_tools.core.units import Term, dtype_name
 from vault_tools.core.weights import EXAMPLE_FORMATS
+from vault_tools.records import as_dict, record, replace
 
 _COMPUTE_KEYS = ("tokens", "gpu", "gpus", "mfu")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MemoryReport:
     """Weights per format, inference and training memory, compute and the GPU fit table of one model."""
 
@@ -134,8 +134,8 @@ def memory_json(report: MemoryReport) -> dict[str, Any]:
                 "trainable_params": training.trainable,
             },
             "options": {
-                "memory": asdict(inference.options) | {"kv_dtype": inference.kv.kv_dtype},
-                "training": asdict(training.options),
+                "memory": as_dict(inference.options) | {"kv_dtype": inference.kv.kv_dtype},
+                "training": as_dict(training.options),
             },
             "terms": {
                 "weights": {w.format: _terms(w.terms) for w in report.weights},

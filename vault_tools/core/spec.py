@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -23,9 +22,10 @@ from vault_tools.core.heads import HeadKind, resolve_head
 from vault_tools.core.keys import NULL_IS_A_VALUE, ConfigFields, also_spelled, fold_keys
 from vault_tools.core.moe import MoESpec, read_moe
 from vault_tools.errors import SpecError
+from vault_tools.records import field, record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MLASpec:
     """DeepSeek multi-head latent attention dimensions."""
 
@@ -40,7 +40,7 @@ class MLASpec:
         return self.qk_rope_head_dim + self.qk_nope_head_dim
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModelSpec:
     """A model architecture reduced to what the counters need; every field resolved, nothing implicit."""
 

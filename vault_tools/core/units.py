@@ -6,14 +6,15 @@ Facts only, no logic beyond name lookup.  Sources are named next to each table s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from types import MappingProxyType
+
+from vault_tools.records import record
 
 GB = 10**9  # decimal gigabyte: what disk sizes and the seed article's "28 GB" mean
 GIB = 2**30  # binary gibibyte: what GPU memory and nvidia-smi's MiB add up to
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Term:
     """One named addend of a memory figure: its bytes and how they were reached."""
 
@@ -80,7 +81,7 @@ def dtype_bytes(name: str) -> int:
 # --- GGUF block types (ggml-common.h: block structs; sizes in bytes per block of N elements) -------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BlockType:
     """A ggml tensor type: ``block_bytes`` bytes hold ``block_elems`` consecutive elements of a row."""
 
@@ -124,7 +125,7 @@ GGML_TYPES: MappingProxyType[str, BlockType] = MappingProxyType(
 # --- GPUs ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Gpu:
     """One accelerator: total memory as the driver reports it, and dense BF16 tensor throughput."""
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from types import MappingProxyType
 
 from vault_tools.core.gguf import GGUF_FTYPES, gguf_terms
 from vault_tools.core.params import ParamCount
 from vault_tools.core.roles import TermTable, part_label, part_role
 from vault_tools.core.units import DTYPE_BITS, Term, dtype_name, normalize_name
+from vault_tools.records import record
 
 __all__ = [
     "EXAMPLE_FORMATS",
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WeightMemory:
     """The bytes of a model's weights in one format, term by term."""
 

@@ -12,7 +12,6 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from vault_tools.pipeline import cache as cache_mod
 from vault_tools.pipeline import files
 from vault_tools.pipeline.config import Config
 from vault_tools.pipeline.runner import FileReport, Mode, RunReport, iter_notes, process_file
+from vault_tools.records import field, record, replace
 
 if TYPE_CHECKING:
     from vault_tools.pipeline.engine import Result
@@ -30,7 +30,7 @@ _PARALLEL_MIN = 64
 _CHUNK = 32
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Job:
     path: str
     config: Config
@@ -40,7 +40,7 @@ class Job:
     defer_unresolved: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Outcome:
     report: FileReport
     entry: cache_mod.Entry | None  # what the cache may remember about the note as it now is on disk
@@ -48,7 +48,7 @@ class Outcome:
     deferred: bool = False
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class _Recorder:
     """The ``resolve_model`` a note sees: the index as known, with every lookup written down."""
 

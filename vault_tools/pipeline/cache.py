@@ -28,7 +28,6 @@ import os
 import re
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,7 @@ from vault_tools import __version__
 from vault_tools.pipeline.config import Config
 from vault_tools.pipeline.problem import Problem
 from vault_tools.pipeline.runner import FileReport, Mode, display_path
+from vault_tools.records import fields, record, replace
 
 if TYPE_CHECKING:
     from vault_tools.pipeline.engine import Result
@@ -54,7 +54,7 @@ _FIELDS = 10  # items in an entry's JSON list (Entry.to_json)
 _KEYS, _MODEL, _REFS = 7, 8, 9
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Entry:
     """What checking a note found (its problems, whether refresh would change it), and its index names."""
 

@@ -9,10 +9,10 @@ import functools
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from vault_tools.pipeline.blocks import parse
 from vault_tools.pipeline.text import display_width, line_body, line_ending
+from vault_tools.records import record
 
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _CONTAINER = re.compile(r"[ \t>]*")
@@ -30,7 +30,7 @@ def heading_key(text: str) -> str:
     return " ".join(kept.casefold().split())
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Table:
     first: int  # 0-based line of the header row
     last: int  # 0-based line of the last row (the delimiter row when the table has no body)

@@ -12,10 +12,11 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any
+
+from vault_tools.records import field, fields, record
 
 CONFIG_FILE = ".vault-tools.toml"
 # The headings a changelog section goes by (compared through changelog.heading_key).
@@ -28,7 +29,7 @@ def _today() -> str:
     return dt.date.today().isoformat()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Config:
     """A vault's settings; the defaults are what a vault without any configuration gets."""
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import PurePath
 from types import MappingProxyType
 from typing import Any
@@ -17,12 +15,13 @@ from vault_tools.pipeline import changelog, frontmatter, regions
 from vault_tools.pipeline.config import Config
 from vault_tools.pipeline.model import Block, NoteContext, Problem, Processor, Rendered
 from vault_tools.pipeline.text import split_lines, to_newline
+from vault_tools.records import field, record, replace
 
 # First line of every region's text: the headline values, so the next run can say what changed.
 _SUMMARY_RE = re.compile(r"^<!-- vault-tools:summary (?P<body>.*?) -->$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Result:
     """What processing one note produced."""
 
@@ -41,7 +40,7 @@ class Result:
         return any(p.severity == "error" for p in self.problems)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Options:
     """How to run: check mode writes nothing and reports stale regions; force overwrites hand edits."""
 
@@ -109,7 +108,7 @@ def process_text(
     )
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@record
 class _Pass:
     """One run of the processors over a text and the regions applied to it."""
 
@@ -293,7 +292,7 @@ def _placed(rendered: Rendered, lines: list[str], config: Config, body_start: in
     anchor = heading  # 1-based number of the line before the heading
     while anchor > body_start + 1 and not lines[anchor - 1].strip():
         anchor -= 1
-    return dataclasses.replace(rendered, anchor_line=anchor)
+    return replace(rendered, anchor_line=anchor)
 
 
 # json.dumps with options builds an encoder each call; this is the one it would build.
@@ -303,7 +302,7 @@ _SUMMARY_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 def _with_summary(rendered: Rendered) -> Rendered:
     body = _SUMMARY_JSON.encode(dict(rendered.summary)).replace("--", "-\\u002d")
     header = f"<!-- vault-tools:summary {body} -->\n" if rendered.summary else ""
-    return dataclasses.replace(rendered, text=header + rendered.text)
+    return replace(rendered, text=header + rendered.text)
 
 
 def _old_summary(text: str) -> dict[str, str]:

@@ -12,13 +12,13 @@ import os
 import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from vault_tools.pipeline.config import Config, absolute, find_vault_root, load_config
+from vault_tools.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Fingerprint:
     """What a note looked like when it was read."""
 
@@ -142,7 +142,7 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ScanEntry:
     """A note to process (``problem`` None), or a path skipped with the reason to report.
 

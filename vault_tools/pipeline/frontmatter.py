@@ -15,13 +15,13 @@ import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
 import yaml
 
 from vault_tools.pipeline.text import NoteSyntaxError, line_body, line_ending
+from vault_tools.records import field, fields, record
 
 try:  # libyaml is ~10x faster, which matters when every note of a 10,000-note vault is parsed
     from yaml import CSafeLoader as _BaseLoader
@@ -188,7 +188,7 @@ def load_yaml(text: str, first_line: int = 1) -> Any:
         raise NoteSyntaxError(f"invalid YAML: {exc}", first_line) from None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Frontmatter:
     """Where a note's frontmatter is: 0-based line indices of the ``---`` lines, and what it holds."""
 
@@ -257,7 +257,7 @@ def _fence(line: str) -> str:
     return line_body(line).rstrip(" \t")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NoteMeta:
     """The frontmatter keys the tool reads, typed; everything else is in ``extra`` as parsed."""
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 # Part of the records plug-ins import from here (``from vault_tools.pipeline.model import Problem``).
 from vault_tools.pipeline.problem import Problem as Problem
 from vault_tools.pipeline.problem import Severity as Severity
+from vault_tools.records import field, record
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Block:
     """A fenced block found by markdown-it-py.
 
@@ -32,7 +32,7 @@ class Block:
     closed: bool = True  # False when the fence is never closed (it then runs to the end of its container)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NoteContext:
     """What a processor may read about the note and the vault (never the file system directly)."""
 
@@ -48,7 +48,7 @@ class NoteContext:
     aliases: tuple[str, ...] = ()  # the frontmatter's aliases, as strings
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rendered:
     """A processor's output for one managed region.
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from vault_tools.records import record
 
 Severity = Literal["error", "stale", "wrong", "warning"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Problem:
     """Something to report about a note, at a 1-based source line (``path:line: message``)."""
 

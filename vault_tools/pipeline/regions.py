@@ -18,11 +18,11 @@ import operator
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from itertools import accumulate, islice
 
 from vault_tools.pipeline.model import Problem, Rendered
 from vault_tools.pipeline.text import NoteSyntaxError, line_body, to_newline
+from vault_tools.records import record
 
 _MARKER = re.compile(r"(?P<prefix>[ \t>]*)<!-- vault-tools:(?P<what>begin|end)\b")
 _BEGIN = re.compile(r"<!-- vault-tools:begin (?P<id>[^\s]+) sha256=(?P<sum>[0-9a-f]{12}) -->[ \t]*")
@@ -33,7 +33,7 @@ _MARKER_LINE = re.compile(r"^[ \t>]*<!-- vault-tools:(?:begin|end)\b", re.MULTIL
 _FENCE_TOKENS = ("```", "~~~")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Region:
     """A managed region: 0-based indices of its marker lines, the stored checksum, the container prefix."""
 

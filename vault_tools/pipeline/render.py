@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vault_tools.fmt import grouped, human_bytes, human_count, share
+from vault_tools.records import record
 
 if TYPE_CHECKING:  # jinja2 loads on the first render, not for a run the cache answers
     import jinja2
@@ -84,7 +84,7 @@ _SLOT = "\x00vault-tools:title\x01"
 _OTHER_SLOT = "\x00vault-tools:TITLE\x01"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Untitled:
     """A rendering with its ``title`` left open, to be filled in per note."""
 

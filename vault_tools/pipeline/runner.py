@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from vault_tools.pipeline import files
 from vault_tools.pipeline.config import Config, absolute, find_vault_root, load_config
 from vault_tools.pipeline.problem import Problem
+from vault_tools.records import field, record, replace
 
 if TYPE_CHECKING:  # the engine and the processors load when a note is processed, not for a cache hit
     from vault_tools.pipeline.engine import Result
@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the engine and the processors load when a note is processed
 Mode = Literal["refresh", "check", "diff"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FileReport:
     """The outcome for one note."""
 
@@ -37,7 +37,7 @@ class FileReport:
         return [f"{self.path}:{p.line}: {p.message}" for p in self.problems]
 
 
-@dataclass(slots=True)
+@record(frozen=False)
 class RunReport:
     """Every file's outcome, in scan order, plus problems that belong to no single note."""
 

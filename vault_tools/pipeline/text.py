@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
-from dataclasses import dataclass
+
+from vault_tools.records import record
 
 _BOM = codecs.BOM_UTF8
 # Git and grep call a file binary when a NUL byte appears early; Markdown never holds one.
@@ -28,7 +29,7 @@ class NoteSyntaxError(ValueError):
         self.line = line
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NoteText:
     """A decoded note.
 
