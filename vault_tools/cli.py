@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from vault_tools import __version__
 from vault_tools.errors import VaultToolsError
@@ -15,8 +16,39 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, without importing shutil (and bz2, lzma) on every run for the width.
+
+    argparse builds a formatter for each ``add_argument`` to check its arguments, and the stock one asks
+    ``shutil.get_terminal_size`` for its width: the same rule is written out here (``COLUMNS``, else the
+    terminal's width, else 80, less 2 as argparse takes).
+    """
+
+    def __init__(self, prog: str, **options: Any) -> None:
+        if options.get("width") is None:
+            options["width"] = _terminal_columns() - 2
+        super().__init__(prog, **options)
+
+
+def _terminal_columns() -> int:
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so ``main`` maps every outcome to an exit code."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise _UsageError(f"{self.prog}: error: {message}")

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import os
 import re
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType, ModuleType
@@ -25,8 +25,16 @@ STATUSES = ("verified", "failed", "unverified")
 DEFAULT_STATUS_MAP: Mapping[str, str] = MappingProxyType({status: status for status in STATUSES})
 
 
+def _is_date(value: object) -> bool:
+    """A TOML date (``date = 2026-11-23``, not a date-time); tomllib has imported datetime for it."""
+    import datetime as dt
+
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
 def _today() -> str:
-    return dt.date.today().isoformat()
+    # time, not datetime: the date module is not worth its import on a warm run that writes no date.
+    return time.strftime("%Y-%m-%d")
 
 
 @record
@@ -201,7 +209,7 @@ def _build(table: object, root: Path, source: Path, section: str) -> Config:
     date = table.get("date")
     if date is None:
         date = _today()
-    elif isinstance(date, dt.date) and not isinstance(date, dt.datetime):
+    elif not isinstance(date, str) and _is_date(date):
         date = date.isoformat()
     elif not isinstance(date, str) or not _is_iso_date(date):
         raise fail("date", "a date like 2026-11-23")
@@ -237,6 +245,8 @@ def _build(table: object, root: Path, source: Path, section: str) -> Config:
 def _is_iso_date(text: str) -> bool:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return False
+    import datetime as dt  # a configured date only
+
     try:
         dt.date.fromisoformat(text)
     except ValueError:
