@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import MakeVault
 from vault_tools.pipeline.batch import run
 from vault_tools.pipeline.config import load_config
+from vault_tools.pipeline.files import read_note
 from vault_tools.pipeline.runner import Mode
 
 SPEC = (
@@ -392,3 +393,55 @@ def test_display_path_shows_notes_relative_to_the_working_folder(
     assert display_path(str(Path("x", "..", "c.md")), cwd) == "c.md"
     monkeypatch.chdir(tmp_path)
     assert display_path(inside) == "notes/a.md"
+
+
+def test_a_note_edited_outside_its_regions_is_checked_without_rendering_them(
+    make_vault: MakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pre-commit case: the cache's render tokens let the regions be read back from the note."""
+    root = make_vault(
+        {
+            "m.md": "---\ntitle: LLaMA-7B\n---\n\nSome words.\n\n```model-spec\npreset: llama-7b\n```\n\n"
+            "LLaMA-7B has 6.7B parameters.\n",
+        }
+    )
+    run([str(root)], mode="refresh", workers=1)
+    note = root / "m.md"
+    note.write_text(note.read_text().replace("Some words.", "Some other words, no claim."))
+    whole = _messages([str(note)], mode="check", workers=1, use_cache=False)
+
+    def fail(*_args: object, **_kwargs: object) -> str:
+        raise AssertionError("a region was computed or rendered again")
+
+    monkeypatch.setattr("vault_tools.processors._compute", fail)
+    monkeypatch.setattr("vault_tools.claims.processor._render_rows", fail)
+    assert _messages([str(note)], mode="check", workers=1) == whole == []
+    report = run([str(note)], mode="refresh", workers=1)
+    assert report.changed == 0 and report.failed == 0
+
+
+def test_a_one_note_run_that_moves_no_name_rewrites_only_its_shard(make_vault: MakeVault) -> None:
+    from vault_tools.pipeline import cache as cache_mod
+
+    root = make_vault(SHARDED)
+    run([str(root)], mode="refresh", workers=1)
+    folder = root / ".vault-tools" / "cache"
+    index = folder / "index.json"
+    before_index, before_files = index.read_bytes(), sorted(p.name for p in folder.iterdir())
+    note = root / "n/ref.md"
+    note.write_text(note.read_text() + "\nMore prose.\n")
+    assert _messages([str(note)], mode="check", workers=1) == []
+    shard = next(folder.glob(f"{cache_mod._shard('n/ref.md'):02x}-*.json"))
+    # Same file names (generations), the index untouched, the note's new digest in its shard.
+    assert sorted(p.name for p in folder.iterdir()) == before_files and index.read_bytes() == before_index
+    assert cache_mod._read_json(shard)["entries"]["n/ref.md"][2] == read_note(note)[1].digest
+    assert _messages([str(root)], mode="check", workers=1) == []
+    # A spec that changes moves the index: its shard gets a new generation and the index follows.
+    spec = root / "spec/s.md"
+    spec.write_text(spec.read_text().replace("h: 64", "h: 128"))
+    _messages([str(spec)], mode="check", workers=1)
+    assert index.read_bytes() != before_index and sorted(p.name for p in folder.iterdir()) != before_files
+    assert not cache_mod.load(root, load_config(root))._index_stale
+    assert _messages([str(root)], mode="check", workers=1) == _messages(
+        [str(root)], mode="check", workers=1, use_cache=False
+    )

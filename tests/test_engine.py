@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from vault_tools.claims.processor import ClaimsProcessor
 from vault_tools.pipeline.config import Config
 from vault_tools.pipeline.engine import Options, Result, process_text
 from vault_tools.processors import ModelSpecProcessor
@@ -207,3 +210,71 @@ def test_markers_shown_in_a_code_fence_are_examples_not_regions() -> None:
     assert result.text.startswith(note[: note.index("```model-spec")])
     assert result.text.count("<!-- vault-tools:end model-spec -->") == 2
     assert run(result.text).text == result.text
+
+
+# A note with both built-in processors' regions: spec tables and the claims' Verification table.
+MEMO_NOTE = NOTE.replace("Text after the spec.", "Text after the spec.\n\nLLaMA-7B has 6.7B parameters.")
+BOTH = {**PROCESSORS, "claims": ClaimsProcessor()}
+
+
+def _both(text: str, **options: object) -> Result:
+    return process_text(text, path="n.md", config=CONFIG, processors=BOTH, options=Options(**options))  # type: ignore[arg-type]
+
+
+def _no_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any computing or rendering of a region fail the test."""
+
+    def fail(*_args: object, **_kwargs: object) -> str:
+        raise AssertionError("a region was computed or rendered again")
+
+    monkeypatch.setattr("vault_tools.processors._compute", fail)
+    monkeypatch.setattr("vault_tools.claims.processor._render_rows", fail)
+
+
+def test_a_region_rendered_from_the_same_inputs_is_taken_from_the_note(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    refreshed = _both(MEMO_NOTE)
+    assert refreshed.changed and len(refreshed.memo) == 2  # spec tables and Verification
+    # Edited elsewhere (the pre-commit case): the same regions, read back from the note, nothing rendered.
+    edited = refreshed.text.replace("Text after the spec.", "Text after the spec, edited.")
+    expected = _both(edited)
+    expected_check = _both(edited, check=True)
+    _no_rendering(monkeypatch)
+    for check, want in ((False, expected), (True, expected_check)):
+        got = _both(edited, check=check, memo=frozenset(refreshed.memo))
+        assert (got.text, got.changed, got.problems, got.changes, got.status, got.memo) == (
+            want.text,
+            want.changed,
+            want.problems,
+            want.changes,
+            want.status,
+            want.memo,
+        )
+    assert not expected.changed and set(expected.memo) == set(refreshed.memo)
+
+
+@pytest.mark.parametrize(
+    ("edit", "what"),
+    [
+        (lambda text: text.replace("preset: llama-7b", "preset: llama-13b"), "the spec"),
+        (lambda text: text.replace("6.7B parameters", "6.9B parameters"), "a claim"),
+        (lambda text: text.replace("| embedding |", "| embedding (edited) |", 1), "the region by hand"),
+        (lambda text: text.replace("title: LLaMA-7B", "title: LLaMA-7B (old)"), "the title"),
+    ],
+)
+def test_a_region_is_rendered_again_when_its_inputs_or_its_text_changed(
+    edit: Callable[[str], str], what: str
+) -> None:
+    refreshed = _both(MEMO_NOTE)
+    edited = edit(refreshed.text)
+    assert edited != refreshed.text, what
+    for check in (False, True):
+        with_memo = _both(edited, check=check, force=True, memo=frozenset(refreshed.memo))
+        without = _both(edited, check=check, force=True)
+        assert (with_memo.text, with_memo.problems, with_memo.changes, with_memo.memo) == (
+            without.text,
+            without.problems,
+            without.changes,
+            without.memo,
+        ), what

@@ -106,19 +106,29 @@ class ModelSpecProcessor:
         for block in note.blocks:
             if block.kind != KIND:
                 continue
-            outcome = _compute(block.content, block.end_line - block.line, note.title, str(templates or ""))
-            if isinstance(outcome, tuple):
-                offset, message = outcome
-                out.append(Problem(block.line + offset, message))
-                continue
-            text, summary = outcome.text, outcome.summary
+            span = block.end_line - block.line
+            rid = region_id(KIND, block.index)
+            # The tables follow from the block's text, its span and the note's title (and the templates,
+            # which the cache answers for): a note whose region was rendered from these needs no core.
+            key = f"{KIND}\0{span}\0{note.title}\0{block.content}"
+            reused = note.reuse(rid, key)
+            if reused is not None:
+                text, summary = reused
+            else:
+                outcome = _compute(block.content, span, note.title, str(templates or ""))
+                if isinstance(outcome, tuple):
+                    offset, message = outcome
+                    out.append(Problem(block.line + offset, message))
+                    continue
+                text, summary = outcome.text, outcome.summary
             out.append(
                 Rendered(
-                    region_id=region_id(KIND, block.index),
+                    region_id=rid,
                     anchor_line=block.end_line,
                     text=text,
                     summary=summary,
                     prefix=block.prefix,
+                    memo_key=key,
                 )
             )
         return out

@@ -42,13 +42,13 @@ class ClaimsProcessor:
             return ()
         anchor, prefix = _anchor(note)
         rows = [_row(result) for result in results]
-        text = _render(note, results, rows)
+        text, key = _render(note, results, rows)
         # The region shifts the claims written after it; number them as they will read once it is written.
         shift, after = _shift(note, anchor, text.count("\n") + 1)
         shown = [r.line + shift if shift and r.line > after else r.line for r in results]
         if shift:
             rows = [_row(r, line) for r, line in zip(results, shown, strict=True)]
-            text = _render(note, results, rows)
+            text, key = _render(note, results, rows)
         region = Rendered(
             region_id=REGION_ID,
             anchor_line=anchor,
@@ -57,6 +57,7 @@ class ClaimsProcessor:
             status=status(results),
             prefix=prefix,
             cites=tuple(zip((r.line for r in results), shown, strict=True)),
+            memo_key=key,
         )
         # Problems cite the lines of the text as given: what `check` reports, before anything is written.
         return (region, *(problem for problem in map(_problem, results) if problem is not None))
@@ -123,11 +124,16 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def _render(note: NoteContext, results: Sequence[ClaimResult], rows: list[dict[str, Any]]) -> str:
+def _render(note: NoteContext, results: Sequence[ClaimResult], rows: list[dict[str, Any]]) -> tuple[str, str]:
+    """The region's text for ``rows`` and its memo key (the text comes from the note when it holds it)."""
     callout, title = headline(results)
     # Notes built from one template say the same things on the same lines: render each table once.
     key = tuple(tuple(row.items()) for row in rows)
-    return _render_rows(note.options.get("templates"), callout, title, key)
+    memo_key = repr((REGION_ID, callout, title, key))
+    reused = note.reuse(REGION_ID, memo_key)
+    if reused is not None:
+        return reused[0], memo_key
+    return _render_rows(note.options.get("templates"), callout, title, key), memo_key
 
 
 @functools.lru_cache(maxsize=256)

@@ -38,6 +38,7 @@ class Job:
     force: bool
     index: Mapping[str, Mapping[str, Any]]
     defer_unresolved: bool
+    memo: frozenset[str] = frozenset()  # the note's render tokens from its cache entry (Result.memo)
 
 
 @record
@@ -98,6 +99,7 @@ def _work(job: Job) -> Outcome:
         resolve_model=recorder,
         may_write=may_write,
         sync_folder=False,
+        memo=job.memo,
     )
     if result is not None:
         own.update(reference_key(name) for name in result.names)
@@ -176,7 +178,8 @@ def run(
             if hit[1]:
                 hits.append((path, config, hit[1]))
         else:
-            jobs.append(Job(path, config, mode, force, index(config.root), defer_unresolved=True))
+            memo = cache.memo(path)
+            jobs.append(Job(path, config, mode, force, index(config.root), defer_unresolved=True, memo=memo))
     bar = _Progress(len(jobs), progress)
     deferred: list[Job] = []
     outcomes: dict[str, Outcome] = {}
@@ -194,7 +197,8 @@ def run(
             results[job.path] = outcome.report
     for path, config, refs in hits:
         if _moved(refs, final_index(config.root)):
-            deferred.append(Job(path, config, mode, force, final_index(config.root), defer_unresolved=False))
+            memo = caches[config.root].memo(path)
+            deferred.append(Job(path, config, mode, force, final_index(config.root), False, memo))
     for job, outcome in zip(deferred, _run_jobs(deferred, count, _Progress(0, False)), strict=True):
         report_ = outcome.report
         earlier = outcomes.get(job.path)

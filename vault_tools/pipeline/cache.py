@@ -48,10 +48,10 @@ _INDEX = "index.json"
 _LEGACY = "cache.json"  # format 5 kept every entry in one file
 _SHARDS = 64
 _PARTIAL_MAX = 16  # a run over at most this many notes reads only their shards and the index
-_FORMAT = 6
-_FIELDS = 10  # items in an entry's JSON list (Entry.to_json)
-# Where Entry.to_json puts what is read from raw entries (by Cache.index, lookup and refs).
-_KEYS, _MODEL, _REFS = 7, 8, 9
+_FORMAT = 7
+_FIELDS = 11  # items in an entry's JSON list (Entry.to_json)
+# Where Entry.to_json puts what is read from raw entries (by Cache.index, lookup, refs and memo).
+_KEYS, _MODEL, _REFS, _MEMO = 7, 8, 9, 10
 
 
 @record
@@ -68,6 +68,7 @@ class Entry:
     keys: tuple[str, ...]  # the note's names (title, aliases, file name) as index keys (reference_key)
     model: Mapping[str, Any] | None
     refs: Refs
+    memo: tuple[str, ...] = ()  # the last run's render tokens (engine.Result.memo), stale or not
 
     def to_json(self) -> list[Any]:
         return [
@@ -81,11 +82,12 @@ class Entry:
             list(self.keys),
             self.model,
             [list(r) for r in self.refs],
+            list(self.memo),
         ]
 
     @classmethod
     def from_json(cls, raw: list[Any]) -> Entry:
-        size, mtime, digest, racy, changed, problems, status, keys, model, refs = raw
+        size, mtime, digest, racy, changed, problems, status, keys, model, refs, memo = raw
         return cls(
             int(size),
             int(mtime),
@@ -98,6 +100,7 @@ class Entry:
             tuple(keys),
             model,
             tuple((str(k), v) for k, v in refs) if refs else (),
+            tuple(map(str, memo)),
         )
 
 
@@ -144,6 +147,7 @@ def entry_for(
         tuple(dict.fromkeys(reference_key(name) for name in result.names)),
         note_model(result.blocks),
         refs,
+        result.memo,
     )
 
 
@@ -189,6 +193,8 @@ class Cache:
         self._loaded = loaded
         self._models: dict[str, list[Any]] = dict(models or {})
         self._dirty: set[int] = set()
+        # Shards where a note's names or spec changed: the index must be written again with them.
+        self._models_moved: set[int] = set()
         self._index_stale = False
 
     @property
@@ -256,6 +262,14 @@ class Cache:
                 self._touch(rel)
         return FileReport(display_path(path, cwd), problems, changed=changed, status=status), refs
 
+    def memo(self, path: str) -> frozenset[str]:
+        """The render tokens of the note's last run (``Options.memo``), whatever became of it since."""
+        item = self.entries.get(self._rel(path))
+        if item is None:
+            return frozenset()
+        memo = item.memo if isinstance(item, Entry) else item[_MEMO]
+        return frozenset(memo) if isinstance(memo, list | tuple) else frozenset()
+
     def _entry(self, rel: str) -> Entry | None:
         item = self.entries.get(rel)
         if item is None or isinstance(item, Entry):
@@ -266,6 +280,7 @@ class Cache:
             del self.entries[rel]
             self._touch(rel)
             self._index = None  # it may have given the index a name
+            self._models_moved.add(_shard(rel))
             return None
         return entry
 
@@ -282,6 +297,7 @@ class Cache:
             self._touch(rel)
         if _indexed(old) != _indexed(entry):
             self._index = None
+            self._models_moved.add(_shard(rel))
 
     def index(self) -> dict[str, Mapping[str, Any]]:
         """Model references: every name of every note that holds a model-spec → that spec."""
@@ -315,19 +331,28 @@ class Cache:
                     group[rel] = raw
                 if raw[_MODEL] is not None:
                     models[rel] = [raw[_KEYS], raw[_MODEL]]
+            renamed = self._index_stale
             for n, entries in groups.items():
-                self._shards[n] = gen = os.urandom(6).hex()
+                gen = self._shards.get(n)
+                # A shard whose notes' names and specs are as the index has them is replaced in place,
+                # under its generation: the index still holds for it, and a one-note run writes one file.
+                if gen is None or n in self._models_moved or self._index_stale:
+                    self._shards[n] = gen = os.urandom(6).hex()
+                    renamed = True
                 _write_json(folder, _shard_file(n, gen), {"key": self.key, "gen": gen, "entries": entries})
-            _write_json(
-                folder, _INDEX, {"key": self.key, "shards": _recorded(self._shards), "models": models}
-            )
-            # Only now the older generations go: until the index names the new ones, a reader must see
-            # two files for a shard (and load everything) rather than a shard the index does not know.
-            for n, gens in _listing(folder).items():
-                for old in gens:
-                    if old != self._shards.get(n):
-                        (folder / _shard_file(n, old)).unlink(missing_ok=True)
+            if renamed:
+                _write_json(
+                    folder, _INDEX, {"key": self.key, "shards": _recorded(self._shards), "models": models}
+                )
+                # Only now the older generations go: until the index names the new ones, a reader must
+                # see two files for a shard (and load everything) rather than a shard the index does not
+                # know.
+                for n, gens in _listing(folder).items():
+                    for old in gens:
+                        if old != self._shards.get(n):
+                            (folder / _shard_file(n, old)).unlink(missing_ok=True)
             self._dirty.clear()
+            self._models_moved.clear()
             self._index_stale = False
             (self.root / FOLDER / _LEGACY).unlink(missing_ok=True)
 
@@ -371,16 +396,17 @@ def _listing(folder: Path) -> dict[int, list[str]]:
 
 def _write_json(folder: Path, name: str, payload: Mapping[str, Any]) -> None:
     # One C-encoded string, then one write: json.dump's chunked writes were most of a save.
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    import tempfile  # a warm run saves nothing: only a save imports it
-
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cache.", suffix=".tmp")
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # A random name created exclusively, as tempfile.mkstemp does, without importing tempfile (and shutil,
+    # random) into a one-note pre-commit run.
+    tmp = folder / f".cache.{os.urandom(6).hex()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        Path(tmp).replace(folder / name)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        tmp.replace(folder / name)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

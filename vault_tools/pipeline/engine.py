@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,6 +35,8 @@ class Result:
     # What other notes may refer to this one by (title, aliases, file name), and its fenced blocks.
     names: tuple[str, ...] = ()
     blocks: tuple[Block, ...] = ()
+    # ``memo_token`` of each output with a ``memo_key``: what the cache keeps for the next run's ``reuse``.
+    memo: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -47,6 +50,7 @@ class Options:
     check: bool = False
     force: bool = False
     resolve_model: Callable[[str], Mapping[str, Any] | None] = field(default=lambda _name: None)
+    memo: frozenset[str] = frozenset()  # the note's ``Result.memo`` from an earlier run (the cache's)
 
 
 def process_text(
@@ -72,7 +76,7 @@ def process_text(
     changes = _describe_changes(first.lines, first.existing, first.updates)
     status = _status(first.outputs)
     problems = list(first.problems)
-    new_lines = first.new_lines
+    new_lines, memo = first.new_lines, first.memo
     if options.check:
         # Check mode only needs to know whether refresh would change the note, not the final bytes.
         changed = new_lines != first.lines
@@ -87,6 +91,7 @@ def process_text(
             outputs=tuple(first.outputs),
             names=first.names,
             blocks=first.blocks,
+            memo=first.memo,
         )
     if new_lines != first.lines:
         new_lines = _bookkeeping(new_lines, config, changes, status, newline, first.body_start)
@@ -94,7 +99,7 @@ def process_text(
         # line numbers): when a citing processor's numbers are not already right, re-run until the text
         # stops moving.
         if first.citing and not _cites_hold(first, new_lines, path, config, kinds, options):
-            new_lines = _settle(run, new_lines)
+            new_lines, memo = _settle(run, new_lines, memo)
     new_text = "".join(new_lines)
     return Result(
         text=new_text,
@@ -105,6 +110,7 @@ def process_text(
         outputs=tuple(first.outputs),
         names=first.names,
         blocks=first.blocks,
+        memo=memo,
     )
 
 
@@ -122,6 +128,7 @@ class _Pass:
     names: tuple[str, ...]
     blocks: tuple[Block, ...]
     citing: tuple[tuple[Processor, Rendered], ...] = ()  # outputs of processors that cite note lines
+    memo: tuple[str, ...] = ()
 
 
 def _cites_hold(
@@ -202,6 +209,7 @@ def _pass(
         lines, updates, newline, force=options.force, found=found
     )
     names = tuple(dict.fromkeys((title, *context.aliases, PurePath(path).stem)))
+    memo = tuple(memo_token(u.memo_key, u.text) for u in updates if u.memo_key is not None)
     return _Pass(
         lines,
         body_start,
@@ -213,11 +221,44 @@ def _pass(
         names,
         tuple(context.blocks),
         tuple(citing),
+        memo,
     )
+
+
+def memo_token(key: str, text: str) -> str:
+    """What the cache keeps of one output: a digest of its ``memo_key`` and the region text it gave."""
+    return hashlib.blake2b(f"{key}\0{text}".encode(), digest_size=8).hexdigest()
+
+
+class _Reuse:
+    """``NoteContext.reuse`` for a note's lines and its tokens from an earlier run."""
+
+    def __init__(self, lines: Sequence[str], memo: frozenset[str]) -> None:
+        self.lines = lines
+        self.memo = memo
+        self.found: dict[str, regions.Region] | None = None
+
+    def __call__(self, region_id: str, key: str) -> tuple[str, Mapping[str, str]] | None:
+        if self.found is None:
+            try:
+                self.found = {r.region_id: r for r in regions.find_regions(self.lines)}
+            except ValueError:  # the engine reports the broken markers; nothing is reused
+                self.found = {}
+        region = self.found.get(region_id)
+        if region is None:
+            return None
+        text = regions.region_text(self.lines, region)
+        if memo_token(key, text) not in self.memo:
+            return None
+        # The text is the output as _with_summary wrote it: take its summary line off again.
+        summary = _old_summary(text)
+        body = text.split("\n", 1)[1] if summary else text
+        return body, MappingProxyType(summary)
 
 
 def _context(
     text: str,
+    lines: Sequence[str],
     path: str,
     config: Config,
     options: Options,
@@ -227,6 +268,7 @@ def _context(
     found: Sequence[Block],
 ) -> NoteContext:
     title = (meta.title if meta is not None and meta.title else None) or PurePath(path).stem
+    reuse: dict[str, Any] = {"reuse": _Reuse(lines, options.memo)} if options.memo else {}
     return NoteContext(
         path=path,
         title=title,
@@ -237,6 +279,7 @@ def _context(
         resolve_model=options.resolve_model,
         options=MappingProxyType({"templates": config.templates, "config": config}),
         aliases=meta.aliases if meta is not None else (),
+        **reuse,
     )
 
 
@@ -261,17 +304,25 @@ def _note_context(
         if blocks_mod.has_candidate(body, kinds)
         else []
     )
-    return _context(text, path, config, options, fm, meta, body_start, found)
+    return _context(text, lines, path, config, options, fm, meta, body_start, found)
 
 
-def _settle(run: Callable[[str], _Pass | Result], lines: list[str]) -> list[str]:
-    """Re-run the processors on their own output until it stops moving (at most twice more)."""
+def _settle(
+    run: Callable[[str], _Pass | Result], lines: list[str], memo: tuple[str, ...]
+) -> tuple[list[str], tuple[str, ...]]:
+    """Re-run the processors on their own output until it stops moving (at most twice more).
+
+    Return the lines and the memo tokens of the pass whose regions they hold.
+    """
     for _ in range(2):
         again = run("".join(lines))
-        if isinstance(again, Result) or again.new_lines == again.lines:
+        if isinstance(again, Result):
+            break
+        memo = again.memo
+        if again.new_lines == again.lines:
             break
         lines = again.new_lines
-    return lines
+    return lines, memo
 
 
 def _wants(proc: Processor, text: str, kinds: Sequence[str]) -> bool:

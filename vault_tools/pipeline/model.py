@@ -46,6 +46,11 @@ class NoteContext:
     resolve_model: Callable[[str], Mapping[str, Any] | None] = field(default=lambda _name: None)
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     aliases: tuple[str, ...] = ()  # the frontmatter's aliases, as strings
+    # ``reuse(region_id, key)``: the region as the note holds it, ``(text, summary)``, when an earlier run
+    # rendered exactly that text from an output with this ``memo_key`` (see ``Rendered``); else None.
+    reuse: Callable[[str, str], tuple[str, Mapping[str, str]] | None] = field(
+        default=lambda _region_id, _key: None
+    )
 
 
 @record
@@ -61,6 +66,11 @@ class Rendered:
     once the note is written.  A processor that cites lines and offers ``cited_lines(note)`` lets the engine
     check those numbers on the written note instead of re-running it; otherwise it re-runs until the text
     stops moving.
+
+    ``memo_key`` is a string that determines ``text`` and ``summary`` entirely, given the tool's version,
+    templates and config (a changed one of those empties the cache).  The cache remembers which text each
+    key gave, so the next run of this note can take the region from the note itself (``NoteContext.reuse``)
+    instead of computing and rendering it again: the pre-commit case of a note edited elsewhere.
     """
 
     region_id: str
@@ -71,6 +81,7 @@ class Rendered:
     problems: tuple[Problem, ...] = ()
     prefix: str = ""
     cites: tuple[tuple[int, int], ...] | None = None
+    memo_key: str | None = None
 
 
 @runtime_checkable

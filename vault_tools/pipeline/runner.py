@@ -114,11 +114,13 @@ def process_file(
     resolve_model: Callable[[str], Mapping[str, Any] | None] | None = None,
     may_write: Callable[[Result], bool] = lambda _result: True,
     sync_folder: bool = True,
+    memo: frozenset[str] = frozenset(),
 ) -> tuple[FileReport, Result | None]:
     """Process one note; write it (refresh) only when its bytes change and it did not change meanwhile.
 
     ``may_write`` is asked just before writing; when it says no, the note is reported as changed but left
     for a later pass (the batch layer uses this for notes whose model references are not settled yet).
+    ``memo``: the note's ``Result.memo`` from an earlier run, so unchanged regions need not be rendered.
     """
     from vault_tools.pipeline.engine import Options, process_text
     from vault_tools.pipeline.registry import processors
@@ -133,9 +135,9 @@ def process_file(
         return FileReport(shown, (problem,), failed=True), None
     check = mode == "check"
     options = (
-        Options(check=check, force=force)
+        Options(check=check, force=force, memo=memo)
         if resolve_model is None
-        else Options(check=check, force=force, resolve_model=resolve_model)
+        else Options(check=check, force=force, resolve_model=resolve_model, memo=memo)
     )
     result = process_text(
         note.text, path=shown, config=config, processors=processors(), newline=note.newline, options=options
