@@ -38,7 +38,7 @@ class Job:
     force: bool
     index: Mapping[str, Mapping[str, Any]]
     defer_unresolved: bool
-    memo: frozenset[str] = frozenset()  # the note's render tokens from its cache entry (Result.memo)
+    memo: str = ""  # the note's render tokens from its cache entry (Result.memo)
 
 
 @record
@@ -106,6 +106,9 @@ def _work(job: Job) -> Outcome:
     refs = tuple(sorted((k, d) for k, d in recorder.seen.items() if k not in own))
     # A deferred note still serves the index (its names and spec), just not a lookup.
     entry = cache_mod.entry_for(report, result, refs, check=job.mode == "check")
+    # What was read served the entry; the run keeps 10,000 reports and need not keep (or pickle) it too.
+    if report.read_as is not None:
+        report = replace(report, read_as=None)
     return Outcome(report, entry, refs, deferred=deferred)
 
 

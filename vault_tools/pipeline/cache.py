@@ -68,7 +68,7 @@ class Entry:
     keys: tuple[str, ...]  # the note's names (title, aliases, file name) as index keys (reference_key)
     model: Mapping[str, Any] | None
     refs: Refs
-    memo: tuple[str, ...] = ()  # the last run's render tokens (engine.Result.memo), stale or not
+    memo: str = ""  # the last run's render tokens (engine.Result.memo), stale or not
 
     def to_json(self) -> list[Any]:
         return [
@@ -82,7 +82,7 @@ class Entry:
             list(self.keys),
             self.model,
             [list(r) for r in self.refs],
-            list(self.memo),
+            self.memo,
         ]
 
     @classmethod
@@ -100,7 +100,7 @@ class Entry:
             tuple(keys),
             model,
             tuple((str(k), v) for k, v in refs) if refs else (),
-            tuple(map(str, memo)),
+            str(memo),
         )
 
 
@@ -262,13 +262,11 @@ class Cache:
                 self._touch(rel)
         return FileReport(display_path(path, cwd), problems, changed=changed, status=status), refs
 
-    def memo(self, path: str) -> frozenset[str]:
+    def memo(self, path: str) -> str:
         """The render tokens of the note's last run (``Options.memo``), whatever became of it since."""
         item = self.entries.get(self._rel(path))
-        if item is None:
-            return frozenset()
-        memo = item.memo if isinstance(item, Entry) else item[_MEMO]
-        return frozenset(memo) if isinstance(memo, list | tuple) else frozenset()
+        memo = None if item is None else item.memo if isinstance(item, Entry) else item[_MEMO]
+        return memo if type(memo) is str else ""
 
     def _entry(self, rel: str) -> Entry | None:
         item = self.entries.get(rel)

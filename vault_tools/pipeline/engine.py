@@ -35,8 +35,8 @@ class Result:
     # What other notes may refer to this one by (title, aliases, file name), and its fenced blocks.
     names: tuple[str, ...] = ()
     blocks: tuple[Block, ...] = ()
-    # ``memo_token`` of each output with a ``memo_key``: what the cache keeps for the next run's ``reuse``.
-    memo: tuple[str, ...] = ()
+    # ``memo_token`` of each output with a ``memo_key``, joined: what the cache keeps for ``reuse``.
+    memo: str = ""
 
     @property
     def failed(self) -> bool:
@@ -50,7 +50,7 @@ class Options:
     check: bool = False
     force: bool = False
     resolve_model: Callable[[str], Mapping[str, Any] | None] = field(default=lambda _name: None)
-    memo: frozenset[str] = frozenset()  # the note's ``Result.memo`` from an earlier run (the cache's)
+    memo: str = ""  # the note's ``Result.memo`` from an earlier run (the cache's)
 
 
 def process_text(
@@ -128,7 +128,7 @@ class _Pass:
     names: tuple[str, ...]
     blocks: tuple[Block, ...]
     citing: tuple[tuple[Processor, Rendered], ...] = ()  # outputs of processors that cite note lines
-    memo: tuple[str, ...] = ()
+    memo: str = ""
 
 
 def _cites_hold(
@@ -209,7 +209,7 @@ def _pass(
         lines, updates, newline, force=options.force, found=found
     )
     names = tuple(dict.fromkeys((title, *context.aliases, PurePath(path).stem)))
-    memo = tuple(memo_token(u.memo_key, u.text) for u in updates if u.memo_key is not None)
+    memo = "".join(memo_token(u.memo_key, u.text) for u in updates if u.memo_key is not None)
     return _Pass(
         lines,
         body_start,
@@ -225,17 +225,21 @@ def _pass(
     )
 
 
+_TOKEN = 16  # hex digits of a memo token: 64 bits
+
+
 def memo_token(key: str, text: str) -> str:
     """What the cache keeps of one output: a digest of its ``memo_key`` and the region text it gave."""
-    return hashlib.blake2b(f"{key}\0{text}".encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b(f"{key}\0{text}".encode(), digest_size=_TOKEN // 2).hexdigest()
 
 
 class _Reuse:
     """``NoteContext.reuse`` for a note's lines and its tokens from an earlier run."""
 
-    def __init__(self, lines: Sequence[str], memo: frozenset[str]) -> None:
+    def __init__(self, lines: Sequence[str], memo: str) -> None:
         self.lines = lines
-        self.memo = memo
+        # Tokens are kept joined (one string a note in the cache and in every job): split them here.
+        self.memo = frozenset(memo[k : k + _TOKEN] for k in range(0, len(memo), _TOKEN))
         self.found: dict[str, regions.Region] | None = None
 
     def __call__(self, region_id: str, key: str) -> tuple[str, Mapping[str, str]] | None:
@@ -307,9 +311,7 @@ def _note_context(
     return _context(text, lines, path, config, options, fm, meta, body_start, found)
 
 
-def _settle(
-    run: Callable[[str], _Pass | Result], lines: list[str], memo: tuple[str, ...]
-) -> tuple[list[str], tuple[str, ...]]:
+def _settle(run: Callable[[str], _Pass | Result], lines: list[str], memo: str) -> tuple[list[str], str]:
     """Re-run the processors on their own output until it stops moving (at most twice more).
 
     Return the lines and the memo tokens of the pass whose regions they hold.

@@ -114,7 +114,7 @@ def process_file(
     resolve_model: Callable[[str], Mapping[str, Any] | None] | None = None,
     may_write: Callable[[Result], bool] = lambda _result: True,
     sync_folder: bool = True,
-    memo: frozenset[str] = frozenset(),
+    memo: str = "",
 ) -> tuple[FileReport, Result | None]:
     """Process one note; write it (refresh) only when its bytes change and it did not change meanwhile.
 
