@@ -42,6 +42,10 @@ def _find_table(lines: Sequence[str], heading_names: Sequence[str], body_start: 
     start = _heading_fast(lines, heading_names, body_start)
     if start is None:
         return None
+    if start >= 0:
+        table = _table_fast(lines, start)
+        if table is not None:
+            return table
     begin = body_start if start < 0 else start
     names = {heading_key(name) for name in heading_names}
     section: int | None = None  # heading level of the changelog section we are in
@@ -57,6 +61,43 @@ def _find_table(lines: Sequence[str], heading_names: Sequence[str], body_start: 
             first, end = token.map
             return _Table(first + begin, end - 1 + begin, _row_cells(lines[first + begin + 1]))
     return None
+
+
+# A GFM delimiter row with outer pipes, cells such as ---, :--, --: or :-: (markdown-it's test per cell).
+_DELIMITER_ROW = re.compile(r"\|(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*")
+
+
+def _table_fast(lines: Sequence[str], heading: int) -> _Table | None:
+    """The table right under the changelog heading at line ``heading``, when a line scan is sure of it.
+
+    Sure means: only blank lines between the heading and a header row, that row and the delimiter row
+    start at column 0 with a pipe, agree on their number of cells (no escapes or code spans to count
+    around), and every following line up to a blank line or the end starts with a pipe.  Such lines can
+    only be table rows in markdown-it (no block starts with "|"), so its parse would find this very table;
+    anything else (prose first, an indented or quoted table, a row that is not a pipe row) returns None
+    and the caller parses.  The parse took half of a refresh's changelog work.
+    """
+    n = len(lines)
+    first = heading + 1
+    while first < n and not lines[first].strip():
+        first += 1
+    if first + 1 >= n:
+        return None
+    header, delimiter = line_body(lines[first]), line_body(lines[first + 1])
+    if not (header.startswith("|") and delimiter.startswith("|")) or "\\" in header or "`" in header:
+        return None
+    if _DELIMITER_ROW.fullmatch(delimiter) is None:
+        return None
+    # Cells as markdown-it counts them: the empty pieces outside the outer pipes do not count.
+    cells = header.strip().split("|")
+    if len(cells) - 1 - (cells[-1] == "") != delimiter.count("|") - 1:
+        return None
+    last = first + 1
+    while last + 1 < n and lines[last + 1].startswith("|"):
+        last += 1
+    if last + 1 < n and lines[last + 1].strip():
+        return None
+    return _Table(first, last, _row_cells(lines[first + 1]))
 
 
 _ATX = re.compile(r"(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
