@@ -96,6 +96,17 @@ def test_write_through_a_symlink_replaces_the_target(make_vault: MakeVault) -> N
     assert (root / "real" / "a.md").read_bytes() == b"new"
 
 
+@posix_only
+def test_write_in_a_linked_folder_replaces_the_file_there(make_vault: MakeVault) -> None:
+    root = make_vault({"real/a.md": "old"})
+    (root / "linked").symlink_to(root / "real", target_is_directory=True)
+    note = root / "linked" / "a.md"
+    _, fingerprint = read_note(note)
+    atomic_write(note, b"new", fingerprint)
+    assert (root / "linked").is_symlink() and (root / "real" / "a.md").read_bytes() == b"new"
+    assert sorted(p.name for p in (root / "real").iterdir()) == ["a.md"]  # no temp file left
+
+
 def _scan(paths: list[Path], config: Config | None = None, *, base: Path) -> list[tuple[str, str | None]]:
     return [(Path(entry.path).relative_to(base).as_posix(), entry.problem) for entry in scan(paths, config)]
 

@@ -75,18 +75,37 @@ def _read_all(fd: int, size: int) -> bytes:
     return data if len(chunks) == 1 else b"".join(chunks)
 
 
-def _check(path: Path, expected: Fingerprint, *, read: bool = True) -> os.stat_result:
+def _check(path: str, expected: Fingerprint, *, read: bool = True) -> os.stat_result:
     """The note's stat, if it still looks as read: same size and mtime, and (``read``) the same bytes."""
     try:
-        info = path.stat()
+        info = os.stat(path)  # noqa: PTH116 - os calls, not Path objects, on the write path of every note
         unchanged = (info.st_size, info.st_mtime_ns) == (expected.size, expected.mtime_ns)
         if unchanged and read:
-            unchanged = _digest(path.read_bytes()) == expected.digest  # mtime can miss a fast edit
+            fd = os.open(path, _READ_FLAGS)
+            try:
+                data = _read_all(fd, info.st_size)
+            finally:
+                os.close(fd)
+            unchanged = _digest(data) == expected.digest  # mtime can miss a fast edit
     except FileNotFoundError:
         raise ChangedOnDisk("was deleted or moved since it was read; skipped") from None
     if not unchanged:
         raise ChangedOnDisk("changed on disk since it was read (edited elsewhere?); skipped, run again")
     return info
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _temp_file(folder: str, name: str) -> tuple[int, str]:
+    """A new private file beside the note, as ``tempfile.mkstemp`` makes one (random name, exclusive)."""
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")  # noqa: PTH118
+        try:
+            return os.open(tmp, _WRITE_FLAGS, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
 
 
 def atomic_write(path: str | Path, data: bytes, expected: Fingerprint, *, sync_folder: bool = True) -> None:
@@ -95,35 +114,43 @@ def atomic_write(path: str | Path, data: bytes, expected: Fingerprint, *, sync_f
     Raises ``ChangedOnDisk`` when it does not, and ``ValueError`` for a read-only note or folder.  With
     ``sync_folder=False`` the caller makes the rename durable later (``sync_folders``), once a folder.
     """
-    # Through a symlink, replace the file it points to, not the link.
-    target = Path(os.path.realpath(path))
+    # Through a symlink, replace the file it points to, not the link.  (A linked folder above the note
+    # needs no resolving: the temp file and the rename happen in it either way.)  Plain os calls below:
+    # this runs for every note refresh writes.
+    text = os.fspath(path)
+    target = os.path.realpath(text) if os.path.islink(text) else text  # noqa: PTH114
     # The stat is enough this early: the bytes are compared once, just before the swap.
     mode = stat.S_IMODE(_check(target, expected, read=False).st_mode)
     if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
         # os.replace would happily swap out a read-only file; its mode says the user wants it left alone.
         raise ValueError("file is read-only; make it writable or leave it out")
+    folder, name = os.path.split(target)
     try:
-        import tempfile  # writing only: a check never imports it
-
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, tmp = _temp_file(folder or ".", name)
     except OSError as exc:
         raise ValueError(f"cannot write in its folder: {exc.strerror}") from None
     try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        Path(tmp).chmod(mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        if not hasattr(os, "fchmod"):  # Windows
+            os.chmod(tmp, mode)  # noqa: PTH101
         _check(target, expected)  # again, as late as possible before the swap
-        Path(tmp).replace(target)
+        os.replace(tmp, target)  # noqa: PTH105
     except BaseException as exc:
         with contextlib.suppress(OSError):
-            Path(tmp).unlink()
+            os.unlink(tmp)  # noqa: PTH108
         if isinstance(exc, OSError):
             raise ValueError(f"cannot write: {exc.strerror}") from None
         raise
     if sync_folder:
-        _fsync_folder(target.parent)
+        _fsync_folder(Path(folder or "."))
 
 
 def sync_folders(paths: Iterable[str | Path]) -> None:
