@@ -134,3 +134,24 @@ def test_presets_differ_in_structure_not_only_in_name() -> None:
     configs = {key: dict(p.config) for key, p in presets().items()}
     same = [(a, b) for a, b in itertools.combinations(configs, 2) if configs[a] == configs[b]]
     assert same == []
+
+
+def test_presets_json_is_made_from_presets_yaml() -> None:
+    """The package loads presets.json; presets.yaml is the source people edit. They must say the same."""
+    import json
+
+    import yaml
+
+    from vault_tools.core.presets import presets_json
+    from vault_tools.package_files import package_folder
+
+    folder = package_folder("vault_tools.data")
+    assert folder is not None
+    source = (folder / "presets.yaml").read_text(encoding="utf-8")
+    made = (folder / "presets.json").read_text(encoding="utf-8")
+    assert made == presets_json(source), (
+        "presets.json is stale: python -c "
+        '"from vault_tools.core.presets import write_presets_json; write_presets_json()"'
+    )
+    assert json.loads(made) == yaml.safe_load(source)
+    assert list(json.loads(made)) == list(presets())  # every entry, in the file's order
