@@ -102,6 +102,13 @@ def test_equality_and_hash_follow_the_compared_fields() -> None:
             hash(unhashable)
 
 
+def test_equality_and_hash_are_those_of_the_field_tuple() -> None:
+    nan = float("nan")
+    item = Tagged(nan)  # type: ignore[arg-type]
+    assert item == item and Tagged(1) == Tagged(1) and hash(Tagged(1)) == hash((1,))
+    assert hash(Checked(2)) == hash((4,))
+
+
 def test_each_instance_gets_its_own_factory_value() -> None:
     a, b = Point(1), Point(1)
     a.seen.append(1)

@@ -108,7 +108,8 @@ def _build(cls: type[_T], frozen: bool) -> type[_T]:
     namespace["__init__"] = _first_init
     namespace.setdefault("__reduce__", _reduce)
     compared = tuple(f.name for f in fields if f.compare)
-    key = operator.attrgetter(*compared) if compared else (lambda _self: ())
+    # Always a tuple, as dataclasses compares and hashes: (a,) == (a,) holds even for a NaN field.
+    key = operator.attrgetter(*compared) if len(compared) > 1 else _single(compared)
     if "__eq__" not in namespace:
         namespace["__eq__"] = _eq(key)
     if "__repr__" not in namespace:
@@ -123,6 +124,13 @@ def _build(cls: type[_T], frozen: bool) -> type[_T]:
     built: type[_T] = type(cls.__name__, cls.__bases__, namespace)
     built.__qualname__ = cls.__qualname__
     return built
+
+
+def _single(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    if not names:
+        return lambda _self: ()
+    getter = operator.attrgetter(names[0])
+    return lambda self: (getter(self),)
 
 
 def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
