@@ -445,3 +445,45 @@ def test_a_one_note_run_that_moves_no_name_rewrites_only_its_shard(make_vault: M
     assert _messages([str(root)], mode="check", workers=1) == _messages(
         [str(root)], mode="check", workers=1, use_cache=False
     )
+
+
+@pytest.mark.parametrize("how", ["deleted", "renamed", "excluded"])
+def test_a_spec_note_that_left_the_vault_no_longer_answers_references(
+    make_vault: MakeVault, how: str
+) -> None:
+    """Review find: after a spec note was deleted, a cached check still resolved references to it."""
+    import json
+
+    root = make_vault(
+        {
+            ".vault-tools.toml": 'date = "2026-11-23"\n',
+            "specs/A.md": "# A\n\n```model-spec\npreset: llama-7b\n```\n",
+            "B.md": "# B\n\n```claims\nparams([[A]]) ≈ 6.7B\n```\n",
+        }
+    )
+    run([str(root)], mode="refresh", workers=1)
+    assert _messages([str(root)], mode="check", workers=1) == []
+    spec = root / "specs" / "A.md"
+    if how == "deleted":
+        spec.unlink()
+    elif how == "renamed":
+        spec.rename(spec.with_name("A2.md"))
+    else:
+        (root / ".vault-tools.toml").write_text('date = "2026-11-23"\nexclude = ["specs"]\n')
+    without = _messages([str(root)], mode="check", workers=1, use_cache=False)
+    assert any(m.startswith(f"{root}/B.md:") for m in without)
+    assert _messages([str(root)], mode="check", workers=1) == without
+    assert _messages([str(root)], mode="check", workers=1) == without  # and warm
+    index = json.loads((root / ".vault-tools" / "cache" / "index.json").read_text())
+    assert "specs/A.md" not in index["models"]
+
+
+def test_a_run_over_part_of_a_vault_forgets_nothing_outside_it(make_vault: MakeVault) -> None:
+    from vault_tools.pipeline import cache as cache_mod
+
+    root = _vault(make_vault)
+    run([str(root)], mode="refresh", workers=1)
+    before = cache_mod.load(root, load_config(root)).entries.keys()
+    assert _messages([str(root / "plain")], mode="check", workers=1) == []
+    assert _messages([str(root / "spec" / "001.md")], mode="check", workers=1) == []
+    assert cache_mod.load(root, load_config(root)).entries.keys() == before

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from vault_tools.names import normalize_name
 from vault_tools.pipeline import cache as cache_mod
 from vault_tools.pipeline import files
-from vault_tools.pipeline.config import Config
+from vault_tools.pipeline.config import Config, absolute
 from vault_tools.pipeline.runner import FileReport, Mode, RunReport, iter_notes, process_file
 from vault_tools.records import field, record, replace
 
@@ -156,8 +156,15 @@ def run(
             path, config = item
             notes.append((path, config))
     roots = {config.root for _, config in notes}
+    # A vault named itself (not a folder or notes in it) is scanned whole: its cache then forgets the
+    # notes the scan did not find, as a run without the cache never sees them.
+    whole = {root for root in roots if any(absolute(path) == str(root) for path in paths or ["."])}
     caches = {
-        root: cache_mod.load(root, _config_of(notes, root), [p for p, c in notes if c.root == root])
+        root: cache_mod.load(
+            root,
+            _config_of(notes, root),
+            None if root in whole else [p for p, c in notes if c.root == root],
+        )
         if use_cache
         else cache_mod.in_memory(root)
         for root in roots
@@ -169,7 +176,7 @@ def run(
     cwd = os.getcwd().rstrip(os.sep) + os.sep  # noqa: PTH109
     # Built when first needed: a run the cache answers entirely (a warm check) never needs one.
     index = _indexes(caches)
-    jobs: list[Job] = []
+    misses: list[tuple[str, Config]] = []
     hits: list[tuple[str, Config, cache_mod.Refs]] = []  # answered by the cache, with lookups to re-check
     last: Config | None = None
     for path, config in notes:
@@ -181,8 +188,10 @@ def run(
             if hit[1]:
                 hits.append((path, config, hit[1]))
         else:
-            memo = cache.memo(path)
-            jobs.append(Job(path, config, mode, force, index(config.root), defer_unresolved=True, memo=memo))
+            misses.append((path, config))
+    for root in whole:  # before any index is built from the cache
+        caches[root].forget_unasked()
+    jobs = [Job(path, c, mode, force, index(c.root), True, caches[c.root].memo(path)) for path, c in misses]
     bar = _Progress(len(jobs), progress)
     deferred: list[Job] = []
     outcomes: dict[str, Outcome] = {}

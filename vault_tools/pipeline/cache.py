@@ -196,6 +196,7 @@ class Cache:
         # Shards where a note's names or spec changed: the index must be written again with them.
         self._models_moved: set[int] = set()
         self._index_stale = False
+        self._asked: set[str] = set()  # the notes ``lookup`` was asked about
 
     @property
     def dirty(self) -> bool:
@@ -216,10 +217,11 @@ class Cache:
     ) -> tuple[FileReport, Refs] | None:
         """The report for an unchanged, up-to-date note and the names it looked up, or None when it must
         be processed."""
-        if not self.persist or force or mode == "diff":
-            return None
         root = self._root_prefix
         rel = path[len(root) :] if path.startswith(root) else self._rel(path)
+        self._asked.add(rel)
+        if not self.persist or force or mode == "diff":
+            return None
         item = self.entries.get(rel)
         if item is None:
             return None
@@ -296,6 +298,21 @@ class Cache:
         if _indexed(old) != _indexed(entry):
             self._index = None
             self._models_moved.add(_shard(rel))
+
+    def forget_unasked(self) -> None:
+        """Forget every note ``lookup`` was not asked about, once it was asked about every note of a scan
+        of the whole vault: a deleted, renamed or newly excluded note must not answer a lookup or lend
+        the index its names."""
+        for rel in self.entries.keys() - self._asked:  # a warm run of 10,000 notes: one set difference
+            item = self.entries.pop(rel)
+            self._touch(rel)
+            try:
+                indexed = _indexed(item) if isinstance(item, Entry) else _indexed_raw(item)[1]
+            except (IndexError, TypeError):  # a damaged entry: the index is rebuilt anyway
+                indexed = True
+            if indexed is not None:
+                self._index = None
+                self._models_moved.add(_shard(rel))
 
     def index(self) -> dict[str, Mapping[str, Any]]:
         """Model references: every name of every note that holds a model-spec → that spec."""
