@@ -192,6 +192,7 @@ def run(
     for root in whole:  # before any index is built from the cache
         caches[root].forget_unasked()
     jobs = [Job(path, c, mode, force, index(c.root), True, caches[c.root].memo(path)) for path, c in misses]
+    del misses  # peak memory stays flat: the jobs hold what it held
     bar = _Progress(len(jobs), progress)
     deferred: list[Job] = []
     outcomes: dict[str, Outcome] = {}

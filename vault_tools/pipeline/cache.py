@@ -196,7 +196,7 @@ class Cache:
         # Shards where a note's names or spec changed: the index must be written again with them.
         self._models_moved: set[int] = set()
         self._index_stale = False
-        self._asked: set[str] = set()  # the notes ``lookup`` was asked about
+        self._asked: set[str] = set()  # the notes with entries ``lookup`` was asked about
 
     @property
     def dirty(self) -> bool:
@@ -219,11 +219,11 @@ class Cache:
         be processed."""
         root = self._root_prefix
         rel = path[len(root) :] if path.startswith(root) else self._rel(path)
-        self._asked.add(rel)
-        if not self.persist or force or mode == "diff":
-            return None
         item = self.entries.get(rel)
         if item is None:
+            return None
+        self._asked.add(rel)  # only entries can be forgotten: a cold run keeps no set of every note
+        if not self.persist or force or mode == "diff":
             return None
         # A warm run asks this of every note: a plain raw entry answers without becoming an Entry first.
         fast = _plain(item) if isinstance(item, list) else None
