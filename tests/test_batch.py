@@ -487,3 +487,78 @@ def test_a_run_over_part_of_a_vault_forgets_nothing_outside_it(make_vault: MakeV
     assert _messages([str(root / "plain")], mode="check", workers=1) == []
     assert _messages([str(root / "spec" / "001.md")], mode="check", workers=1) == []
     assert cache_mod.load(root, load_config(root)).entries.keys() == before
+
+
+def _report_rows(report: Any, root: Path) -> list[tuple[str, bool, bool, bool, tuple[str, ...]]]:
+    def shown(message: str) -> str:
+        return message.replace(f"{root}/", "")
+
+    return [
+        (shown(f.path), f.changed, f.written, f.failed, tuple(map(shown, f.messages()))) for f in report.files
+    ]
+
+
+def _failing_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writes that fail at each step: read-only note (before the temp file), fsync, the late check."""
+    import errno
+
+    from vault_tools.pipeline import files
+
+    real_sync, real_check = files.StagedWrite.sync, files._check
+
+    def sync(self: files.StagedWrite) -> None:
+        if self.target.endswith("a-claims/003.md"):
+            raise OSError(errno.EIO, "Input/output error")
+        real_sync(self)
+
+    def check(path: str, expected: files.Fingerprint, *, read: bool = True) -> Any:
+        if read and path.endswith("spec/007.md"):
+            raise files.ChangedOnDisk(
+                "changed on disk since it was read (edited elsewhere?); skipped, run again"
+            )
+        return real_check(path, expected, read=read)
+
+    monkeypatch.setattr(files.StagedWrite, "sync", sync)
+    monkeypatch.setattr(files, "_check", check)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_writes_finished_on_the_writer_thread_report_as_writes_in_line(
+    make_vault: MakeVault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """A batch fsyncs on a thread and swaps at the end of each chunk; failures read as in line."""
+    from vault_tools.pipeline import batch
+
+    root = _vault(make_vault)
+    (root / "a-claims" / "010.md").chmod(0o444)
+    threaded, inline = tmp_path / "threaded", tmp_path / "inline"
+    shutil.copytree(root, threaded)
+    shutil.copytree(root, inline)
+    _failing_writes(monkeypatch)
+    done = run([str(threaded)], mode="refresh", workers=workers, use_cache=False)
+    monkeypatch.setattr(batch, "_PARALLEL_MIN", 10_000)  # every note in line, no writer thread
+    expected = run([str(inline)], mode="refresh", workers=1, use_cache=False)
+    assert _report_rows(done, threaded) == _report_rows(expected, inline)
+    failed = [row[0] for row in _report_rows(done, threaded) if row[3]]
+    assert failed == ["a-claims/003.md", "a-claims/010.md", "spec/007.md"]
+    for path in sorted(inline.rglob("*")):
+        twin = threaded / path.relative_to(inline)
+        assert twin.exists(), twin  # and nothing more: no temp file left behind
+        if path.is_file() and ".vault-tools" not in path.parts:
+            assert path.read_bytes() == twin.read_bytes(), path
+    assert sorted(p.relative_to(threaded) for p in threaded.rglob("*")) == sorted(
+        p.relative_to(inline) for p in inline.rglob("*")
+    )
+
+
+def test_a_note_whose_threaded_write_failed_is_not_cached(
+    make_vault: MakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _vault(make_vault)
+    with monkeypatch.context() as patched:
+        _failing_writes(patched)
+        report = run([str(root)], mode="refresh", workers=1)
+    assert [Path(f.path).name for f in report.files if f.failed] == ["003.md", "007.md"]
+    messages = _messages([str(root)], mode="check", workers=1)
+    assert messages == _messages([str(root)], mode="check", workers=1, use_cache=False)
+    assert [m for m in messages if "spec/007.md" in m] and [m for m in messages if "a-claims/003.md" in m]

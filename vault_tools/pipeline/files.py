@@ -114,6 +114,65 @@ def atomic_write(path: str | Path, data: bytes, expected: Fingerprint, *, sync_f
     Raises ``ChangedOnDisk`` when it does not, and ``ValueError`` for a read-only note or folder.  With
     ``sync_folder=False`` the caller makes the rename durable later (``sync_folders``), once a folder.
     """
+    staged = stage_write(path, data, expected)
+    try:
+        staged.sync()
+    except BaseException as exc:
+        staged.discard()
+        if isinstance(exc, OSError):
+            raise ValueError(f"cannot write: {exc.strerror}") from None
+        raise
+    staged.commit(sync_folder=sync_folder)
+
+
+@record(frozen=False)
+class StagedWrite:
+    """A note's new bytes in a temp file beside it, not yet swapped in: ``sync``, then ``commit``.
+
+    ``atomic_write`` does all three steps at once.  The batch layer runs ``sync`` (the fsync that waits
+    for the disk) on a thread while it works on the next note.  ``commit`` and ``discard`` close the
+    temp file's descriptor, and remove the temp file unless the swap happened.
+    """
+
+    fd: int
+    tmp: str
+    target: str
+    mode: int
+    expected: Fingerprint
+
+    def sync(self) -> None:
+        os.fsync(self.fd)
+
+    def commit(self, *, sync_folder: bool = True) -> None:
+        """Swap the temp file in if the note still holds what was read (``ChangedOnDisk`` if not)."""
+        try:
+            try:
+                if hasattr(os, "fchmod"):
+                    os.fchmod(self.fd, self.mode)
+            finally:
+                os.close(self.fd)
+            if not hasattr(os, "fchmod"):  # Windows
+                os.chmod(self.tmp, self.mode)  # noqa: PTH101
+            _check(self.target, self.expected)  # again, as late as possible before the swap
+            os.replace(self.tmp, self.target)  # noqa: PTH105
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp)  # noqa: PTH108
+            if isinstance(exc, OSError):
+                raise ValueError(f"cannot write: {exc.strerror}") from None
+            raise
+        if sync_folder:
+            _fsync_folder(Path(os.path.dirname(self.target) or "."))  # noqa: PTH120
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp)  # noqa: PTH108
+
+
+def stage_write(path: str | Path, data: bytes, expected: Fingerprint) -> StagedWrite:
+    """Check that the note still looks as read and is writable; write ``data`` to a temp file beside it."""
     # Through a symlink, replace the file it points to, not the link.  (A linked folder above the note
     # needs no resolving: the temp file and the rename happen in it either way.)  Plain os calls below:
     # this runs for every note refresh writes.
@@ -129,28 +188,17 @@ def atomic_write(path: str | Path, data: bytes, expected: Fingerprint, *, sync_f
         fd, tmp = _temp_file(folder or ".", name)
     except OSError as exc:
         raise ValueError(f"cannot write in its folder: {exc.strerror}") from None
+    staged = StagedWrite(fd, tmp, target, mode, expected)
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, mode)
-        finally:
-            os.close(fd)
-        if not hasattr(os, "fchmod"):  # Windows
-            os.chmod(tmp, mode)  # noqa: PTH101
-        _check(target, expected)  # again, as late as possible before the swap
-        os.replace(tmp, target)  # noqa: PTH105
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)  # noqa: PTH108
+        staged.discard()
         if isinstance(exc, OSError):
             raise ValueError(f"cannot write: {exc.strerror}") from None
         raise
-    if sync_folder:
-        _fsync_folder(Path(folder or "."))
+    return staged
 
 
 def sync_folders(paths: Iterable[str | Path]) -> None:

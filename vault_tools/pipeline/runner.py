@@ -115,12 +115,15 @@ def process_file(
     may_write: Callable[[Result], bool] = lambda _result: True,
     sync_folder: bool = True,
     memo: str = "",
+    write: Callable[[str | Path, bytes, files.Fingerprint], None] | None = None,
 ) -> tuple[FileReport, Result | None]:
     """Process one note; write it (refresh) only when its bytes change and it did not change meanwhile.
 
     ``may_write`` is asked just before writing; when it says no, the note is reported as changed but left
     for a later pass (the batch layer uses this for notes whose model references are not settled yet).
     ``memo``: the note's ``Result.memo`` from an earlier run, so unchanged regions need not be rendered.
+    ``write`` stands in for ``files.atomic_write`` (the batch layer finishes writes later, and reports one
+    that fails then with ``write_failed``).
     """
     from vault_tools.pipeline.engine import Options, process_text
     from vault_tools.pipeline.registry import processors
@@ -169,15 +172,19 @@ def process_file(
         return report, result
     new_bytes = encode_note(replace(note, text=result.text))
     try:
-        files.atomic_write(path, new_bytes, fingerprint, sync_folder=sync_folder)
-    except files.ChangedOnDisk as exc:
-        return replace(
-            report, problems=(*report.problems, Problem(1, str(exc))), failed=True, changed=False
-        ), None
-    except (OSError, ValueError) as exc:
-        problem = Problem(1, _reason(exc))
-        return replace(report, problems=(*report.problems, problem), failed=True, changed=False), None
+        if write is None:
+            files.atomic_write(path, new_bytes, fingerprint, sync_folder=sync_folder)
+        else:
+            write(path, new_bytes, fingerprint)
+    except (OSError, ValueError) as exc:  # files.ChangedOnDisk among them
+        return write_failed(report, exc), None
     return replace(report, written=True), result
+
+
+def write_failed(report: FileReport, exc: OSError | ValueError) -> FileReport:
+    """``report`` for a note whose write failed with ``exc``: not written, failed, the reason a problem."""
+    problem = Problem(1, _reason(exc))
+    return replace(report, problems=(*report.problems, problem), failed=True, changed=False, written=False)
 
 
 def _reason(exc: BaseException) -> str:
