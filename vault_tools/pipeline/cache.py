@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vault_tools import __version__
+from vault_tools.pipeline import files
 from vault_tools.pipeline.config import Config
 from vault_tools.pipeline.problem import Problem
 from vault_tools.pipeline.runner import FileReport, Mode, display_path
@@ -412,16 +413,13 @@ def _listing(folder: Path) -> dict[int, list[str]]:
 def _write_json(folder: Path, name: str, payload: Mapping[str, Any]) -> None:
     # One C-encoded string, then one write: json.dump's chunked writes were most of a save.
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    # A random name created exclusively, as tempfile.mkstemp does, without importing tempfile (and shutil,
-    # random) into a one-note pre-commit run.
-    tmp = folder / f".cache.{os.urandom(6).hex()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    fd, tmp = files.temp_file(str(folder), "cache")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        tmp.replace(folder / name)
+        Path(tmp).replace(folder / name)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        Path(tmp).unlink(missing_ok=True)
         raise
 
 

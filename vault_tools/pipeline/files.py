@@ -97,8 +97,9 @@ def _check(path: str, expected: Fingerprint, *, read: bool = True) -> os.stat_re
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
-def _temp_file(folder: str, name: str) -> tuple[int, str]:
-    """A new private file beside the note, as ``tempfile.mkstemp`` makes one (random name, exclusive)."""
+def temp_file(folder: str, name: str) -> tuple[int, str]:
+    """A new private file ``.{name}.<random>.tmp`` in ``folder``, as ``tempfile.mkstemp`` makes one
+    (random name, created exclusively), without importing tempfile (and shutil, random) into a run."""
     for _ in range(100):
         tmp = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")  # noqa: PTH118
         try:
@@ -185,7 +186,7 @@ def stage_write(path: str | Path, data: bytes, expected: Fingerprint) -> StagedW
         raise ValueError("file is read-only; make it writable or leave it out")
     folder, name = os.path.split(target)
     try:
-        fd, tmp = _temp_file(folder or ".", name)
+        fd, tmp = temp_file(folder or ".", name)
     except OSError as exc:
         raise ValueError(f"cannot write in its folder: {exc.strerror}") from None
     staged = StagedWrite(fd, tmp, target, mode, expected)
