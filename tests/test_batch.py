@@ -562,3 +562,31 @@ def test_a_note_whose_threaded_write_failed_is_not_cached(
     messages = _messages([str(root)], mode="check", workers=1)
     assert messages == _messages([str(root)], mode="check", workers=1, use_cache=False)
     assert [m for m in messages if "spec/007.md" in m] and [m for m in messages if "a-claims/003.md" in m]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_run_stopped_half_way_through_a_chunk_leaves_no_temp_file(
+    make_vault: MakeVault, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Ctrl-C (or a bug) while a chunk's writes wait for their swap: they are dropped, files untouched."""
+    from vault_tools.pipeline import batch
+
+    # Spec notes only: each is written in round one (no reference waits for the complete index).
+    root = make_vault({f"spec/{i:03d}.md": SPEC.format(i=i, L=1 + i % 4) for i in range(100)})
+    before = {p: p.read_bytes() for p in root.rglob("*.md")}
+    real = batch.process_file
+    calls = 0
+
+    def stop_at_the_tenth(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 10:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "process_file", stop_at_the_tenth)
+    with pytest.raises(KeyboardInterrupt):
+        run([str(root)], mode="refresh", workers=workers, use_cache=False)
+    if workers == 1:  # the chunk that met the interruption was never swapped in (2 workers go on a bit)
+        assert {p: p.read_bytes() for p in root.rglob("*.md")} == before
+    assert not [p for p in root.rglob("*.tmp")]

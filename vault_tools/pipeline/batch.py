@@ -166,11 +166,15 @@ class _Writer:
         # A note whose write failed serves no lookup and no index entry, as when written in line.
         return replace(outcome, report=write_failed(outcome.report, exc), entry=None)
 
-    def close(self) -> None:
-        for staged, synced in self.pending.values():  # a chunk stopped half way (an exception)
-            synced.cancel()
+    def abandon(self) -> None:
+        """Drop the writes not settled yet (a chunk stopped half way): no temp file is left behind."""
+        for staged, synced in self.pending.values():
+            synced.exception()  # an fsync under way finishes before its file is closed
             staged.discard()
         self.pending.clear()
+
+    def close(self) -> None:
+        self.abandon()
         if self.pool is not None:
             self.pool.shutdown(wait=True)
             sys.setswitchinterval(_SWITCH_INTERVAL)
@@ -180,8 +184,12 @@ _SWITCH_INTERVAL = sys.getswitchinterval()
 
 
 def _chunk(jobs: Sequence[Job], writer: _Writer) -> list[Outcome]:
-    outcomes = [_work(job, writer) for job in jobs]
-    return [writer.settle(job, outcome) for job, outcome in zip(jobs, outcomes, strict=True)]
+    try:
+        outcomes = [_work(job, writer) for job in jobs]
+        return [writer.settle(job, outcome) for job, outcome in zip(jobs, outcomes, strict=True)]
+    except BaseException:  # Ctrl-C in a worker, or a bug: the notes staged so far are not swapped in
+        writer.abandon()
+        raise
 
 
 _PROCESS_WRITER: tuple[int, _Writer] | None = None
