@@ -226,3 +226,18 @@ def test_appending_with_the_line_scan_equals_appending_after_a_full_parse(parts:
     with mock.patch.object(changelog, "_heading_fast", return_value=-1):
         full = append()
     assert fast == full
+
+
+def test_a_note_without_a_changelog_is_not_parsed_to_learn_that(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line scan read every line with certainty: it says there is no heading, no parse needed."""
+    from vault_tools.pipeline import changelog
+
+    def no_parse(_text: str) -> None:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(changelog, "parse", no_parse)
+    lines = split_lines(
+        "# Note\n\n- item\n\n```python\n## Changelog\n```\n\n## Other\n| a | b |\n|---|---|\n"
+    )
+    assert changelog.heading_line(lines, DEFAULT_HEADINGS) is None
+    assert append_row(lines, DEFAULT_HEADINGS, ["2026-11-23", "row"], "\n") is None

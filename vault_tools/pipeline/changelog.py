@@ -149,7 +149,9 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
         heading = _ATX.fullmatch(line) if first == "#" else None
         if heading is not None and heading_key(heading[2] or "") in names:
             return index
-    return -1
+    # Every line was read with certainty and none is the changelog heading: the note has none.  (This
+    # returned -1, so a note without a changelog was parsed whole, twice a refresh, to learn just that.)
+    return None
 
 
 def heading_line(lines: Sequence[str], heading_names: Sequence[str], *, body_start: int = 0) -> int | None:
