@@ -177,6 +177,8 @@ _FRAGMENTS = [
     "text | with | pipe",
     "> | 날짜 | 변경 |",
     "   ",
+    "  ---",
+    "- - -",
 ]
 
 
@@ -237,7 +239,7 @@ def test_a_note_without_a_changelog_is_not_parsed_to_learn_that(monkeypatch: pyt
 
     monkeypatch.setattr(changelog, "parse", no_parse)
     lines = split_lines(
-        "# Note\n\n- item\n\n```python\n## Changelog\n```\n\n## Other\n| a | b |\n|---|---|\n"
+        "# Note\n\n- item\n\n```python\n## Changelog\n```\n\n---\n\n## Other\n| a | b |\n|---|---|\n"
     )
     assert changelog.heading_line(lines, DEFAULT_HEADINGS) is None
     assert append_row(lines, DEFAULT_HEADINGS, ["2026-11-23", "row"], "\n") is None

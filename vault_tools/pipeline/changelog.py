@@ -144,8 +144,14 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
         if opening is not None and not (opening[1][0] == "`" and "`" in opening[2]):
             fence = opening[1]
             continue
-        if _SETEXT_UNDERLINE.fullmatch(line) or ("#" in line and _CONTAINED_HASH.match(line)):
-            return -1  # a setext heading, a break or a heading in a container: leave it to markdown-it
+        if _SETEXT_UNDERLINE.fullmatch(line):
+            # After a blank line (or first in the body) "---" is a thematic break and "===" a paragraph:
+            # neither makes a heading.  After any other line it may underline one: leave it to markdown-it.
+            if index > body_start and lines[index - 1].strip():
+                return -1
+            continue
+        if "#" in line and _CONTAINED_HASH.match(line):
+            return -1  # a heading in a container: leave it to markdown-it
         heading = _ATX.fullmatch(line) if first == "#" else None
         if heading is not None and heading_key(heading[2] or "") in names:
             return index
