@@ -590,3 +590,15 @@ def test_a_run_stopped_half_way_through_a_chunk_leaves_no_temp_file(
     if workers == 1:  # the chunk that met the interruption was never swapped in (2 workers go on a bit)
         assert {p: p.read_bytes() for p in root.rglob("*.md")} == before
     assert not [p for p in root.rglob("*.tmp")]
+
+
+def test_only_a_note_with_a_spec_keeps_its_names_in_the_cache(make_vault: MakeVault) -> None:
+    """Names serve the model index only: a plain note's entry carries none (a smaller cache to load)."""
+    from vault_tools.pipeline import cache as cache_mod
+
+    root = make_vault({"s.md": SPEC.format(i=1, L=2), "p.md": PLAIN.format(i=2)})
+    run([str(root)], mode="check", workers=1)
+    entries = cache_mod.load(root, load_config(root)).entries
+    assert entries["p.md"][cache_mod._KEYS] == []
+    assert entries["s.md"][cache_mod._KEYS] == ["spec1", "s1", "s"]
+    assert cache_mod.load(root, load_config(root)).index().keys() == {"spec1", "s1", "s"}

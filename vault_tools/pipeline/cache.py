@@ -66,7 +66,7 @@ class Entry:
     changed: bool
     problems: tuple[Problem, ...]
     status: str | None
-    keys: tuple[str, ...]  # the note's names (title, aliases, file name) as index keys (reference_key)
+    keys: tuple[str, ...]  # a spec note's names (title, aliases, file name) as index keys (reference_key)
     model: Mapping[str, Any] | None
     refs: Refs
     memo: str = ""  # the last run's render tokens (engine.Result.memo), stale or not
@@ -137,6 +137,10 @@ def entry_for(
     from vault_tools.pipeline.batch import reference_key
     from vault_tools.processors import note_model
 
+    model = note_model(result.blocks)
+    # A note's names serve only the model index, so only a note with a spec keeps them: four names of
+    # every note were a quarter of the cache that a warm run loads.
+    keys = tuple(dict.fromkeys(reference_key(name) for name in result.names)) if model is not None else ()
     return Entry(
         size,
         mtime,
@@ -145,8 +149,8 @@ def entry_for(
         report.changed,
         report.problems,
         report.status,
-        tuple(dict.fromkeys(reference_key(name) for name in result.names)),
-        note_model(result.blocks),
+        keys,
+        model,
         refs,
         result.memo,
     )
