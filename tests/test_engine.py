@@ -278,3 +278,30 @@ def test_a_region_is_rendered_again_when_its_inputs_or_its_text_changed(
             without.changes,
             without.memo,
         ), what
+
+
+@pytest.mark.parametrize(
+    ("prepare", "what"),
+    [
+        (lambda text: text.replace("\n", "\r\n"), "CRLF"),
+        (lambda text: "\ufeff" + text, "BOM"),
+        (
+            lambda text: text.replace(
+                "```model-spec\npreset: llama-7b\n```", "> ```model-spec\n> preset: llama-7b\n> ```"
+            ),
+            "in a quote",
+        ),
+    ],
+)
+def test_a_region_is_taken_from_the_note_in_any_container_and_line_ending(
+    prepare: Callable[[str], str], what: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = prepare(MEMO_NOTE)
+    refreshed = _both(source)
+    assert refreshed.changed and len(refreshed.memo) == 2 * 16, what
+    edited = refreshed.text.replace("Text after the spec.", "Text after the spec, edited.")
+    want = _both(edited, check=True)
+    _no_rendering(monkeypatch)
+    got = _both(edited, check=True, memo=refreshed.memo)
+    assert (got.changed, got.problems, got.memo) == (want.changed, want.problems, want.memo), what
+    assert not got.changed, what
