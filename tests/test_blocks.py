@@ -177,6 +177,13 @@ _FRAGMENTS = [
     "| a | b |",
     "|---|---|",
     "<!-- vault-tools:begin model-spec sha256=000000000000 -->",
+    "<!-- a note -->",
+    "  <!-- indented note --> and text",
+    "<!-- opens",
+    "closes -->",
+    "<!-->",
+    "<!--->",
+    "<!-- ```model-spec -->",
 ]
 
 
@@ -225,3 +232,15 @@ def test_kind_prefilter_never_misses_a_block(lines: list[str], final_newline: bo
     kinds = ("model-spec", "claims")
     if not _kind_after_fence(text, kinds):
         assert _parsed_blocks(text, kinds, 0) == []
+
+
+def test_a_one_line_comment_does_not_send_a_note_to_markdown_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault_tools.pipeline import blocks
+
+    def no_parse(_text: str) -> None:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(blocks, "parse", no_parse)
+    text = "<!-- a note -->\n# Title\n  <!-- another --> text\n\n```model-spec\nL: 1\n```\n"
+    found = blocks.find_blocks(text, ("model-spec",))
+    assert [(b.kind, b.line, b.end_line, b.content) for b in found] == [("model-spec", 5, 7, "L: 1\n")]

@@ -179,6 +179,11 @@ _FRAGMENTS = [
     "   ",
     "  ---",
     "- - -",
+    "<!-- a note -->",
+    " <!-- ## Changelog -->",
+    "<!-- opens",
+    "closes -->",
+    "<!-->",
 ]
 
 
@@ -239,7 +244,8 @@ def test_a_note_without_a_changelog_is_not_parsed_to_learn_that(monkeypatch: pyt
 
     monkeypatch.setattr(changelog, "parse", no_parse)
     lines = split_lines(
-        "# Note\n\n- item\n\n```python\n## Changelog\n```\n\n---\n\n## Other\n| a | b |\n|---|---|\n"
+        "# Note\n\n<!-- a note -->\n- item\n\n```python\n## Changelog\n```\n\n---\n\n"
+        "## Other\n| a | b |\n|---|---|\n"
     )
     assert changelog.heading_line(lines, DEFAULT_HEADINGS) is None
     assert append_row(lines, DEFAULT_HEADINGS, ["2026-11-23", "row"], "\n") is None

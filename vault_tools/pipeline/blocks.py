@@ -206,13 +206,20 @@ def _fence_lines(text: str) -> list[tuple[int, int, int]] | None:
 
 
 def _has_html_start(text: str) -> bool:
-    """Whether a line opens an HTML block: up to three spaces, then "<" (a region marker does not count)."""
+    """Whether a line opens an HTML block: up to three spaces, then "<" (a region marker does not count).
+
+    Nor does a comment that closes on its own line (``<!-- note -->``): an HTML block that ends where it
+    starts changes no other line, as markdown-it reads it too.
+    """
     pos = text.find(_HTML_OPENER)
     while pos >= 0:
         start = text.rfind("\n", 0, pos) + 1
         indent = pos - start
         if indent <= 3 and text.count(" ", start, pos) == indent and not text.startswith(_NOT_HTML, pos + 1):
-            return True
+            end = text.find("\n", pos)
+            line = text[pos:] if end < 0 else text[pos:end]
+            if not (line.startswith("<!--") and "-->" in line):
+                return True
         pos = text.find(_HTML_OPENER, pos + 1)
     return False
 

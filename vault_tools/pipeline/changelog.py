@@ -134,7 +134,7 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
         if first in _ITEM_STARTS and "#" not in line and (first != "-" or line.strip("- \t\r\n")):
             continue  # a list item or quote line without "#" and not a "---" underline: nothing to do
         line = line_body(line)
-        if (first in " \t<") and _NOT_SIMPLE_LINE.match(line):
+        if (first in " \t<") and _NOT_SIMPLE_LINE.match(line) and not _one_line_comment(line):
             return -1  # HTML or an indented fence, anywhere: leave it to markdown-it
         if fence is not None:
             if line.rstrip(" \t").startswith(fence) and not line.strip(fence[0] + " \t"):
@@ -158,6 +158,12 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
     # Every line was read with certainty and none is the changelog heading: the note has none.  (This
     # returned -1, so a note without a changelog was parsed whole, twice a refresh, to learn just that.)
     return None
+
+
+def _one_line_comment(line: str) -> bool:
+    """An HTML comment that closes on its own line: an HTML block of that line alone (markdown-it's rule)."""
+    body = line.lstrip(" ")
+    return len(line) - len(body) <= 3 and body.startswith("<!--") and "-->" in body
 
 
 def heading_line(lines: Sequence[str], heading_names: Sequence[str], *, body_start: int = 0) -> int | None:
