@@ -184,6 +184,17 @@ _FRAGMENTS = [
     "<!-- opens",
     "closes -->",
     "<!-->",
+    "- item #tag",
+    "- #tag",
+    "> see #1",
+    "1. step #2",
+    "- ## Changelog",
+    "> ## Notes",
+    "  - ## 🕓 Changelog",
+    "1) ## Changelog ##",
+    "-\t## Changelog",
+    "- ```python # comment",
+    "    ## Changelog",
 ]
 
 
@@ -244,7 +255,7 @@ def test_a_note_without_a_changelog_is_not_parsed_to_learn_that(monkeypatch: pyt
 
     monkeypatch.setattr(changelog, "parse", no_parse)
     lines = split_lines(
-        "# Note\n\n<!-- a note -->\n- item\n\n```python\n## Changelog\n```\n\n---\n\n"
+        "# Note\n\n<!-- a note -->\n- item #tag, C#, #123\n\n```python\n## Changelog\n```\n\n---\n\n"
         "## Other\n| a | b |\n|---|---|\n"
     )
     assert changelog.heading_line(lines, DEFAULT_HEADINGS) is None

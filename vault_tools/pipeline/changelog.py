@@ -103,6 +103,8 @@ def _table_fast(lines: Sequence[str], heading: int) -> _Table | None:
 _ATX = re.compile(r"(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
 # A heading inside a container (quote, list item, indented continuation) is one markdown-it reports too.
 _CONTAINED_HASH = re.compile(r"(?:[ \t]+|>|[*+-][ \t]|\d{1,9}[.)][ \t]).*#")
+# What may stand before a heading inside containers: indentation, quote markers, list markers.
+_CONTAINERS = re.compile(r"(?:[ \t]|>|[*+-](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$))+")
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
 _FENCE = re.compile(r"(`{3,}|~{3,})(.*)")
 _NOT_SIMPLE_LINE = re.compile(r" {0,3}<(?!!-- vault-tools:)|[ \t]+(?:`{3}|~{3})")
@@ -150,14 +152,26 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
             if index > body_start and lines[index - 1].strip():
                 return -1
             continue
-        if "#" in line and _CONTAINED_HASH.match(line):
-            return -1  # a heading in a container: leave it to markdown-it
+        if "#" in line and _CONTAINED_HASH.match(line) and _contained_changelog(line, names):
+            return -1  # what may be the changelog heading in a container: leave it to markdown-it
         heading = _ATX.fullmatch(line) if first == "#" else None
         if heading is not None and heading_key(heading[2] or "") in names:
             return index
     # Every line was read with certainty and none is the changelog heading: the note has none.  (This
     # returned -1, so a note without a changelog was parsed whole, twice a refresh, to learn just that.)
     return None
+
+
+def _contained_changelog(line: str, names: set[str]) -> bool:
+    """Whether ``line``, once its containers (indentation, quote and list markers) are set aside, has the
+    shape of an ATX heading whose text is a changelog name.
+
+    Only such a line can be a changelog heading markdown-it finds in a container; any other line with a
+    "#" in a list item or quote (an Obsidian #tag, "#123", "C#") is passed over, not a reason to parse.
+    """
+    prefix = _CONTAINERS.match(line)
+    heading = _ATX.fullmatch(line, prefix.end() if prefix else 0)
+    return heading is not None and heading_key(heading[2] or "") in names
 
 
 def _one_line_comment(line: str) -> bool:
