@@ -504,11 +504,18 @@ def _failing_writes(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from vault_tools.pipeline import files
 
-    real_sync, real_check = files.StagedWrite.sync, files._check
+    real_sync, real_check, real_fsync = files.StagedWrite.sync, files._check, os.fsync
+    failing: set[int] = set()  # descriptors whose next fsync fails (once: numbers are handed out again)
+
+    def fsync(fd: int) -> None:
+        if fd in failing:
+            failing.discard(fd)
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
 
     def sync(self: files.StagedWrite) -> None:
         if self.target.endswith("a-claims/003.md"):
-            raise OSError(errno.EIO, "Input/output error")
+            failing.add(self.fd)
         real_sync(self)
 
     def check(path: str, expected: files.Fingerprint, *, read: bool = True) -> Any:
@@ -518,6 +525,7 @@ def _failing_writes(monkeypatch: pytest.MonkeyPatch) -> None:
             )
         return real_check(path, expected, read=read)
 
+    monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(files.StagedWrite, "sync", sync)
     monkeypatch.setattr(files, "_check", check)
 

@@ -152,19 +152,11 @@ class _Writer:
         staged, synced = pending
         try:
             synced.result()
-        except OSError as exc:
-            staged.discard()
-            return self._failed(outcome, ValueError(f"cannot write: {exc.strerror}"))
-        try:
             staged.commit(sync_folder=False)  # the run fsyncs each written folder once, at its end
-        except (OSError, ValueError) as exc:  # files.ChangedOnDisk among them
-            return self._failed(outcome, exc)
+        except ValueError as exc:  # a step that failed (files.ChangedOnDisk among them); no temp file left
+            # A note whose write failed serves no lookup and no index entry, as when written in line.
+            return replace(outcome, report=write_failed(outcome.report, exc), entry=None)
         return outcome
-
-    @staticmethod
-    def _failed(outcome: Outcome, exc: OSError | ValueError) -> Outcome:
-        # A note whose write failed serves no lookup and no index entry, as when written in line.
-        return replace(outcome, report=write_failed(outcome.report, exc), entry=None)
 
     def abandon(self) -> None:
         """Drop the writes not settled yet (a chunk stopped half way): no temp file is left behind."""

@@ -13,6 +13,7 @@ import stat
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from vault_tools.pipeline.config import Config, absolute, find_vault_root, load_config
 from vault_tools.records import record
@@ -116,13 +117,7 @@ def atomic_write(path: str | Path, data: bytes, expected: Fingerprint, *, sync_f
     ``sync_folder=False`` the caller makes the rename durable later (``sync_folders``), once a folder.
     """
     staged = stage_write(path, data, expected)
-    try:
-        staged.sync()
-    except BaseException as exc:
-        staged.discard()
-        if isinstance(exc, OSError):
-            raise ValueError(f"cannot write: {exc.strerror}") from None
-        raise
+    staged.sync()
     staged.commit(sync_folder=sync_folder)
 
 
@@ -131,8 +126,8 @@ class StagedWrite:
     """A note's new bytes in a temp file beside it, not yet swapped in: ``sync``, then ``commit``.
 
     ``atomic_write`` does all three steps at once.  The batch layer runs ``sync`` (the fsync that waits
-    for the disk) on a thread while it works on the next note.  ``commit`` and ``discard`` close the
-    temp file's descriptor, and remove the temp file unless the swap happened.
+    for the disk) on a thread while it works on the next note.  A step that fails removes the temp file
+    and raises ``ValueError`` (``ChangedOnDisk`` from ``commit``); ``discard`` drops a write not wanted.
     """
 
     fd: int
@@ -141,35 +136,53 @@ class StagedWrite:
     mode: int
     expected: Fingerprint
 
+    def write(self, data: bytes) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view) :]
+        except BaseException as exc:
+            self._fail(exc)
+
     def sync(self) -> None:
-        os.fsync(self.fd)
+        try:
+            os.fsync(self.fd)
+        except BaseException as exc:
+            self._fail(exc)
 
     def commit(self, *, sync_folder: bool = True) -> None:
         """Swap the temp file in if the note still holds what was read (``ChangedOnDisk`` if not)."""
         try:
-            try:
-                if hasattr(os, "fchmod"):
-                    os.fchmod(self.fd, self.mode)
-            finally:
-                os.close(self.fd)
+            if hasattr(os, "fchmod"):
+                os.fchmod(self.fd, self.mode)
+            self._close()
             if not hasattr(os, "fchmod"):  # Windows
                 os.chmod(self.tmp, self.mode)  # noqa: PTH101
             _check(self.target, self.expected)  # again, as late as possible before the swap
             os.replace(self.tmp, self.target)  # noqa: PTH105
         except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(self.tmp)  # noqa: PTH108
-            if isinstance(exc, OSError):
-                raise ValueError(f"cannot write: {exc.strerror}") from None
-            raise
+            self._fail(exc)
         if sync_folder:
             _fsync_folder(Path(os.path.dirname(self.target) or "."))  # noqa: PTH120
 
     def discard(self) -> None:
+        """Close and remove the temp file (again harmless: a closed descriptor is not closed twice)."""
         with contextlib.suppress(OSError):
-            os.close(self.fd)
+            self._close()
         with contextlib.suppress(OSError):
             os.unlink(self.tmp)  # noqa: PTH108
+
+    def _close(self) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0:  # never close a number the system may have handed out again
+            os.close(fd)
+
+    def _fail(self, exc: BaseException) -> NoReturn:
+        """Remove the temp file and raise ``exc``, an ``OSError`` as the ``ValueError`` callers report."""
+        self.discard()
+        if isinstance(exc, OSError):
+            raise ValueError(f"cannot write: {exc.strerror}") from None
+        raise exc
 
 
 def stage_write(path: str | Path, data: bytes, expected: Fingerprint) -> StagedWrite:
@@ -190,15 +203,7 @@ def stage_write(path: str | Path, data: bytes, expected: Fingerprint) -> StagedW
     except OSError as exc:
         raise ValueError(f"cannot write in its folder: {exc.strerror}") from None
     staged = StagedWrite(fd, tmp, target, mode, expected)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    except BaseException as exc:
-        staged.discard()
-        if isinstance(exc, OSError):
-            raise ValueError(f"cannot write: {exc.strerror}") from None
-        raise
+    staged.write(data)
     return staged
 
 
