@@ -217,11 +217,17 @@ def _has_html_start(text: str) -> bool:
         indent = pos - start
         if indent <= 3 and text.count(" ", start, pos) == indent and not text.startswith(_NOT_HTML, pos + 1):
             end = text.find("\n", pos)
-            line = text[pos:] if end < 0 else text[pos:end]
-            if not (line.startswith("<!--") and "-->" in line):
+            if not one_line_comment(text[start:] if end < 0 else text[start:end]):
                 return True
         pos = text.find(_HTML_OPENER, pos + 1)
     return False
+
+
+def one_line_comment(line: str) -> bool:
+    """An HTML comment that closes on its own line: an HTML block of that line alone (markdown-it's rule,
+    whose end test is "the line contains -->"), which changes no other line."""
+    body = line.lstrip(" ")
+    return len(line) - len(body) <= 3 and body.startswith("<!--") and "-->" in body
 
 
 def _append(blocks: list[Block], counts: dict[str, int], *, kind: str, **fields: Any) -> None:

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from vault_tools.pipeline.blocks import parse
+from vault_tools.pipeline.blocks import one_line_comment, parse
 from vault_tools.pipeline.text import display_width, line_body, line_ending
 from vault_tools.records import record
 
@@ -101,9 +101,8 @@ def _table_fast(lines: Sequence[str], heading: int) -> _Table | None:
 
 
 _ATX = re.compile(r"(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
-# A heading inside a container (quote, list item, indented continuation) is one markdown-it reports too.
-_CONTAINED_HASH = re.compile(r"(?:[ \t]+|>|[*+-][ \t]|\d{1,9}[.)][ \t]).*#")
-# What may stand before a heading inside containers: indentation, quote markers, list markers.
+# What may stand before a heading inside containers (quote, list item, indented continuation):
+# indentation, quote markers, list markers.  markdown-it reports such headings too.
 _CONTAINERS = re.compile(r"(?:[ \t]|>|[*+-](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$))+")
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
 _FENCE = re.compile(r"(`{3,}|~{3,})(.*)")
@@ -136,7 +135,7 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
         if first in _ITEM_STARTS and "#" not in line and (first != "-" or line.strip("- \t\r\n")):
             continue  # a list item or quote line without "#" and not a "---" underline: nothing to do
         line = line_body(line)
-        if (first in " \t<") and _NOT_SIMPLE_LINE.match(line) and not _one_line_comment(line):
+        if (first in " \t<") and _NOT_SIMPLE_LINE.match(line) and not one_line_comment(line):
             return -1  # HTML or an indented fence, anywhere: leave it to markdown-it
         if fence is not None:
             if line.rstrip(" \t").startswith(fence) and not line.strip(fence[0] + " \t"):
@@ -152,7 +151,7 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
             if index > body_start and lines[index - 1].strip():
                 return -1
             continue
-        if "#" in line and _CONTAINED_HASH.match(line) and _contained_changelog(line, names):
+        if "#" in line and _contained_changelog(line, names):
             return -1  # what may be the changelog heading in a container: leave it to markdown-it
         heading = _ATX.fullmatch(line) if first == "#" else None
         if heading is not None and heading_key(heading[2] or "") in names:
@@ -169,15 +168,9 @@ def _contained_changelog(line: str, names: set[str]) -> bool:
     Only such a line can be a changelog heading markdown-it finds in a container; any other line with a
     "#" in a list item or quote (an Obsidian #tag, "#123", "C#") is passed over, not a reason to parse.
     """
-    prefix = _CONTAINERS.match(line)
-    heading = _ATX.fullmatch(line, prefix.end() if prefix else 0)
+    prefix = _CONTAINERS.match(line)  # none: a column-0 heading, which the scan reads itself
+    heading = _ATX.fullmatch(line, prefix.end()) if prefix else None
     return heading is not None and heading_key(heading[2] or "") in names
-
-
-def _one_line_comment(line: str) -> bool:
-    """An HTML comment that closes on its own line: an HTML block of that line alone (markdown-it's rule)."""
-    body = line.lstrip(" ")
-    return len(line) - len(body) <= 3 and body.startswith("<!--") and "-->" in body
 
 
 def heading_line(lines: Sequence[str], heading_names: Sequence[str], *, body_start: int = 0) -> int | None:
