@@ -284,8 +284,7 @@ class Cache:
         except (ValueError, TypeError):  # a damaged entry: forget it, the note is processed again
             del self.entries[rel]
             self._touch(rel)
-            self._index = None  # it may have given the index a name
-            self._models_moved.add(_shard(rel))
+            self._names_moved(rel)  # it may have given the index a name
             return None
         return entry
 
@@ -301,8 +300,7 @@ class Cache:
             self.entries[rel] = entry
             self._touch(rel)
         if _indexed(old) != _indexed(entry):
-            self._index = None
-            self._models_moved.add(_shard(rel))
+            self._names_moved(rel)
 
     def forget_unasked(self) -> None:
         """Forget every note ``lookup`` was not asked about, once it was asked about every note of a scan
@@ -316,8 +314,12 @@ class Cache:
             except (IndexError, TypeError):  # a damaged entry: the index is rebuilt anyway
                 indexed = True
             if indexed is not None:
-                self._index = None
-                self._models_moved.add(_shard(rel))
+                self._names_moved(rel)
+
+    def _names_moved(self, rel: str) -> None:
+        """``rel``'s names or spec changed: rebuild the index, and give its shard a new generation."""
+        self._index = None
+        self._models_moved.add(_shard(rel))
 
     def index(self) -> dict[str, Mapping[str, Any]]:
         """Model references: every name of every note that holds a model-spec → that spec."""
