@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -305,3 +306,20 @@ def test_a_region_is_taken_from_the_note_in_any_container_and_line_ending(
     got = _both(edited, check=True, memo=refreshed.memo)
     assert (got.changed, got.problems, got.memo) == (want.changed, want.problems, want.memo), what
     assert not got.changed, what
+
+
+def test_a_note_with_render_tokens_has_its_regions_found_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault_tools.pipeline import regions
+
+    refreshed = _both(MEMO_NOTE)
+    edited = refreshed.text.replace("Text after the spec.", "Text after the spec, edited.")
+    calls: list[int] = []
+    real = regions.find_regions
+
+    def counted(lines: Any) -> Any:
+        calls.append(1)
+        return real(lines)
+
+    monkeypatch.setattr(regions, "find_regions", counted)
+    got = _both(edited, check=True, memo=refreshed.memo)
+    assert not got.changed and len(calls) == 1  # the processors' reuse and the engine share one search

@@ -197,7 +197,9 @@ def _pass(
     if any(p.severity == "error" for p in problems):
         return Result(text=text, changed=False, problems=tuple(_sorted(problems)))
     try:
-        found = regions.find_regions(lines)
+        # A note with render tokens had its regions found already, for the processors to reuse.
+        reuse = context.reuse
+        found = reuse.regions() if isinstance(reuse, _Reuse) else regions.find_regions(lines)
         existing = {r.region_id: r for r in found}
     except ValueError as exc:
         return Result(text=text, changed=False, problems=(*_sorted(problems), _problem_from(exc)))
@@ -240,15 +242,27 @@ class _Reuse:
         self.lines = lines
         # Tokens are kept joined (one string a note in the cache and in every job): split them here.
         self.memo = frozenset(memo[k : k + _TOKEN] for k in range(0, len(memo), _TOKEN))
-        self.found: dict[str, regions.Region] | None = None
+        self._found: list[regions.Region] | ValueError | None = None
+        self._by_id: dict[str, regions.Region] | None = None
+
+    def regions(self) -> list[regions.Region]:
+        """``regions.find_regions`` of the lines, found once for the processors and the engine."""
+        if self._found is None:
+            try:
+                self._found = regions.find_regions(self.lines)
+            except ValueError as exc:
+                self._found = exc
+        if isinstance(self._found, ValueError):
+            raise self._found
+        return self._found
 
     def __call__(self, region_id: str, key: str) -> tuple[str, Mapping[str, str]] | None:
-        if self.found is None:
+        if self._by_id is None:
             try:
-                self.found = {r.region_id: r for r in regions.find_regions(self.lines)}
+                self._by_id = {r.region_id: r for r in self.regions()}
             except ValueError:  # the engine reports the broken markers; nothing is reused
-                self.found = {}
-        region = self.found.get(region_id)
+                self._by_id = {}
+        region = self._by_id.get(region_id)
         if region is None:
             return None
         text = regions.region_text(self.lines, region)
