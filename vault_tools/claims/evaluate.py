@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
@@ -16,12 +16,11 @@ from vault_tools.claims.detect import (
     ImplicitCandidate,
     SegmentKey,
     segment_candidates,
-    segment_key,
 )
 from vault_tools.claims.grammar import ExplicitClaim, parse_claim
 from vault_tools.claims.models import ModelCatalog, ModelEntry, ModelRef, preset_catalog
 from vault_tools.claims.quantities import compute
-from vault_tools.claims.scan import Fence, scan, split_lines
+from vault_tools.claims.scan import Fence, scan_rows, split_lines
 from vault_tools.claims.verdict import Verdict, judge
 from vault_tools.names import normalize_name
 from vault_tools.pipeline.model import NoteContext
@@ -83,15 +82,15 @@ def _claims(
     note: NoteContext, catalog: ModelCatalog
 ) -> tuple[list[tuple[int, str]], list[_Found], Mapping[str, Any] | None]:
     """The frontmatter claims, the segments of the body with claims, and the note's own spec."""
-    segments, fences = scan(note.text, note.body_start_line)
+    rows, fences = scan_rows(note.text, note.body_start_line)
     own = _own_spec(note, fences)
     names = _own_names(note) if own is not None else None
     found: list[_Found] = []
-    for segment in segments:
-        key = segment_key(segment)
+    for row in rows:
+        key = row[1:]  # a row is its line, then its key
         candidates, plain = segment_candidates(key, catalog, names)
         if candidates:
-            found.append((segment.line, key, candidates, plain))
+            found.append((row[0], key, candidates, plain))
     return frontmatter_claims(note), found, own
 
 
@@ -128,7 +127,7 @@ def frontmatter_claims(note: NoteContext) -> list[tuple[int, str]]:
     return out
 
 
-def _own_spec(note: NoteContext, fences: list[Fence]) -> Mapping[str, Any] | None:
+def _own_spec(note: NoteContext, fences: Sequence[Fence]) -> Mapping[str, Any] | None:
     """The note's own model spec: what the vault resolves its title to, else its only model-spec block.
 
     A note with several specs (the LLaMA-7B note holds the article's estimate and the real config) does

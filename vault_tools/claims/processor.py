@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from vault_tools.claims.evaluate import ClaimResult, claim_lines, evaluate_claims
-from vault_tools.claims.scan import scan, split_lines
+from vault_tools.claims.scan import scan_rows, split_lines
 from vault_tools.pipeline.model import NoteContext, Problem, Rendered
 from vault_tools.pipeline.render import render
 
@@ -160,7 +160,7 @@ def _anchor(note: NoteContext) -> tuple[int, str]:
     for block in note.blocks:
         if block.kind == "claims":
             return block.end_line, block.prefix
-    _segments, fences = scan(note.text, note.body_start_line)
+    _rows, fences = scan_rows(note.text, note.body_start_line)
     for fence in fences:
         if fence.lang == "claims":
             return fence.end_line, fence.prefix

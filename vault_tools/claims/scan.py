@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from vault_tools.records import record
@@ -83,22 +83,28 @@ def _split_lines(text: str) -> tuple[str, ...]:
 
 def scan(text: str, body_start_line: int = 1) -> tuple[list[Segment], list[Fence]]:
     """The segments of the body that may hold claims, and every fenced block found on the way."""
-    segments, fences = _scan_once(text, body_start_line)
-    return list(segments), list(fences)
+    rows, fences = scan_rows(text, body_start_line)
+    return [Segment(*row) for row in rows], list(fences)
+
+
+# A segment as a plain tuple, its line first and then what detection reads of it (``detect.SegmentKey``):
+# the claims code reads every note's segments this way, without building a Segment for each.
+Row = tuple[int, SegmentKind, str, str, tuple[tuple[int, int], ...], tuple[str, ...]]
 
 
 # The claims processor scans a note for its claims and again to place its region: scan it once.
 @functools.lru_cache(maxsize=8)
-def _scan_once(text: str, body_start_line: int) -> tuple[tuple[Segment, ...], tuple[Fence, ...]]:
-    segments, fences = _scan(text, body_start_line)
-    return tuple(segments), tuple(fences)
+def scan_rows(text: str, body_start_line: int = 1) -> tuple[tuple[Row, ...], tuple[Fence, ...]]:
+    """``scan`` as rows ``(line, kind, text, code, cells, header)``, the fields of a ``Segment``."""
+    rows, fences = _scan(text, body_start_line)
+    return tuple(rows), tuple(fences)
 
 
-def _scan(text: str, body_start_line: int) -> tuple[list[Segment], list[Fence]]:
+def _scan(text: str, body_start_line: int) -> tuple[list[Row], list[Fence]]:
     lines = split_lines(text)
     # Offsets below are into the string split_lines splits, so counting "\n" turns an offset into a line.
     body = text.removeprefix("\ufeff")
-    segments: list[Segment] = []
+    segments: list[Row] = []
     fences: list[Fence] = []
     n = len(lines)
     i = max(body_start_line, 1) - 1
@@ -111,7 +117,8 @@ def _scan(text: str, body_start_line: int) -> tuple[list[Segment], list[Fence]]:
         i += body.count("\n", pos, at)
         pos = body.find("\n", at) + 1 or len(body)  # where line i + 1 starts
         raw = lines[i]
-        line = _unquote(raw)
+        # _unquote, in line: this runs for every line a trigger is on.
+        line = raw if raw[:1] not in _QUOTE_STARTS else raw[_QUOTE_PREFIX_RE.match(raw).end() :]  # type: ignore[union-attr]
         # The trigger is the line's first, and only a blockquote prefix or spaces can come before a fence,
         # region marker or heading: the trigger alone says which of them the line can be.
         char = hit[0]
@@ -126,7 +133,13 @@ def _scan(text: str, body_start_line: int) -> tuple[list[Segment], list[Fence]]:
                 break
             i, pos = i + 1 + body.count("\n", at, end), body.find("\n", end) + 1 or len(body)
             continue
-        elif char == "#" and (heading := _HEADING_RE.match(line.strip())) is not None:
+        elif (
+            char == "#"
+            # Outside the changelog a heading matters only if it is the changelog's, and the words it must
+            # hold ("log" in any case, 변경) hold a "g" or "G" (no other character folds to them) or 변경.
+            and (skip_level or "g" in line or "G" in line or "변경" in line)
+            and (heading := _HEADING_RE.match(line.strip())) is not None
+        ):
             level = len(heading.group(1))
             if skip_level and level <= skip_level:
                 skip_level = 0
@@ -142,7 +155,7 @@ def _scan(text: str, body_start_line: int) -> tuple[list[Segment], list[Fence]]:
         if (char.isdecimal() or _DIGIT_RE.search(line)) and not (
             char == "<" and line.strip().startswith("<!--")
         ):
-            segments.append(Segment(i, "prose", line))
+            segments.append((i, "prose", line, "", (), ()))
     return segments, fences
 
 
@@ -209,7 +222,7 @@ def _fence(
     i: int,
     pos: int,
     fence: re.Match[str],
-    segments: list[Segment],
+    segments: list[Row],
     fences: list[Fence],
 ) -> tuple[int, int]:
     """Consume the fenced block opening at line ``i`` (``pos``: where the next line starts).
@@ -221,31 +234,43 @@ def _fence(
     closing = _closing_fence(marker)
     n = len(lines)
     j = i + 1
+    start = end = pos  # the block's content: body[start:end]
     # A closing line holds the whole marker: test only the lines that do.
     while (at := body.find(marker, pos)) >= 0:
         j += body.count("\n", pos, at)
+        end = body.rfind("\n", 0, at) + 1
         pos = body.find("\n", at) + 1 or len(body)
         if closing.match(lines[j]):
             break
         j += 1
     else:
-        j, pos = n, len(body)
+        j, pos, end = n, len(body), len(body)
     fences.append(Fence(lang, i + 1, min(j, n - 1) + 1, fence["prefix"]))
     if lang == "claims":
         for k in range(i + 1, min(j, n)):
             content = _unquote(lines[k])
             if content.strip() and not content.lstrip().startswith(("#", "//")):
-                segments.append(Segment(k + 1, "claims", content.strip()))
+                segments.append((k + 1, "claims", content.strip(), "", (), ()))
     elif lang not in _SKIP_FENCES:
-        first, last = _comment_markers(lang)
-        for k in range(i + 1, min(j, n)):
+        # Only a line holding a comment marker can hold a comment: jump from one such line to the next.
+        markers = _marker_search(lang)
+        k, cursor = i + 1, start
+        while (hit := markers(body, cursor, end)) is not None:
+            k += body.count("\n", cursor, hit.start())
+            cursor = body.find("\n", hit.start(), end) + 1 or end
             line = lines[k]
-            # Without a marker split_comment finds nothing, and the prefix holds no digit: test the raw line.
-            if (first in line or last in line) and _DIGIT_RE.search(line):
+            if _DIGIT_RE.search(line):  # the prefix holds no digit: test the raw line
                 split = split_comment(_unquote(line), lang)
                 if split is not None and _DIGIT_RE.search(split[1]):
-                    segments.append(Segment(k + 1, "comment", split[1], code=split[0]))
+                    segments.append((k + 1, "comment", split[1], split[0], (), ()))
+            k += 1
     return j + 1, pos
+
+
+@functools.lru_cache(maxsize=64)
+def _marker_search(lang: str) -> Callable[[str, int, int], re.Match[str] | None]:
+    """``search`` for the next comment marker of ``lang``'s code."""
+    return re.compile("|".join(map(re.escape, dict.fromkeys(_comment_markers(lang))))).search
 
 
 def _comment_markers(lang: str) -> tuple[str, str]:
@@ -285,7 +310,7 @@ def _code_tokens(lang: str) -> re.Pattern[str]:
     return re.compile("|".join(["[\"'`]", *map(re.escape, dict.fromkeys(_comment_markers(lang)))]))
 
 
-def _table(lines: Sequence[str], i: int, segments: list[Segment]) -> int:
+def _table(lines: Sequence[str], i: int, segments: list[Row]) -> int:
     """Consume a GFM table whose header is line ``i``; return the index of the line after it."""
     header_text = _unquote(lines[i])
     header = tuple(header_text[a:b].strip() for a, b in cell_spans(header_text))
@@ -295,7 +320,7 @@ def _table(lines: Sequence[str], i: int, segments: list[Segment]) -> int:
         if not row.strip() or "|" not in row:
             break
         if _DIGIT_RE.search(row):
-            segments.append(Segment(j + 1, "row", row, cells=tuple(cell_spans(row)), header=header))
+            segments.append((j + 1, "row", row, "", tuple(cell_spans(row)), header))
         j += 1
     return j
 
