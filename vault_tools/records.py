@@ -144,7 +144,7 @@ def _first_init(self: Any, *args: Any, **kwargs: Any) -> None:
 def _compile_init(cls: type) -> Callable[..., None]:
     fields: tuple[Field, ...] = cls.__record_fields__  # type: ignore[attr-defined]
     frozen = cls.__dict__.get("__setattr__") is _frozen_setattr
-    scope: dict[str, Any] = {"_MISSING": _MISSING, "_set": object.__setattr__}
+    scope: dict[str, Any] = {"_MISSING": _MISSING}
     params, body = ["self"], []
     for k, f in enumerate(fields):
         if f.default_factory is not _MISSING:
@@ -156,8 +156,13 @@ def _compile_init(cls: type) -> Callable[..., None]:
             params.append(f"{f.name}=_default{k}")
         else:
             params.append(f.name)
-    for f in fields:
-        body.append(f"_set(self, {f.name!r}, {f.name})" if frozen else f"self.{f.name} = {f.name}")
+    for k, f in enumerate(fields):
+        if frozen:
+            # The slot's own setter: object.__setattr__ would look the slot up by name every time.
+            scope[f"_set{k}"] = cls.__dict__[f.name].__set__
+            body.append(f"_set{k}(self, {f.name})")
+        else:
+            body.append(f"self.{f.name} = {f.name}")
     if hasattr(cls, "__post_init__"):
         body.append("self.__post_init__()")
     source = f"def __init__({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body or ["pass"])
