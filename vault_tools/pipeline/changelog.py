@@ -6,6 +6,8 @@ The tool never invents a changelog: a note without one gets no row.
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -120,8 +122,7 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
     then parses the whole body.  A column-0 ATX heading outside top-level fences is a heading in any
     CommonMark reading (it ends lists, quotes and paragraphs), and parsing from it gives the same tokens.
     """
-    text = "".join(lines[body_start:])
-    if text.count("\r") != text.count("\r\n"):
+    if _lone_cr(lines, body_start):
         return -1
     names = {heading_key(name) for name in heading_names}
     fence: str | None = None
@@ -159,6 +160,15 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
     # Every line was read with certainty and none is the changelog heading: the note has none.  (This
     # returned -1, so a note without a changelog was parsed whole, twice a refresh, to learn just that.)
     return None
+
+
+def _lone_cr(lines: Sequence[str], start: int) -> bool:
+    """Whether a line from ``start`` on holds a CR that does not end it as part of CRLF (markdown-it
+    breaks lines there).  Lines are tested, not their join: joining Korean lines costs more than this."""
+    tail = itertools.islice(lines, start, None)
+    if not any(map(operator.contains, tail, itertools.repeat("\r"))):
+        return False
+    return any(line.count("\r") != line.count("\r\n") for line in itertools.islice(lines, start, None))
 
 
 def _contained_changelog(line: str, names: set[str]) -> bool:
