@@ -74,8 +74,14 @@ _WORDS = [
 ]
 
 
-def make_vault(root: Path, notes: int, seed: int = 20261123) -> int:
-    """Write ``notes`` notes under ``root``; return the total size in bytes."""
+def make_vault(root: Path, notes: int, seed: int = 20261123, *, distinct: bool = False) -> int:
+    """Write ``notes`` notes under ``root``; return the total size in bytes.
+
+    With ``distinct``, every line of the seed's prose that holds a number also holds a word of its own
+    note (letters only, at the line's end), so no two notes share such a line: a vault of notes that say
+    different things, which the per-process memos of repeated lines (claim detection, verdicts, rendered
+    tables) cannot answer.
+    """
     rng = random.Random(seed)
     template = (SAMPLE / "10_Wiki/Topics/Parameter.md").read_text(encoding="utf-8")
     # The sample is kept refreshed: start from the note as its author wrote it, without managed regions.
@@ -102,11 +108,21 @@ def make_vault(root: Path, notes: int, seed: int = 20261123) -> int:
             f"- 관련: [[{rng.choice(_WORDS)}-{rng.choice(_WORDS)}]] · [[{rng.choice(_WORDS)}]]\n"
             for _ in range(rng.randrange(20, 60))
         )
-        note = f"{front}\n---\n{body_main}{spec}## 매 관련\n{extra}\n## 🕓 Changelog{changelog}"
+        body = _distinct(body_main, i) if distinct else body_main
+        note = f"{front}\n---\n{body}{spec}## 매 관련\n{extra}\n## 🕓 Changelog{changelog}"
         data = note.encode("utf-8")
         (folder / f"{title}.md").write_bytes(data)
         total += len(data)
     return total
+
+
+def _distinct(body: str, i: int) -> str:
+    """``body`` with a word of note ``i`` after every line holding a digit (not fences, tables, headings)."""
+    word = "".join(chr(ord("a") + (i // 26**k) % 26) for k in range(4))
+    return "\n".join(
+        f"{line} ({word})" if re.search(r"\d", line) and not line.startswith(("```", "|", "#")) else line
+        for line in body.split("\n")
+    )
 
 
 def timed(cmd: list[str], repeat: int, cwd: Path | None = None, setup: list[str] | None = None) -> float:
@@ -197,12 +213,16 @@ def main() -> int:
     parser.add_argument("--notes", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="build the vault here and keep it")
+    parser.add_argument(
+        "--distinct", action="store_true", help="notes whose numbered lines differ (see make_vault)"
+    )
     args = parser.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="vault-bench-"))
-    vault, pristine = work / "vault", work / "pristine"
+    suffix = "-distinct" if args.distinct else ""
+    vault, pristine = work / f"vault{suffix}", work / f"pristine{suffix}"
     if not pristine.exists():
-        size = make_vault(pristine, args.notes)
+        size = make_vault(pristine, args.notes, distinct=args.distinct)
     else:
         size = sum(p.stat().st_size for p in pristine.rglob("*.md"))
     if not vault.exists():
@@ -226,7 +246,7 @@ def main() -> int:
     cold_check = timed([*CLI, "check", str(vault)], args.repeat, setup=rm_cache)
     subprocess.run([*CLI, "check", str(vault)], stdout=subprocess.DEVNULL, check=False)  # fill the cache
     warm_check = timed([*CLI, "check", str(vault)], args.repeat)
-    copy = work / "copy"
+    copy = work / f"copy{suffix}"
     # Cold refresh: the never-refreshed vault, every note gets its regions, changelog row and status.
     fresh_copy = [
         PY,
@@ -243,7 +263,7 @@ def main() -> int:
     edit = [PY, "-c", f"open({str(one)!r}, 'a', encoding='utf-8').write('\\n')"]
     one_check = timed([*CLI, "check", str(one)], args.repeat * 3, setup=edit)
     ours, theirs, models = calc_speed()
-    rss_small = max_rss_check_subset(vault, work, args.notes // 5)
+    rss_small = max_rss_check_subset(vault, work / f"small{suffix}", args.notes // 5, args.distinct)
     rss_full = max_rss_check(vault)
 
     rows = [
@@ -255,7 +275,8 @@ def main() -> int:
     ]
     print(
         f"\nMachine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        f"{args.notes:,} notes, {size / 1e6:.0f} MB; best of {args.repeat}; "
+        f"{args.notes:,} notes{' (distinct prose)' if args.distinct else ''}, {size / 1e6:.0f} MB; "
+        f"best of {args.repeat}; "
         f"`python -c pass` = {bare * 1000:.0f} ms\n"
     )
     print("| target | time | floor | floor time | ratio | goal | met |")
@@ -280,10 +301,9 @@ def main() -> int:
     return 0
 
 
-def max_rss_check_subset(vault: Path, work: Path, notes: int) -> float:
-    small = work / "small"
+def max_rss_check_subset(vault: Path, small: Path, notes: int, distinct: bool) -> float:
     if not small.exists():
-        make_vault(small, notes)
+        make_vault(small, notes, distinct=distinct)
     return max_rss_check(small)
 
 

@@ -197,20 +197,22 @@ def _find_in_segment(
     if segment.kind == "claims":
         return [_explicit(segment.line, segment.text)]
     text = segment.text
-    rumour = bool(_RUMOUR_RE.search(text))
-    arithmetic = find_arithmetic(segment.line, text, rumour)
+    arithmetic = find_arithmetic(segment.line, text)
     consumed = [(start, end) for start, end, _ in arithmetic]
-    out: list[Candidate] = [candidate for _, _, candidate in arithmetic]
-    if segment.kind == "comment":
-        annotation = find_annotation(segment)
-        if annotation is not None:
-            out.append(annotation)
+    stated: list[Candidate] = [candidate for _, _, candidate in arithmetic]
     refs = _refs(text, catalog, note_names, allow_unknown=segment.kind != "row")
     if segment.kind == "row":
-        out += _row_claims(segment, refs, consumed, rumour)
+        stated += _row_claims(segment, refs, consumed, False)
     elif refs:
-        out += _implicit(segment.line, text, refs, consumed, rumour, (0, len(text)))
-    return out
+        stated += _implicit(segment.line, text, refs, consumed, False, (0, len(text)))
+    # Rumour words are looked for only where there is a claim for them to mark: most lines have none.
+    if stated and _RUMOUR_RE.search(text):
+        stated = [replace(candidate, rumour=True) for candidate in stated]
+    if segment.kind == "comment":  # a code comment's annotation is never marked as rumour
+        annotation = find_annotation(segment)
+        if annotation is not None:
+            stated.insert(len(arithmetic), annotation)
+    return stated
 
 
 def _explicit(line: int, text: str) -> ExplicitCandidate:

@@ -113,15 +113,19 @@ class ModelCatalog:
 
         ``extra`` maps normalised names to a note title (the note's own title and aliases).
         """
-        pieces = [(m.start(), m.end()) for m in _PIECE_RE.finditer(text)]
+        # Pieces are ASCII, where lower() is casefold(); most lines hold no piece any name starts with.
+        folded = list(map(str.lower, _PIECE_RE.findall(text)))
         extra_prefixes = _prefixes(extra) if extra else frozenset()
+        if self._prefixes.isdisjoint(folded) and extra_prefixes.isdisjoint(folded):
+            return []
+        pieces = [m.span() for m in _PIECE_RE.finditer(text)]
         refs: list[ModelRef] = []
         i = 0
         while i < len(pieces):
             best: tuple[int, ModelRef] | None = None
             normal = ""
             for j in range(i, min(len(pieces), i + self._window)):
-                piece = text[pieces[j][0] : pieces[j][1]].casefold()
+                piece = folded[j]
                 if j > i:
                     gap = text[pieces[j - 1][1] : pieces[j][0]]
                     if len(gap) > 1 or (gap and gap not in _SEPARATORS):
@@ -165,7 +169,7 @@ def _continues(text: str, ref: ModelRef, end: int, next_start: int) -> bool:
 
 def text_pieces(text: str) -> frozenset[str]:
     """The case-folded word pieces of ``text``: every model name match starts at one of them."""
-    return frozenset(m.group(0).casefold() for m in _PIECE_RE.finditer(text))
+    return frozenset(map(str.lower, _PIECE_RE.findall(text)))  # ASCII pieces: lower() is casefold()
 
 
 def names_matter(pieces: frozenset[str], extra: Mapping[str, str] | None) -> bool:
