@@ -122,6 +122,9 @@ class ModelCatalog:
         refs: list[ModelRef] = []
         i = 0
         while i < len(pieces):
+            if folded[i] not in self._prefixes and folded[i] not in extra_prefixes:
+                i += 1  # no name starts with this piece: what the loop below finds at once, sooner
+                continue
             best: tuple[int, ModelRef] | None = None
             normal = ""
             for j in range(i, min(len(pieces), i + self._window)):

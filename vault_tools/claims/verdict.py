@@ -18,6 +18,7 @@ The computed value is shown the way the author wrote theirs (``6.57B`` next to `
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 from typing import Literal
 
@@ -63,6 +64,9 @@ def holds(stated: Stated, computed: Fraction, op: Op = "=", *, size_label: bool 
     return abs(computed - stated.value) <= tolerance(stated, op, size_label=size_label)
 
 
+# Exact arithmetic on Fractions costs tens of microseconds a claim, and vaults state the same facts in
+# many notes ("LLaMA-7B: 6.7B"): judge each distinct (stated, computed) once per process.
+@functools.lru_cache(maxsize=4096)
 def judge(stated: Stated, computed: int | Fraction, op: Op = "=", *, size_label: bool = False) -> Judgement:
     """Judge ``computed OP stated``; a wrong byte size that is right in the twin unit says so."""
     value = Fraction(computed)
