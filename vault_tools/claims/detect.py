@@ -161,21 +161,27 @@ def segment_candidates(
     """
     # Detection reads nothing but the segment's own text and the names it may refer to, and vaults repeat
     # lines (templates, boilerplate, copied tables): detect each distinct segment once per process.
-    found, pieces = _detect_plain(key, catalog)
-    spelled = spelled_names(pieces, note_names)
+    found = _detect_plain(key, catalog)
+    if not note_names:  # a note without a spec of its own: its names play no part
+        return found, True
+    spelled = spelled_names(_pieces(key[1]), note_names)
     if not spelled:
         return found, True
-    assert note_names is not None
     # Detected with each name standing for itself: the same for every note that names the same words;
     # then each reference to the note gets the note's own title.
     return tuple(_titled(candidate, note_names) for candidate in _detect_named(key, catalog, spelled)), False
 
 
 @functools.lru_cache(maxsize=8192)
-def _detect_plain(key: SegmentKey, catalog: ModelCatalog) -> tuple[tuple[Candidate, ...], frozenset[str]]:
-    """The candidates of a segment (at line 0) read without the note's own names, and its word pieces."""
-    found = _find_in_segment(Segment(0, *key), catalog, None)
-    return tuple(found), text_pieces(key[1])
+def _detect_plain(key: SegmentKey, catalog: ModelCatalog) -> tuple[Candidate, ...]:
+    """The candidates of a segment (at line 0) read without the note's own names."""
+    return tuple(_find_in_segment(Segment(0, *key), catalog, None))
+
+
+@functools.lru_cache(maxsize=8192)
+def _pieces(text: str) -> frozenset[str]:
+    """``text_pieces``, for the segments of the notes that hold a spec (whose own names may be spelled)."""
+    return text_pieces(text)
 
 
 @functools.lru_cache(maxsize=1024)
