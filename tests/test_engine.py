@@ -323,3 +323,22 @@ def test_a_note_with_render_tokens_has_its_regions_found_once(monkeypatch: pytes
     monkeypatch.setattr(regions, "find_regions", counted)
     got = _both(edited, check=True, memo=refreshed.memo)
     assert not got.changed and len(calls) == 1  # the processors' reuse and the engine share one search
+
+
+def test_claim_lines_are_right_when_an_example_region_is_shown_above_the_claims() -> None:
+    """Markers shown in a code fence are no region: the claims below them are cited at their own lines."""
+    note = (
+        "---\ntitle: Example\n---\n\nHow the region looks:\n\n```markdown\n"
+        "<!-- vault-tools:begin verification sha256=0123456789ab -->\n"
+        "<!-- vault-tools:end verification -->\n```\n\n"
+        "- BERT-base (2018): 110M.\n- GPT-3 (2020): 175B.\n\n## Changelog\n| 날짜 | 변경 |\n|---|---|\n"
+    )
+    refreshed = _both(note)
+    lines = refreshed.text.split("\n")
+    cited = [row.split("|")[1].strip() for row in lines if row.startswith("| ") and "`" in row]
+    assert cited == [
+        str(lines.index("- BERT-base (2018): 110M.") + 1),
+        str(lines.index("- GPT-3 (2020): 175B.") + 1),
+    ]
+    assert not _both(refreshed.text).changed
+    assert not _both(refreshed.text, check=True).problems

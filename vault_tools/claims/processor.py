@@ -11,13 +11,12 @@ from typing import Any
 from vault_tools.claims.evaluate import ClaimResult, claim_lines, evaluate_claims
 from vault_tools.claims.scan import scan_rows, split_lines
 from vault_tools.pipeline.model import NoteContext, Problem, Rendered
+from vault_tools.pipeline.regions import regions_in
 from vault_tools.pipeline.render import render
 
 REGION_ID = "verification"
 TEMPLATE = "verification.md.j2"
 _DIGIT_RE = re.compile(r"\d")
-_BEGIN_RE = re.compile(rf"<!-- vault-tools:begin {REGION_ID}\s")
-_END_RE = re.compile(rf"<!-- vault-tools:end {REGION_ID}\s")
 
 
 class ClaimsProcessor:
@@ -184,30 +183,18 @@ def _shift(note: NoteContext, anchor: int, inner: int) -> tuple[int, int]:
     """
     lines = split_lines(note.text)
     count = len(lines)
-    begin = _first_line(note.text, lines, _BEGIN_RE)
-    if begin is not None:
-        end = next((i for i in range(begin, len(lines)) if _END_RE.search(lines[i])), None)
-        if end is None:
-            return 0, 0
-        return inner - (end - begin - 1), end + 1
+    try:
+        # The regions the engine will find: markers shown inside a code fence are examples, not regions.
+        existing = next((r for r in regions_in(note.text) if r.region_id == REGION_ID), None)
+    except ValueError:  # broken markers: the engine reports them and writes nothing
+        return 0, 0
+    if existing is not None:
+        return inner - (existing.end - existing.begin - 1), existing.end + 1
     if anchor == 0 or anchor >= count:
         return 0, 0
     blank_before = 0 if _blank(lines[anchor - 1]) else 1
     blank_after = 0 if _blank(lines[anchor]) else 1
     return blank_before + inner + 2 + blank_after, anchor
-
-
-def _first_line(text: str, lines: Sequence[str], pattern: re.Pattern[str]) -> int | None:
-    """The index of the first of ``lines`` (``text`` split) that ``pattern`` matches.
-
-    Found in the whole text, not line by line (most lines of a note are far from a region marker), and
-    confirmed on its line: in the text, ``\\s`` could also match the line end.
-    """
-    for match in pattern.finditer(text):
-        index = text.count("\n", 0, match.start())
-        if pattern.search(lines[index]):
-            return index
-    return None
 
 
 def _blank(line: str) -> bool:

@@ -199,7 +199,7 @@ def _pass(
     try:
         # A note with render tokens had its regions found already, for the processors to reuse.
         reuse = context.reuse
-        found = reuse.regions() if isinstance(reuse, _Reuse) else regions.find_regions(lines)
+        found = reuse.regions() if isinstance(reuse, _Reuse) else regions.regions_in(text)
         existing = {r.region_id: r for r in found}
     except ValueError as exc:
         return Result(text=text, changed=False, problems=(*_sorted(problems), _problem_from(exc)))
@@ -238,7 +238,8 @@ def memo_token(key: str, text: str) -> str:
 class _Reuse:
     """``NoteContext.reuse`` for a note's lines and its tokens from an earlier run."""
 
-    def __init__(self, lines: Sequence[str], memo: str) -> None:
+    def __init__(self, text: str, lines: Sequence[str], memo: str) -> None:
+        self.text = text
         self.lines = lines
         # Tokens are kept joined (one string a note in the cache and in every job): split them here.
         self.memo = frozenset(memo[k : k + _TOKEN] for k in range(0, len(memo), _TOKEN))
@@ -249,7 +250,7 @@ class _Reuse:
         """``regions.find_regions`` of the lines, found once for the processors and the engine."""
         if self._found is None:
             try:
-                self._found = regions.find_regions(self.lines)
+                self._found = list(regions.regions_in(self.text))
             except ValueError as exc:
                 self._found = exc
         if isinstance(self._found, ValueError):
@@ -286,7 +287,7 @@ def _context(
     found: Sequence[Block],
 ) -> NoteContext:
     title = (meta.title if meta is not None and meta.title else None) or PurePath(path).stem
-    reuse: dict[str, Any] = {"reuse": _Reuse(lines, options.memo)} if options.memo else {}
+    reuse: dict[str, Any] = {"reuse": _Reuse(text, lines, options.memo)} if options.memo else {}
     return NoteContext(
         path=path,
         title=title,

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from itertools import accumulate, islice
 
 from vault_tools.pipeline.model import Problem, Rendered
-from vault_tools.pipeline.text import NoteSyntaxError, line_body, to_newline
+from vault_tools.pipeline.text import NoteSyntaxError, line_body, split_lines, to_newline
 from vault_tools.records import record
 
 _MARKER = re.compile(r"(?P<prefix>[ \t>]*)<!-- vault-tools:(?P<what>begin|end)\b")
@@ -53,6 +53,14 @@ def _normalize(text: str) -> str:
     """Give generated text ``"\\n"`` endings and a final newline: the form that is checksummed."""
     text = text.replace("\r\n", "\n")
     return text if not text or text.endswith("\n") else text + "\n"
+
+
+# The engine and the claims processor (which numbers the lines its region will move) ask this of the same
+# note text: remember the last few.
+@functools.lru_cache(maxsize=8)
+def regions_in(text: str) -> tuple[Region, ...]:
+    """``find_regions`` of a whole note's text (raises as it does)."""
+    return tuple(find_regions(split_lines(text)))
 
 
 def find_regions(lines: Sequence[str]) -> list[Region]:
