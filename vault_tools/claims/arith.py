@@ -35,7 +35,7 @@ _EXPRESSION_KINDS = frozenset({"num", "op", "lpar", "rpar", "sup", "label"})
 _RESULT_FOLLOWERS = frozenset({"word", "sep", "rel", "rpar"})
 
 
-def find_arithmetic(line: int, text: str, rumour: bool = False) -> list[tuple[int, int, ArithmeticCandidate]]:
+def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCandidate]]:
     """Every ``expression = result`` in ``text``, with the span it covers.
 
     The expression is the longest run of numbers, operators and parentheses before the relation that
@@ -67,9 +67,7 @@ def find_arithmetic(line: int, text: str, rumour: bool = False) -> list[tuple[in
         start, end = left[0].start, tokens[k].end
         expression = text[start : left[-1].end]
         op: Op = "≈" if approximate else "="
-        out.append(
-            (start, end, ArithmeticCandidate(line, text[start:end], expression, value, stated, op, rumour))
-        )
+        out.append((start, end, ArithmeticCandidate(line, text[start:end], expression, value, stated, op)))
     return out
 
 

@@ -205,20 +205,20 @@ def _find_in_segment(
     text = segment.text
     arithmetic = find_arithmetic(segment.line, text)
     consumed = [(start, end) for start, end, _ in arithmetic]
-    stated: list[Candidate] = [candidate for _, _, candidate in arithmetic]
+    found: list[Candidate] = [candidate for _, _, candidate in arithmetic]
     refs = _refs(text, catalog, note_names, allow_unknown=segment.kind != "row")
     if segment.kind == "row":
-        stated += _row_claims(segment, refs, consumed, False)
+        found += _row_claims(segment, refs, consumed)
     elif refs:
-        stated += _implicit(segment.line, text, refs, consumed, False, (0, len(text)))
+        found += _implicit(segment.line, text, refs, consumed, (0, len(text)))
     # Rumour words are looked for only where there is a claim for them to mark: most lines have none.
-    if stated and _RUMOUR_RE.search(text):
-        stated = [replace(candidate, rumour=True) for candidate in stated]
+    if found and _RUMOUR_RE.search(text):
+        found = [replace(candidate, rumour=True) for candidate in found]
     if segment.kind == "comment":  # a code comment's annotation is never marked as rumour
         annotation = find_annotation(segment)
         if annotation is not None:
-            stated.insert(len(arithmetic), annotation)
-    return stated
+            found.insert(len(arithmetic), annotation)
+    return found
 
 
 def _explicit(line: int, text: str) -> ExplicitCandidate:
@@ -290,7 +290,6 @@ def _implicit(
     text: str,
     refs: Sequence[ModelRef],
     consumed: Sequence[tuple[int, int]],
-    rumour: bool,
     window: tuple[int, int],
 ) -> list[Candidate]:
     out: list[Candidate] = []
@@ -322,7 +321,7 @@ def _implicit(
             claim_text = text[start : ref.end]
             floor = max(lo, previous_end)
         measure, op, stated = _qualifiers(text, start, end, floor, stated)
-        out.append(ImplicitCandidate(line, claim_text.strip(), ref, stated, measure, op, rumour))
+        out.append(ImplicitCandidate(line, claim_text.strip(), ref, stated, measure, op))
         previous_end = end
     return out
 
@@ -398,7 +397,6 @@ def _row_claims(
     segment: Segment,
     refs: Sequence[ModelRef],
     consumed: Sequence[tuple[int, int]],
-    rumour: bool,
 ) -> list[Candidate]:
     """Claims of a table row: a model in one cell, its counts in the cells after it (by column header)."""
     text, cells = segment.text, segment.cells
@@ -416,7 +414,7 @@ def _row_claims(
         column = _column(header)
         in_cell = [r for r in refs if a <= r.start < b]
         if in_cell:  # counts after the reference inside its own cell ("LLaMA-7B (6.7B)")
-            out += _implicit(segment.line, text, in_cell, consumed, rumour, (a, b))
+            out += _implicit(segment.line, text, in_cell, consumed, (a, b))
             continue
         owner = [r for r in refs if r.end <= a]
         if column == "skip" or not owner:
@@ -445,5 +443,5 @@ def _row_claims(
             op: Op = "≈" if stated.approximate else "="
             label = f"{header.strip()} " if header.strip() else ""
             claim_text = f"{ref.text}: {label}{cell.strip()}"
-            out.append(ImplicitCandidate(segment.line, claim_text, ref, stated, measure, op, rumour))
+            out.append(ImplicitCandidate(segment.line, claim_text, ref, stated, measure, op))
     return out
