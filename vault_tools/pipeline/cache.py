@@ -22,7 +22,6 @@ and rewrites it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vault_tools import __version__
+from vault_tools.digests import blake2b
 from vault_tools.pipeline import files
 from vault_tools.pipeline.config import Config
 from vault_tools.pipeline.problem import Problem
@@ -109,7 +109,7 @@ def model_digest(model: Mapping[str, Any] | None) -> str | None:
     """A short fingerprint of a referenced note's spec, so a cached note notices when the spec changes."""
     if model is None:
         return None
-    return hashlib.blake2b(json.dumps(model, sort_keys=True, default=str).encode(), digest_size=8).hexdigest()
+    return blake2b(json.dumps(model, sort_keys=True, default=str).encode(), digest_size=8).hexdigest()
 
 
 def entry_for(
@@ -166,7 +166,7 @@ def _config_key(config: Config) -> str:
     raw = json.dumps(
         [__version__, _FORMAT, templates_fingerprint(templates), values], sort_keys=True, default=str
     )
-    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+    return blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
 class Cache:

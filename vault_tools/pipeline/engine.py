@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -11,6 +10,7 @@ from pathlib import PurePath
 from types import MappingProxyType
 from typing import Any
 
+from vault_tools.digests import blake2b
 from vault_tools.pipeline import blocks as blocks_mod
 from vault_tools.pipeline import changelog, frontmatter, regions
 from vault_tools.pipeline.config import Config
@@ -232,7 +232,7 @@ _TOKEN = 16  # hex digits of a memo token: 64 bits
 
 def memo_token(key: str, text: str) -> str:
     """What the cache keeps of one output: a digest of its ``memo_key`` and the region text it gave."""
-    return hashlib.blake2b(f"{key}\0{text}".encode(), digest_size=_TOKEN // 2).hexdigest()
+    return blake2b(f"{key}\0{text}".encode(), digest_size=_TOKEN // 2).hexdigest()
 
 
 class _Reuse:

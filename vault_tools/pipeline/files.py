@@ -7,7 +7,6 @@ only if the file still holds what was read: a note edited in Obsidian meanwhile 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import stat
 import time
@@ -15,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from vault_tools.digests import blake2b
 from vault_tools.pipeline.config import Config, absolute, find_vault_root, load_config
 from vault_tools.records import record
 
@@ -40,7 +40,7 @@ class ChangedOnDisk(ValueError):
 
 
 def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return blake2b(data, digest_size=16).hexdigest()
 
 
 # Plain descriptors, not Path.open: a buffered file object and a Path cost more than the read itself.

@@ -13,13 +13,13 @@ removed), so a region someone edited by hand is noticed and not overwritten.
 from __future__ import annotations
 
 import functools
-import hashlib
 import operator
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from itertools import accumulate, islice
 
+from vault_tools.digests import sha256
 from vault_tools.pipeline.model import Problem, Rendered
 from vault_tools.pipeline.text import NoteSyntaxError, line_body, split_lines, to_newline
 from vault_tools.records import record
@@ -46,7 +46,7 @@ class Region:
 
 def checksum(text: str) -> str:
     """Return the 12-hex-digit checksum of generated text."""
-    return hashlib.sha256(_normalize(text).encode("utf-8")).hexdigest()[:12]
+    return sha256(_normalize(text).encode("utf-8")).hexdigest()[:12]
 
 
 def _normalize(text: str) -> str:

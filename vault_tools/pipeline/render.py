@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vault_tools.digests import sha256
 from vault_tools.fmt import grouped, human_bytes, human_count, share
 from vault_tools.records import record
 
@@ -160,7 +160,7 @@ def _celled(node: jinja2.nodes.Node, variable: str) -> bool:
 
 def templates_fingerprint(override_dir: str | None = None) -> str:
     """A hash of every template in use, so caches of rendered output notice a template change."""
-    digest = hashlib.sha256()
+    digest = sha256()
     for folder in (override_dir, str(_package_templates())):
         if folder is None or not Path(folder).is_dir():
             continue
