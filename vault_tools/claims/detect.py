@@ -164,7 +164,7 @@ def segment_candidates(
     found = _detect_plain(key, catalog)
     if not note_names:  # a note without a spec of its own: its names play no part
         return found, True
-    spelled = spelled_names(_pieces(key[1]), note_names)
+    spelled = spelled_names(text_pieces(key[1]), note_names)
     if not spelled:
         return found, True
     # Detected with each name standing for itself: the same for every note that names the same words;
@@ -176,12 +176,6 @@ def segment_candidates(
 def _detect_plain(key: SegmentKey, catalog: ModelCatalog) -> tuple[Candidate, ...]:
     """The candidates of a segment (at line 0) read without the note's own names."""
     return tuple(_find_in_segment(Segment(0, *key), catalog, None))
-
-
-@functools.lru_cache(maxsize=8192)
-def _pieces(text: str) -> frozenset[str]:
-    """``text_pieces``, for the segments of the notes that hold a spec (whose own names may be spelled)."""
-    return text_pieces(text)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -170,6 +170,8 @@ def _continues(text: str, ref: ModelRef, end: int, next_start: int) -> bool:
     return _PIECE_RE.fullmatch(ref.text) is not None and ref.size_label is None
 
 
+# Asked for each segment of a note that holds a spec, and vaults repeat lines: remember them.
+@functools.lru_cache(maxsize=8192)
 def text_pieces(text: str) -> frozenset[str]:
     """The case-folded word pieces of ``text``: every model name match starts at one of them."""
     return frozenset(map(str.lower, _PIECE_RE.findall(text)))  # ASCII pieces: lower() is casefold()

@@ -197,9 +197,8 @@ def _pass(
     if any(p.severity == "error" for p in problems):
         return Result(text=text, changed=False, problems=tuple(_sorted(problems)))
     try:
-        # A note with render tokens had its regions found already, for the processors to reuse.
-        reuse = context.reuse
-        found = reuse.regions() if isinstance(reuse, _Reuse) else regions.regions_in(text)
+        # Found once per text (regions_in remembers): the processors may have asked already.
+        found = regions.regions_in(text)
         existing = {r.region_id: r for r in found}
     except ValueError as exc:
         return Result(text=text, changed=False, problems=(*_sorted(problems), _problem_from(exc)))
@@ -243,24 +242,13 @@ class _Reuse:
         self.lines = lines
         # Tokens are kept joined (one string a note in the cache and in every job): split them here.
         self.memo = frozenset(memo[k : k + _TOKEN] for k in range(0, len(memo), _TOKEN))
-        self._found: list[regions.Region] | ValueError | None = None
         self._by_id: dict[str, regions.Region] | None = None
-
-    def regions(self) -> list[regions.Region]:
-        """``regions.find_regions`` of the lines, found once for the processors and the engine."""
-        if self._found is None:
-            try:
-                self._found = list(regions.regions_in(self.text))
-            except ValueError as exc:
-                self._found = exc
-        if isinstance(self._found, ValueError):
-            raise self._found
-        return self._found
 
     def __call__(self, region_id: str, key: str) -> tuple[str, Mapping[str, str]] | None:
         if self._by_id is None:
             try:
-                self._by_id = {r.region_id: r for r in self.regions()}
+                # The same search the engine makes for this text (regions_in remembers it).
+                self._by_id = {r.region_id: r for r in regions.regions_in(self.text)}
             except ValueError:  # the engine reports the broken markers; nothing is reused
                 self._by_id = {}
         region = self._by_id.get(region_id)
