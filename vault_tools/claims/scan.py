@@ -110,7 +110,7 @@ def _scan(text: str, body_start_line: int) -> tuple[list[Row], list[Fence]]:
     i = max(body_start_line, 1) - 1
     pos = _advance(body, 0, i)  # where line i starts
     prose, changelog = _triggers()
-    decimal, astral = _digit_searches()
+    has_digit = _digit_test()
     skip_level = 0  # inside a changelog section: the heading level that ends it
     # Most lines can change nothing: one C-level search jumps to the next line holding a trigger character.
     while (hit := (changelog if skip_level else prose).search(body, pos)) is not None:
@@ -153,21 +153,23 @@ def _scan(text: str, body_start_line: int) -> tuple[list[Row], list[Fence]]:
             end = _table(lines, i - 1, segments)
             i, pos = end, _advance(body, pos, end - i)
             continue
-        digit = char.isdecimal() or decimal(line) or (astral(line) and _DIGIT_RE.search(line))
-        if digit and not (char == "<" and line.strip().startswith("<!--")):
+        if (char.isdecimal() or has_digit(line)) and not (char == "<" and line.strip().startswith("<!--")):
             segments.append((i, "prose", line, "", (), ()))
     return segments, fences
 
 
-# A search for a decimal digit below U+10000, and one for an astral character (a digit there is rare).
-_Search = Callable[[str], "re.Match[str] | None"]
-
-
 @functools.cache
-def _digit_searches() -> tuple[_Search, _Search]:
-    """``decimal, astral``: ``decimal(t) or (astral(t) and _DIGIT_RE.search(t))`` is ``_DIGIT_RE.search(t)``
-    as a yes/no, without ``\\d``'s category test of every character (see ``_triggers``)."""
-    return re.compile(f"[{_decimal_ranges()}]").search, re.compile("[\U00010000-\U0010ffff]").search
+def _digit_test() -> Callable[[str], bool]:
+    """``bool(_DIGIT_RE.search(text))``, without ``\\d``'s category test of every character: the
+    decimal ranges below U+10000 (see ``_triggers``), and ``\\d`` itself only on a text with an astral
+    character."""
+    decimal = re.compile(f"[{_decimal_ranges()}]").search
+    astral = re.compile("[\U00010000-\U0010ffff]").search
+
+    def has_digit(text: str) -> bool:
+        return decimal(text) is not None or (astral(text) is not None and _DIGIT_RE.search(text) is not None)
+
+    return has_digit
 
 
 @functools.cache
@@ -265,14 +267,14 @@ def _fence(
     elif lang not in _SKIP_FENCES:
         # Only a line holding a comment marker can hold a comment: jump from one such line to the next.
         markers = _marker_search(lang)
-        decimal, astral = _digit_searches()
+        has_digit = _digit_test()
         k, cursor = i + 1, start
         while (hit := markers(body, cursor, end)) is not None:
             k += body.count("\n", cursor, hit.start())
             cursor = body.find("\n", hit.start(), end) + 1 or end
             line = lines[k]
             # The prefix holds no digit: test the raw line.
-            if decimal(line) or (astral(line) and _DIGIT_RE.search(line)):
+            if has_digit(line):
                 split = split_comment(_unquote(line), lang)
                 if split is not None and _DIGIT_RE.search(split[1]):
                     segments.append((k + 1, "comment", split[1], split[0], (), ()))
@@ -328,12 +330,12 @@ def _table(lines: Sequence[str], i: int, segments: list[Row]) -> int:
     header_text = _unquote(lines[i])
     header = tuple(header_text[a:b].strip() for a, b in cell_spans(header_text))
     j = i + 2
-    decimal, astral = _digit_searches()
+    has_digit = _digit_test()
     while j < len(lines):
         row = _unquote(lines[j])
         if not row.strip() or "|" not in row:
             break
-        if decimal(row) or (astral(row) and _DIGIT_RE.search(row)):
+        if has_digit(row):
             segments.append((j + 1, "row", row, "", tuple(cell_spans(row)), header))
         j += 1
     return j
