@@ -314,13 +314,13 @@ def test_a_note_with_render_tokens_has_its_regions_found_once(monkeypatch: pytes
     refreshed = _both(MEMO_NOTE)
     edited = refreshed.text.replace("Text after the spec.", "Text after the spec, edited.")
     calls: list[int] = []
-    real = regions.find_regions
+    real = regions._token_lines
 
-    def counted(lines: Any) -> Any:
+    def counted(text: Any) -> Any:
         calls.append(1)
-        return real(lines)
+        return real(text)
 
-    monkeypatch.setattr(regions, "find_regions", counted)
+    monkeypatch.setattr(regions, "_token_lines", counted)
     got = _both(edited, check=True, memo=refreshed.memo)
     assert not got.changed and len(calls) == 1  # the processors' reuse and the engine share one search
 

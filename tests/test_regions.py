@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vault_tools.pipeline.model import Problem, Rendered
@@ -489,3 +490,34 @@ def test_outside_fences_between_fence_lines(lines: list[str], anchors: list[int 
     from vault_tools.pipeline.regions import _outside_fences
 
     assert [_outside_fences(lines, anchor) for anchor in range(len(anchors))] == anchors
+
+
+_REGION_LINES = [
+    f"<!-- vault-tools:begin a sha256={SUM} -->", "<!-- vault-tools:end a -->",
+    f"> <!-- vault-tools:begin b sha256={SUM} -->", "> <!-- vault-tools:end b -->",
+    "<!-- vault-tools:begin bad -->", "```", "~~~", "````", "```python", "```x`", " > ```x", "\t~~~",
+    "a ``` b", "text", "", "vault-tools:", "\ufeff```", "매 ``` 한", "``` <!-- vault-tools:end a -->",
+]  # fmt: skip
+
+
+@settings(max_examples=1500)  # many pieces: the awkward pairs need many tries
+@given(
+    st.lists(st.sampled_from(_REGION_LINES), max_size=20),
+    st.lists(st.sampled_from(["\n", "\r\n", "\r", "\n\n"]), min_size=1),
+    st.booleans(),
+)
+def test_regions_of_a_text_are_those_of_its_lines(pieces: list[str], endings: list[str], last: bool) -> None:
+    """``regions_in`` searches the text for the lines that matter instead of testing every line."""
+    from vault_tools.pipeline.regions import regions_in
+
+    text = "".join(piece + endings[k % len(endings)] for k, piece in enumerate(pieces))
+    if last:
+        text = text.rstrip("\r\n")
+
+    def found(find: Any) -> Any:
+        try:
+            return list(find())
+        except NoteSyntaxError as exc:
+            return (exc.message, exc.line)
+
+    assert found(lambda: regions_in.__wrapped__(text)) == found(lambda: find_regions(split_lines(text)))

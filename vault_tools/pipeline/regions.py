@@ -21,7 +21,7 @@ from itertools import accumulate, islice
 
 from vault_tools.digests import sha256
 from vault_tools.pipeline.model import Problem, Rendered
-from vault_tools.pipeline.text import NoteSyntaxError, line_body, split_lines, to_newline
+from vault_tools.pipeline.text import NoteSyntaxError, line_body, to_newline
 from vault_tools.records import record
 
 _MARKER = re.compile(r"(?P<prefix>[ \t>]*)<!-- vault-tools:(?P<what>begin|end)\b")
@@ -59,19 +59,56 @@ def _normalize(text: str) -> str:
 # note text: remember the last few.
 @functools.lru_cache(maxsize=8)
 def regions_in(text: str) -> tuple[Region, ...]:
-    """``find_regions`` of a whole note's text (raises as it does)."""
-    return tuple(find_regions(split_lines(text)))
+    """``find_regions`` of a whole note's text (raises as it does), without splitting it into lines."""
+    return tuple(_find(_token_lines(text)))
+
+
+# A line that may open or close a fence: one whose text after blockquote markers and indentation starts
+# with a fence token (``_fence_after`` strips the same characters).  The first line has no "\n" before it.
+_FENCE_START = re.compile(r"\n[ \t>]*(?:```|~~~)")
+_FIRST_FENCE = re.compile(r"[ \t>]*(?:```|~~~)")
+
+
+def _token_lines(text: str) -> list[tuple[int, str]]:
+    """(0-based index, line as ``split_lines`` gives it) of every line ``find_regions`` may act on.
+
+    Those are the lines holding a marker and the lines that may open or close a fence: a line holding a
+    fence token anywhere else changes nothing.  Found by C-level searches of the text, as a note holds a
+    few dozen of them among hundreds of lines, and a Python test of each line cost more than the search.
+    """
+    starts = {hit.start() + 1 for hit in _FENCE_START.finditer(text)}
+    if _FIRST_FENCE.match(text):
+        starts.add(0)
+    pos = text.find("vault-tools:")
+    while pos >= 0:
+        starts.add(text.rfind("\n", 0, pos) + 1)
+        pos = text.find("\n", pos)
+        if pos < 0:
+            break
+        pos = text.find("vault-tools:", pos)
+    out: list[tuple[int, str]] = []
+    index = previous = 0
+    for start in sorted(starts):
+        index += text.count("\n", previous, start)
+        previous = start
+        end = text.find("\n", start) + 1 or len(text)
+        out.append((index, text[start:end]))
+    return out
 
 
 def find_regions(lines: Sequence[str]) -> list[Region]:
     """Find the managed regions; unbalanced, nested, duplicated or malformed markers raise."""
+    return _find(enumerate(lines))
+
+
+def _find(lines: Iterable[tuple[int, str]]) -> list[Region]:
+    """``find_regions`` of numbered lines; lines it would pass over may be left out (``_token_lines``)."""
     regions: list[Region] = []
     first_line: dict[str, int] = {}
     opened: tuple[str, int, str, str] | None = None  # id, index, checksum, prefix
     fence: str | None = None  # the open code fence: markers shown inside code are examples, not regions
-    for index, line in enumerate(lines):
+    for index, line in lines:
         # Only a fence line or a marker line can change anything (a fence closes on a fence line).
-        # A test of each line: searching the joined text for the three tokens costs as much in Korean text.
         if "vault-tools:" not in line and "```" not in line and "~~~" not in line:
             continue
         state = _fence_after(line, fence)
