@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vault_tools.pipeline.frontmatter import (
@@ -477,3 +477,71 @@ def test_errors_beyond_the_plain_documents(yaml: str, message: str, line: int) -
 def test_an_alias_stays_one_shared_value() -> None:
     data = load_yaml("a: &x [1, 2]\nb: *x\nc: &y {k: *x}\nd: *y\n")
     assert data["a"] is data["b"] and data["c"] is data["d"] and data["d"]["k"] is data["a"]
+
+
+# Lines a frontmatter may hold, the usual and the awkward: values that reach into the next key's line,
+# keys that are not plain, merge keys, aliases, hidden line breaks.  Each top-level key's lines are
+# parsed on their own and remembered (frontmatter._by_keys); put together they must give exactly what the
+# whole document gives, or leave the document to the whole parse.
+_PIECES = [
+    "id: wiki-1", "title: Topic 1", 'title: "Topic: 2"', "title: 'it''s'", "aliases: [A, B]", "aliases:",
+    "  - A", "- B", "tags: [a,", "  b]", "b]", "tech_stack:", "  language: python", "    deep: 1",
+    "score: 0.95", "n: 01", "1: a", "1.0: b", "null: x", "~: y", "a: &anc [1, 2]", "b: *anc", "<<: {m: 1}",
+    "d: |", "  block", "line at zero", "", "# comment", "  # indented", 'f: "open', 'g: close"', "h: x # c",
+    "date: 2026-05-10", "yes: no", "x:y", "? complex", ": v", "\tk: v", "a: 1", "'a': 2", "l: {a: 1,",
+    "m: 2}", "t: !!str 5", "v: !!set {a, b}", "k: v\u2028z: w", "k2: v\rq: r", "-5: neg", "매: 한국어",
+    'q: "multi', '  line"', "r: plain", "  continued", "dup: 1", "dup: 1", "%TAG ! x", "[x]: y",
+]  # fmt: skip
+
+
+@settings(max_examples=1500)  # many pieces: the awkward pairs need many tries
+@given(st.lists(st.sampled_from(_PIECES), max_size=10), st.sampled_from(["\n", "\r\n"]), st.booleans())
+def test_frontmatter_read_key_by_key_is_the_whole_parse(pieces: list[str], newline: str, fresh: bool) -> None:
+    from vault_tools.pipeline import frontmatter
+
+    if fresh:
+        frontmatter._PARSED_KEYS.clear()
+    text = "".join(piece + newline for piece in pieces)
+    by_keys = frontmatter._by_keys(text)
+    if by_keys is None:
+        return
+    whole = load_yaml(text)  # raises if the document is not valid: the key-by-key read must not say it is
+    assert repr(by_keys) == repr(whole)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'a: "x\nb: y"\n',  # a quoted value runs over the next key's line
+        "a: [1,\nb: 2]\n",
+        "<<: {m: 1}\na: 2\n",  # a merge key
+        "a: 1\n'a': 2\n",  # a key twice
+        "k: v\u2028z: w\n",  # a line break PyYAML reads inside a line: two keys in one part
+        "? a\n: b\n",  # an explicit key
+        "# a comment first\na: 1\n",
+        "a: 1\nplain text\n",
+        "",
+    ],
+)
+def test_frontmatter_key_by_key_leaves_the_rest_to_the_whole_parse(text: str) -> None:
+    from vault_tools.pipeline import frontmatter
+
+    assert frontmatter._by_keys(text) is None
+
+
+def test_a_key_read_before_is_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault_tools.pipeline import frontmatter
+
+    first = "id: 1\nstatus: verified\ntags: [a, b]\n"
+    assert frontmatter._by_keys(first) == {"id": 1, "status": "verified", "tags": ["a", "b"]}
+    parsed: list[str] = []
+    real = frontmatter.load_yaml
+
+    def counted(text: str, first_line: int = 1) -> Any:
+        parsed.append(text)
+        return real(text, first_line)
+
+    monkeypatch.setattr(frontmatter, "load_yaml", counted)
+    second = "id: 2\nstatus: verified\ntags: [a, b]\n"
+    assert frontmatter._by_keys(second) == {"id": 2, "status": "verified", "tags": ["a", "b"]}
+    assert parsed == ["id: 2\n"]

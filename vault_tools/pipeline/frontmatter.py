@@ -244,13 +244,62 @@ _ATOMS = frozenset({int, float, bool, type(None)})
 # verification): remember the last few.
 @functools.lru_cache(maxsize=8)
 def _parse(text: str) -> dict[str, Any]:
-    data = load_yaml(text, first_line=2)
+    data = _by_keys(text)
+    if data is None:
+        data = load_yaml(text, first_line=2)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise NoteSyntaxError("frontmatter must be a list of 'key: value' lines", 2)
     # Obsidian's property names are strings: "2024: x" is property "2024", not an integer key.
     return {key if isinstance(key, str) else _yaml_str(key): value for key, value in data.items()}
+
+
+# Notes of one vault share most of their frontmatter lines ("status: verified", the tag list, the
+# tech_stack block); only a few (id, title, dates) differ.  Each top-level key's lines are parsed once.
+_PARSED_KEYS: dict[str, tuple[Any, Any]] = {}
+_PARSED_KEYS_MAX = 4096
+
+
+def _by_keys(text: str) -> dict[Any, Any] | None:
+    """``load_yaml(text)`` put together from each top-level key's lines parsed on their own, or None.
+
+    A block mapping's top-level keys start at column 0, and what follows a key up to the next one is
+    its value alone: parsed on its own it gives what the whole document gives for it.  A value that
+    reaches into the next key's line (an open quote or bracket) fails to parse without it.  Anything
+    this does not cover (another column-0 line, a merge key, a key met twice, a part that does not parse
+    or gives other than one key) is left to the whole parse (None), which also reports errors.
+    """
+    if not text or text[0] in _NOT_A_KEY:  # nothing, or something before the first key: rare
+        return None
+    starts = [0, *(hit.end() for hit in _NEXT_KEY.finditer(text))]
+    parts = [text[start:end] for start, end in zip(starts, [*starts[1:], len(text)], strict=True)]
+    items: list[tuple[Any, Any]] = []
+    for part in parts:
+        item = _PARSED_KEYS.get(part)
+        if item is None:
+            if part[0] == "<" or not _KEY_START.match(part):  # a merge key, or not a key at all
+                return None
+            # One part a parse: parsed together, a part that swallowed the next and one that held two keys
+            # would give the right count of keys for the wrong parts.
+            try:
+                parsed = load_yaml(part)
+            except NoteSyntaxError:
+                return None
+            if type(parsed) is not dict or len(parsed) != 1:
+                return None
+            if len(_PARSED_KEYS) >= _PARSED_KEYS_MAX:
+                _PARSED_KEYS.clear()
+            item = _PARSED_KEYS[part] = next(iter(parsed.items()))
+        items.append(item)
+    data = dict(items)
+    return data if len(data) == len(parts) else None  # a key met twice: the whole parse says so
+
+
+# A line that starts a top-level key: any line but an indented one, a "- item" of a list at column 0, a
+# blank line or a comment (those go on the key above).
+_NOT_A_KEY = frozenset(" \t-#\r\n")
+_NEXT_KEY = re.compile(r"\n(?=[^ \t\-#\r\n])")
 
 
 def _fence(line: str) -> str:
@@ -349,6 +398,14 @@ def _yaml_str(value: Any) -> str:
 # A top-level "key: rest" line.  Keys the tool owns are plain or quoted words; complex keys are not matched.
 _KEY_LINE = re.compile(
     r"""(?P<key>"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"\-?:,\[\]{}&*!|>%@`][^:#]*?)[ \t]*:(?=[ \t]|$)"""
+)
+
+
+# A line of a whole text that starts with a key as ``_KEY_LINE`` reads it: no key runs into the next line, and
+# the key may end its line ("\r\n" endings too).
+_KEY_START = re.compile(
+    r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[^\s#'"\-?:,\[\]{}&*!|>%@`][^:#\n]*?)[ \t]*:(?=[ \t]|\r?$)""",
+    re.MULTILINE,
 )
 
 
