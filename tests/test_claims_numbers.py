@@ -5,6 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vault_tools.claims.numbers import find_quantities, format_full, format_like, parse_quantity
 
@@ -111,3 +113,33 @@ def test_format_full() -> None:
 )
 def test_find_quantities_skips_numbers_glued_to_names(text: str, found: list[str]) -> None:
     assert [stated.text for _, _, stated in find_quantities(text)] == found
+
+
+_QUANTITY_PIECES = [
+    "7", "13", "6.7", "1,000", ".5", "B", "bn", "M", "K", "GB", "GiB", "bytes", "바이트", "e9", " ", "\t",
+    "~", "≈", "∼", "about", "approximately", "approx.", "around", "roughly", "nearly", "almost", "About",
+    "약", "대략", "거의", "억", "조", "만", "천", "개", "명", "x", "Q4", "-", "8x7B", "a", "$", ".", ",",
+    "billion", "FLOPs", "×", "=", "가", "٣", "१२",
+]  # fmt: skip
+
+
+@settings(max_examples=1000)
+@given(st.lists(st.sampled_from(_QUANTITY_PIECES), max_size=12))
+def test_the_first_character_test_leaves_every_quantity_found(pieces: list[str]) -> None:
+    """QUANTITY_RE and the tokenizer test a match's first character before anything else, for speed:
+    without that test they must find the very same matches."""
+    import re
+
+    from vault_tools.claims import expr, numbers
+
+    text = "".join(pieces)
+    plain = re.compile(numbers.QUANTITY_RE.pattern.removeprefix(numbers._FIRST))
+    assert [(m.span(), m.groups()) for m in numbers.QUANTITY_RE.finditer(text)] == [
+        (m.span(), m.groups()) for m in plain.finditer(text)
+    ]
+    core = numbers.CORE_PATTERN.removeprefix(r"(?=[.\d])")
+    assert core != numbers.CORE_PATTERN
+    tokens = re.compile(expr._TOKEN_RE.pattern.replace(numbers.CORE_PATTERN, core), re.DOTALL)
+    assert [(m.span(), m.lastgroup) for m in expr._TOKEN_RE.finditer(text)] == [
+        (m.span(), m.lastgroup) for m in tokens.finditer(text)
+    ]

@@ -94,10 +94,15 @@ _CORE = (
 _COUNTER = r"(?:\s?(?P<counter>개|명))?"
 # A number glued to a word or a hyphenated name ("Q4", "v2", "8x7B", "Falcon-180B") is not a quantity.
 _GUARD = r"(?<![A-Za-z0-9_.,$₩€£])(?<![A-Za-z0-9]-)"
-QUANTITY_RE = re.compile(rf"{_GUARD}{_APPROX}?(?:{_CORE}){_COUNTER}")
+# The first character of any match, tested first: it adds nothing a match needs, but most positions of a
+# line fail on it at once instead of on the guard and the alternatives (4.8 -> 2.9 us a line of notes).
+# A match starts with its approximation word or sign (~, ≈, ∼, a|r|n for about/roughly/nearly…, 약, 대략,
+# 거의), else with the digits of its core or the "." of ".5".
+_FIRST = r"(?=[~≈∼arn약대거.\d])"
+QUANTITY_RE = re.compile(rf"{_FIRST}{_GUARD}{_APPROX}?(?:{_CORE}){_COUNTER}")
 # A bare quantity, as text: expr.py folds it into its token pattern (a compiled copy would cost ~3 ms of
-# import for a pattern nothing matches with on its own).
-CORE_PATTERN = rf"{_GUARD}(?:{_CORE})"
+# import for a pattern nothing matches with on its own).  Its first character is a digit or ".".
+CORE_PATTERN = rf"(?=[.\d]){_GUARD}(?:{_CORE})"
 _KR_PART_RE = lazy_compile(r"(\d+(?:\.\d+)?)\s?([십백천]?)\s?([만억조])")  # Korean numerals only
 
 
