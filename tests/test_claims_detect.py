@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vault_tools.claims import scan as scan_module
@@ -134,6 +136,85 @@ def test_changelog_ends_at_a_heading_of_its_level_outside_regions() -> None:
     segments, _ = scan(text)
     # Code in the changelog still counts; a region's lines (even a heading) are skipped, unclosed too.
     assert [(s.line, s.text) for s in segments] == [(3, "7B"), (10, "# After 4"), (11, "v 5"), (13, "v 7")]
+
+
+_SCAN_LINES = [
+    "text 7B", "plain", "", "# H", "## Changelog", "### sub", "# Top", "| a | 7 |", "|---|---|", "| 1 | 2 |",
+    "```python", "# 7B comment", "x = 1  # 13B", "```", "~~~", "```claims", "LLaMA-7B: 6.7B", "> quote 5",
+    "<!-- vault-tools:begin a sha256=0123456789ab -->", "| r | 9 |", "<!-- vault-tools:end a -->", "> ```",
+    "- item 3", "<!-- c 4 -->", "매 12억", "`inline` 8", "```model-spec",
+]  # fmt: skip
+_EDITS = st.lists(
+    st.tuples(st.integers(0, 30), st.integers(0, 3), st.lists(st.sampled_from(_SCAN_LINES), max_size=5)),
+    min_size=1,
+    max_size=3,
+)
+
+
+@given(
+    st.lists(st.sampled_from(_SCAN_LINES), max_size=30),
+    _EDITS,
+    st.sampled_from(["\n", "\r\n"]),
+    st.integers(1, 3),
+    st.integers(-1, 1),
+)
+@settings(max_examples=500)
+def test_a_scan_that_takes_over_an_earlier_one_is_the_full_scan(
+    lines: list[str], edits: list[tuple[int, int, list[str]]], newline: str, body_start: int, moved: int
+) -> None:
+    """Refresh scans the note it is about to write, made from the one it read by a few edits: the scan of
+    the read note serves the lines before and after them, and must give exactly what a full scan gives."""
+    edited = list(lines)
+    for at, removed, inserted in edits:
+        edited[at : at + removed] = inserted
+    before, after = newline.join(lines), newline.join(edited)
+    scan_module._SCANNED.clear()
+    base = scan_module._scan(before, body_start)
+    taken_over = scan_module._scan(after, max(1, body_start + moved), base)
+    full = scan_module._scan(after, max(1, body_start + moved))
+    assert (taken_over.rows, taken_over.fences) == (full.rows, full.fences)
+    assert taken_over.checkpoints == full.checkpoints  # so a scan of a further edit may take over this one
+
+
+def test_a_taken_over_scan_reads_again_the_line_a_paragraph_looked_ahead_to() -> None:
+    """A row with pipes is a table's header only if the next line is a delimiter row: when an edit turns
+    that next line into one, the line before it must be read again, not taken from the earlier scan."""
+    before = "| a | 7 |\n|---|---| x 1\nmore 2\n"
+    after = "| a | 7 |\n|---|---|\nmore 2\n"
+    scan_module._SCANNED.clear()
+    base = scan_module._scan(before, 1)
+    assert [row[:2] for row in base.rows] == [(1, "prose"), (2, "prose"), (3, "prose")]
+    taken_over = scan_module._scan(after, 1, base)
+    assert (
+        [row[:2] for row in taken_over.rows]
+        == [(3, "prose")]
+        == [row[:2] for row in scan_module._scan(after, 1).rows]
+    )
+
+
+def test_a_refresh_scans_the_lines_it_did_not_edit_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan of the note refresh writes starts after the lines it shares with the note it read."""
+    from vault_tools.claims.scan import scan_rows
+
+    note = "".join(f"Line {k}: LLaMA-7B has 6.7B parameters.\n\n" for k in range(200))
+    edited = note + "<!-- vault-tools:begin v sha256=0123456789ab -->\n| 7 |\n<!-- vault-tools:end v -->\n"
+    scan_module._SCANNED.clear()
+    scan_rows.cache_clear()
+    rows, _ = scan_rows(note, 1)
+    searched: list[int] = []
+    prose, changelog = scan_module._triggers()
+
+    class Counted:
+        def __init__(self, pattern: Any) -> None:
+            self.pattern = pattern
+
+        def search(self, text: str, pos: int) -> Any:
+            searched.append(pos)
+            return self.pattern.search(text, pos)
+
+    monkeypatch.setattr(scan_module, "_triggers", lambda: (Counted(prose), Counted(changelog)))
+    again, _ = scan_rows(edited, 1, note)
+    assert again == rows and len(searched) <= 3
 
 
 @pytest.mark.parametrize(

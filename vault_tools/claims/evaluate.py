@@ -82,7 +82,7 @@ def _claims(
     note: NoteContext, catalog: ModelCatalog
 ) -> tuple[list[tuple[int, str]], list[_Found], Mapping[str, Any] | None]:
     """The frontmatter claims, the segments of the body with claims, and the note's own spec."""
-    rows, fences = scan_rows(note.text, note.body_start_line)
+    rows, fences = scan_rows(note.text, note.body_start_line, note.edited_from)
     own = _own_spec(note, fences)
     names = _own_names(note) if own is not None else None
     found: list[_Found] = []

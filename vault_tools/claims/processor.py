@@ -167,7 +167,7 @@ def _anchor(note: NoteContext) -> tuple[int, str]:
     for block in note.blocks:
         if block.kind == "claims":
             return block.end_line, block.prefix
-    _rows, fences = scan_rows(note.text, note.body_start_line)
+    _rows, fences = scan_rows(note.text, note.body_start_line, note.edited_from)
     for fence in fences:
         if fence.lang == "claims":
             return fence.end_line, fence.prefix

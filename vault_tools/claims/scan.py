@@ -8,6 +8,7 @@ a large vault fast.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import re
@@ -94,26 +95,81 @@ Row = tuple[int, SegmentKind, str, str, tuple[tuple[int, int], ...], tuple[str, 
 
 # The claims processor scans a note for its claims and again to place its region: scan it once.
 @functools.lru_cache(maxsize=8)
-def scan_rows(text: str, body_start_line: int = 1) -> tuple[tuple[Row, ...], tuple[Fence, ...]]:
-    """``scan`` as rows ``(line, kind, text, code, cells, header)``, the fields of a ``Segment``."""
-    rows, fences = _scan(text, body_start_line)
-    return tuple(rows), tuple(fences)
+def scan_rows(
+    text: str, body_start_line: int = 1, edited_from: str = ""
+) -> tuple[tuple[Row, ...], tuple[Fence, ...]]:
+    """``scan`` as rows ``(line, kind, text, code, cells, header)``, the fields of a ``Segment``.
+
+    ``edited_from``: a text this one was made from by a few edits (refresh's own, checked on the note it
+    wrote).  When it was scanned lately, its scan serves the parts before and after the edits.
+    """
+    base = _SCANNED.get(edited_from) if edited_from else None
+    scanned = _scan(text, body_start_line, base)
+    if len(_SCANNED) >= 4:
+        del _SCANNED[next(iter(_SCANNED))]  # the oldest
+    _SCANNED[text] = scanned
+    return tuple(scanned.rows), tuple(scanned.fences)
 
 
-def _scan(text: str, body_start_line: int) -> tuple[list[Row], list[Fence]]:
+@record
+class _Scanned:
+    """A scan, with what a scan of an edited copy of the text needs to take over parts of it.
+
+    ``body`` is the text from the first scanned line on; ``checkpoints`` maps the offset in ``body`` of
+    every line where the scan loop started an iteration to its state there: the line (counted from the
+    first scanned one), the changelog section level, and how many rows and fences came before it.  From
+    such a line the scan depends on nothing but the text from there on and that state.
+    """
+
+    body: str
+    first: int  # 0-based line of the first scanned line
+    rows: list[Row]
+    fences: list[Fence]
+    checkpoints: dict[int, tuple[int, int, int, int]]
+
+
+_SCANNED: dict[str, _Scanned] = {}  # the last few scans, by text
+
+
+def _scan(text: str, body_start_line: int, base: _Scanned | None = None) -> _Scanned:
     lines = split_lines(text)
     # Offsets below are into the string split_lines splits, so counting "\n" turns an offset into a line.
     body = text.removeprefix("\ufeff")
     segments: list[Row] = []
     fences: list[Fence] = []
     n = len(lines)
-    i = max(body_start_line, 1) - 1
-    pos = _advance(body, 0, i)  # where line i starts
+    first = i = max(body_start_line, 1) - 1
+    start = pos = _advance(body, 0, i)  # where line i starts
     prose, changelog = _triggers()
     has_digit = _digit_test()
     skip_level = 0  # inside a changelog section: the heading level that ends it
+    checkpoints: dict[int, tuple[int, int, int, int]] = {}
+    scanned = _Scanned(body[start:], first, segments, fences, checkpoints)
+    same_from = len(body) + 1  # from this offset on the text is the base's (shifted): take its scan over
+    if base is not None:
+        prefix, suffix = _common_ends(base.body, scanned.body)
+        same_from = len(body) - suffix
+        resume = _resume_point(base, prefix)
+        if resume is not None:
+            offset, (line_offset, skip_level, row_count, fence_count) = resume
+            segments.extend(_shifted_rows(base.rows[:row_count], first - base.first))
+            fences.extend(_shifted_fences(base.fences[:fence_count], first - base.first))
+            checkpoints.update(itertools.takewhile(lambda item: item[0] < offset, base.checkpoints.items()))
+            i, pos = first + line_offset, start + offset
     # Most lines can change nothing: one C-level search jumps to the next line holding a trigger character.
-    while (hit := (changelog if skip_level else prose).search(body, pos)) is not None:
+    while True:
+        checkpoints[pos - start] = (i - first, skip_level, len(segments), len(fences))
+        if pos >= same_from:
+            assert base is not None
+            mapped = pos - start - (len(scanned.body) - len(base.body))
+            state = base.checkpoints.get(mapped)
+            if state is not None and state[1] == skip_level:
+                del checkpoints[pos - start]  # _take_over adds the base's, from this one on
+                _take_over(scanned, base, mapped, i - first)
+                return scanned
+        hit = (changelog if skip_level else prose).search(body, pos)
+        if hit is None:
+            break
         at = hit.start()
         i += body.count("\n", pos, at)
         pos = body.find("\n", at) + 1 or len(body)  # where line i + 1 starts
@@ -155,7 +211,83 @@ def _scan(text: str, body_start_line: int) -> tuple[list[Row], list[Fence]]:
             continue
         if (char.isdecimal() or has_digit(line)) and not (char == "<" and line.strip().startswith("<!--")):
             segments.append((i, "prose", line, "", (), ()))
-    return segments, fences
+    return scanned
+
+
+def _resume_point(base: _Scanned, prefix: int) -> tuple[int, tuple[int, int, int, int]] | None:
+    """The last checkpoint of ``base`` a scan of a text sharing its first ``prefix`` characters can start
+    from: everything the scan read before it (the line there too: a table or paragraph looks one line
+    ahead) lies in the shared part."""
+    offsets = list(base.checkpoints)
+    k = bisect.bisect_left(offsets, prefix)
+    while k > 0:
+        k -= 1
+        end = base.body.find("\n", offsets[k])
+        if 0 <= end < prefix:
+            return offsets[k], base.checkpoints[offsets[k]]
+    return None
+
+
+def _take_over(scanned: _Scanned, base: _Scanned, offset: int, line: int) -> None:
+    """Finish ``scanned`` with ``base``'s scan from its checkpoint at ``offset``: the rest of the two texts
+    is the same, and the scan there is at ``line`` (from the first scanned line) in the same state."""
+    base_line, _skip, base_rows, base_fences = base.checkpoints[offset]
+    moved = len(scanned.body) - len(base.body)  # characters
+    shift = scanned.first + line - (base.first + base_line)  # lines
+    rows, fences = len(scanned.rows) - base_rows, len(scanned.fences) - base_fences
+    scanned.rows.extend(_shifted_rows(base.rows[base_rows:], shift))
+    scanned.fences.extend(_shifted_fences(base.fences[base_fences:], shift))
+    scanned.checkpoints.update(
+        (at + moved, (at_line - base_line + line, skip, at_rows + rows, at_fences + fences))
+        for at, (at_line, skip, at_rows, at_fences) in base.checkpoints.items()
+        if at >= offset
+    )
+
+
+def _shifted_rows(rows: Sequence[Row], shift: int) -> list[Row]:
+    return list(rows) if not shift else [(row[0] + shift, *row[1:]) for row in rows]
+
+
+def _shifted_fences(fences: Sequence[Fence], shift: int) -> list[Fence]:
+    if not shift:
+        return list(fences)
+    return [Fence(f.lang, f.line + shift, f.end_line + shift, f.prefix) for f in fences]
+
+
+_CHUNK = 4096
+
+
+def _common_ends(a: str, b: str) -> tuple[int, int]:
+    """How many characters ``a`` and ``b`` share at their start, and then at their end (not overlapping)."""
+    limit = min(len(a), len(b))
+    prefix = _mismatch(a, b, limit, 0, 0, 1)
+    suffix = _mismatch(a, b, limit - prefix, len(a), len(b), -1)
+    return prefix, suffix
+
+
+def _mismatch(a: str, b: str, limit: int, a_at: int, b_at: int, direction: int) -> int:
+    """How many characters ``a`` and ``b`` share reading from ``a_at``/``b_at`` (forwards, or backwards
+    from those ends), at most ``limit``: slices compared at C speed, halved around the first difference."""
+
+    def same(lo: int, hi: int) -> bool:
+        if direction > 0:
+            return a[a_at + lo : a_at + hi] == b[b_at + lo : b_at + hi]
+        return a[a_at - hi : a_at - lo] == b[b_at - hi : b_at - lo]
+
+    lo = 0
+    while lo < limit:
+        hi = min(lo + _CHUNK, limit)
+        if same(lo, hi):
+            lo = hi
+            continue
+        while hi - lo > 1:  # the first difference is in [lo, hi)
+            mid = (lo + hi) // 2
+            if same(lo, mid):
+                lo = mid
+            else:
+                hi = mid
+        return lo
+    return limit
 
 
 @functools.cache

@@ -98,8 +98,8 @@ def process_text(
         # Inserted regions and a new frontmatter key move the lines that generated text may cite (claim
         # line numbers): when a citing processor's numbers are not already right, re-run until the text
         # stops moving.
-        if first.citing and not _cites_hold(first, new_lines, path, config, kinds, options):
-            new_lines, memo = _settle(run, new_lines, memo)
+        if first.citing and not _cites_hold(first, new_lines, text, path, config, kinds, options):
+            new_lines, memo = _settle(run, text, new_lines, memo)
     new_text = "".join(new_lines)
     return Result(
         text=new_text,
@@ -134,6 +134,7 @@ class _Pass:
 def _cites_hold(
     first: _Pass,
     new_lines: Sequence[str],
+    text: str,
     path: str,
     config: Config,
     kinds: tuple[str, ...],
@@ -143,7 +144,8 @@ def _cites_hold(
 
     Then a second pass would render the same text (its rows are the same claims at the same lines), so it
     need not run.  The processor finds the lines on the written note itself (``cited_lines``): matching
-    line contents would not do, as an identical line can sit where a moved one was.
+    line contents would not do, as an identical line can sit where a moved one was.  ``text`` is the note
+    as the first pass read it (the written note is made from it: see ``NoteContext.edited_from``).
     """
     context: NoteContext | None = None
     for proc, output in first.citing:
@@ -153,7 +155,12 @@ def _cites_hold(
         if context is None:
             try:
                 context = note_context(
-                    "".join(new_lines), path=path, config=config, kinds=kinds, options=options
+                    "".join(new_lines),
+                    path=path,
+                    config=config,
+                    kinds=kinds,
+                    options=options,
+                    edited_from=text,
                 )
             except ValueError:
                 return False
@@ -171,10 +178,11 @@ def _pass(
     kinds: tuple[str, ...],
     options: Options,
     newline: str,
+    edited_from: str = "",
 ) -> _Pass | Result:
     lines = split_lines(text)
     try:
-        context = _note_context(text, lines, path, config, kinds, options)
+        context = _note_context(text, lines, path, config, kinds, options, edited_from)
     except ValueError as exc:
         return Result(text=text, changed=False, problems=(_problem_from(exc),))
     title, body_start = context.title, context.body_start_line - 1
@@ -273,6 +281,7 @@ def _context(
     meta: frontmatter.NoteMeta | None,
     body_start: int,
     found: Sequence[Block],
+    edited_from: str,
 ) -> NoteContext:
     title = (meta.title if meta is not None and meta.title else None) or PurePath(path).stem
     reuse: dict[str, Any] = {"reuse": _Reuse(text, lines, options.memo)} if options.memo else {}
@@ -286,19 +295,32 @@ def _context(
         resolve_model=options.resolve_model,
         options=MappingProxyType({"templates": config.templates, "config": config}),
         aliases=meta.aliases if meta is not None else (),
+        edited_from=edited_from,
         **reuse,
     )
 
 
 def note_context(
-    text: str, *, path: str, config: Config, kinds: Sequence[str], options: Options
+    text: str,
+    *,
+    path: str,
+    config: Config,
+    kinds: Sequence[str],
+    options: Options,
+    edited_from: str = "",
 ) -> NoteContext:
     """What a processor would see for ``text`` (for commands that report rather than rewrite)."""
-    return _note_context(text, split_lines(text), path, config, kinds, options)
+    return _note_context(text, split_lines(text), path, config, kinds, options, edited_from)
 
 
 def _note_context(
-    text: str, lines: list[str], path: str, config: Config, kinds: Sequence[str], options: Options
+    text: str,
+    lines: list[str],
+    path: str,
+    config: Config,
+    kinds: Sequence[str],
+    options: Options,
+    edited_from: str = "",
 ) -> NoteContext:
     """``note_context`` for a text already split into ``lines``."""
     fm = frontmatter.find_frontmatter(lines)
@@ -311,16 +333,20 @@ def _note_context(
         if blocks_mod.has_candidate(body, kinds)
         else []
     )
-    return _context(text, lines, path, config, options, fm, meta, body_start, found)
+    return _context(text, lines, path, config, options, fm, meta, body_start, found, edited_from)
 
 
-def _settle(run: Callable[[str], _Pass | Result], lines: list[str], memo: str) -> tuple[list[str], str]:
+def _settle(
+    run: Callable[..., _Pass | Result], text: str, lines: list[str], memo: str
+) -> tuple[list[str], str]:
     """Re-run the processors on their own output until it stops moving (at most twice more).
 
-    Return the lines and the memo tokens of the pass whose regions they hold.
+    ``text`` is what the first pass read.  Return the lines and the memo tokens of the pass whose regions
+    they hold.
     """
     for _ in range(2):
-        again = run("".join(lines))
+        text, previous = "".join(lines), text
+        again = run(text, edited_from=previous)
         if isinstance(again, Result):
             break
         memo = again.memo

@@ -51,6 +51,9 @@ class NoteContext:
     reuse: Callable[[str, str], tuple[str, Mapping[str, str]] | None] = field(
         default=lambda _region_id, _key: None
     )
+    # The text this one was made from by the engine's own edits (refresh reading the note it is about to
+    # write): work done on that text may serve this one where the two are the same.
+    edited_from: str = ""
 
 
 @record
