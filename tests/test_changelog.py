@@ -246,6 +246,37 @@ def test_appending_with_the_line_scan_equals_appending_after_a_full_parse(parts:
     assert fast == full
 
 
+_EDIT = st.tuples(st.integers(0, 14), st.integers(0, 2), st.lists(st.sampled_from(_FRAGMENTS), max_size=3))
+
+
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=14), st.lists(st.lists(_EDIT, max_size=3), max_size=3))
+@settings(max_examples=1000, deadline=None)
+def test_a_scan_of_edited_lines_answers_as_a_scan_of_them_alone(
+    parts: list[str], rounds: list[list[tuple[int, int, list[str]]]]
+) -> None:
+    """Refresh places its regions above the heading, then appends the row to the note with them: the
+    second scan starts where the lines differ, and must answer as a scan from the start does."""
+    from vault_tools.pipeline import changelog
+
+    names = DEFAULT_HEADINGS
+    lines = [f"{part}\n" for part in parts]
+    changelog._LAST_SCAN = None
+    asked = [lines]
+    for edits in rounds:
+        edited = list(asked[-1])  # the lines kept are the same objects, as in the engine's edits
+        for at, removed, inserted in edits:
+            edited[at : at + removed] = [f"{part}\n" for part in inserted]
+        asked.append(edited)
+    for body_start in (0, 1):
+        for edited in asked:
+            remembered = changelog._heading_fast(edited, names, body_start)
+            alone = changelog._scan_headings(edited, tuple(names), body_start, body_start, None, [])
+            assert remembered == (-1 if changelog._lone_cr(edited, body_start) else alone)
+            assert remembered == -1 or remembered == changelog.heading_line(
+                edited, names, body_start=body_start
+            )
+
+
 def test_a_note_without_a_changelog_is_not_parsed_to_learn_that(monkeypatch: pytest.MonkeyPatch) -> None:
     """The line scan read every line with certainty: it says there is no heading, no parse needed."""
     from vault_tools.pipeline import changelog

@@ -121,14 +121,71 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
     Returns -1 when the scan cannot be sure (HTML, indented fences, lone CR, setext headings): the caller
     then parses the whole body.  A column-0 ATX heading outside top-level fences is a heading in any
     CommonMark reading (it ends lists, quotes and paragraphs), and parsing from it gives the same tokens.
+
+    Refresh asks this of a note (to place regions above the heading) and then of the note with its
+    regions in (to append the row): the scan of the last lines asked about serves the lines they share.
     """
+    global _LAST_SCAN
     if _lone_cr(lines, body_start):
         return -1
+    frozen, names = tuple(lines), tuple(heading_names)
+    start, fence, changes = body_start, None, []
+    last = _LAST_SCAN
+    if last is not None and last.names == names and last.body_start == body_start:
+        same = _shared_start(last.lines, frozen)
+        if last.found is not None and same > last.found:
+            return last.found  # the lines up to the heading are the same: so is what they say
+        if same == len(frozen) == len(last.lines):
+            return last.found
+        if same > body_start:  # the scan read the shared lines and found no heading in them
+            changes = [change for change in last.fence_changes if change[0] < same]
+            start, fence = same, changes[-1][1] if changes else None
+    found = _scan_headings(frozen, names, body_start, start, fence, changes)
+    _LAST_SCAN = _HeadingScan(frozen, names, body_start, found, changes) if found != -1 else None
+    return found
+
+
+@record
+class _HeadingScan:
+    """A ``_heading_fast`` answer that is sure, and the fence state changes on the way (line, fence after)."""
+
+    lines: tuple[str, ...]
+    names: tuple[str, ...]
+    body_start: int
+    found: int | None
+    fence_changes: list[tuple[int, str | None]]
+
+
+_LAST_SCAN: _HeadingScan | None = None
+
+
+def _shared_start(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    """How many lines ``a`` and ``b`` share at their start (lines kept are the same objects: fast)."""
+    lo, hi = 0, min(len(a), len(b))
+    if a[:hi] == b[:hi]:
+        return hi
+    while hi - lo > 1:  # a[:lo] == b[:lo] and a[:hi] != b[:hi]
+        mid = (lo + hi) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _scan_headings(
+    lines: Sequence[str],
+    heading_names: tuple[str, ...],
+    body_start: int,
+    start: int,
+    fence: str | None,
+    changes: list[tuple[int, str | None]],
+) -> int | None:
+    """``_heading_fast`` from line ``start`` on, ``fence`` open there; fence changes go on ``changes``."""
     names = {heading_key(name) for name in heading_names}
-    fence: str | None = None
     # Only a line starting with one of these characters can be a fence, a heading, a setext underline,
     # a container or HTML: plain prose lines are passed over without a regex.
-    for index in range(body_start, len(lines)):
+    for index in range(start, len(lines)):
         line = lines[index]
         first = line[:1]
         if first not in _SIGNIFICANT:
@@ -141,10 +198,12 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
         if fence is not None:
             if line.rstrip(" \t").startswith(fence) and not line.strip(fence[0] + " \t"):
                 fence = None
+                changes.append((index, fence))
             continue
         opening = _FENCE.match(line) if first in "`~" else None
         if opening is not None and not (opening[1][0] == "`" and "`" in opening[2]):
             fence = opening[1]
+            changes.append((index, fence))
             continue
         if _SETEXT_UNDERLINE.fullmatch(line):
             # After a blank line (or first in the body) "---" is a thematic break and "===" a paragraph:
