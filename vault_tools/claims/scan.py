@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import operator
 import re
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -115,19 +116,35 @@ def scan_rows(
 class _Scanned:
     """A scan, with what a scan of an edited copy of the text needs to take over parts of it.
 
-    ``body`` is the text from the first scanned line on; ``checkpoints`` maps the offset in ``body`` of
-    every line where the scan loop started an iteration to its state there: the line (counted from the
-    first scanned one), the changelog section level, and how many rows and fences came before it.  From
-    such a line the scan depends on nothing but the text from there on and that state.
+    ``positions`` holds the offset (from ``start``) of every line where the scan loop started an
+    iteration, and ``sections`` the offset of each heading line that changed the changelog section level
+    (with the new level).  From such a line the scan depends on nothing but the text from there on and
+    its state: the changelog level, found in ``sections``, and the rows and fences so far, those of the
+    lines above it.  Recording a position is all a scan spends for this.
     """
 
-    body: str
-    first: int  # 0-based line of the first scanned line
+    body: str  # the text as scanned (without a BOM)
+    start: int  # offset of the first scanned line in ``body``
+    first: int  # 0-based index of that line
     rows: list[Row]
     fences: list[Fence]
-    checkpoints: dict[int, tuple[int, int, int, int]]
+    positions: list[int]
+    sections: list[tuple[int, int]]
+
+    def state(self, offset: int) -> tuple[int, int, int, int]:
+        """At the line starting at ``offset`` (not the text's end): its index from ``first``, the
+        changelog level, the rows and fences before it."""
+        line = self.body.count("\n", self.start, self.start + offset)
+        k = bisect.bisect_left(self.sections, (offset, -1))
+        level = self.sections[k - 1][1] if k else 0
+        # Rows and fences are in line order; those before the line are numbered up to its index.
+        rows = bisect.bisect_right(self.rows, self.first + line, key=_ROW_LINE)
+        fences = bisect.bisect_right(self.fences, self.first + line, key=_FENCE_LINE)
+        return line, level, rows, fences
 
 
+_ROW_LINE = operator.itemgetter(0)
+_FENCE_LINE = operator.attrgetter("line")
 _SCANNED: dict[str, _Scanned] = {}  # the last few scans, by text
 
 
@@ -143,28 +160,31 @@ def _scan(text: str, body_start_line: int, base: _Scanned | None = None) -> _Sca
     prose, changelog = _triggers()
     has_digit = _digit_test()
     skip_level = 0  # inside a changelog section: the heading level that ends it
-    checkpoints: dict[int, tuple[int, int, int, int]] = {}
-    scanned = _Scanned(body[start:], first, segments, fences, checkpoints)
+    positions: list[int] = []
+    sections: list[tuple[int, int]] = []
+    scanned = _Scanned(body, start, first, segments, fences, positions, sections)
     same_from = len(body) + 1  # from this offset on the text is the base's (shifted): take its scan over
+    base_positions: set[int] = set()
     if base is not None:
-        prefix, suffix = _common_ends(base.body, scanned.body)
+        prefix, suffix = _common_ends(base.body, base.start, body, start)
         same_from = len(body) - suffix
         resume = _resume_point(base, prefix)
         if resume is not None:
             offset, (line_offset, skip_level, row_count, fence_count) = resume
             segments.extend(_shifted_rows(base.rows[:row_count], first - base.first))
             fences.extend(_shifted_fences(base.fences[:fence_count], first - base.first))
-            checkpoints.update(itertools.takewhile(lambda item: item[0] < offset, base.checkpoints.items()))
+            positions.extend(itertools.takewhile(lambda at: at < offset, base.positions))
+            sections.extend(itertools.takewhile(lambda change: change[0] < offset, base.sections))
             i, pos = first + line_offset, start + offset
+        base_positions = set(base.positions)
     # Most lines can change nothing: one C-level search jumps to the next line holding a trigger character.
     while True:
-        checkpoints[pos - start] = (i - first, skip_level, len(segments), len(fences))
-        if pos >= same_from:
+        positions.append(pos - start)
+        if same_from <= pos < len(body):  # (at the end there is nothing to take over)
             assert base is not None
-            mapped = pos - start - (len(scanned.body) - len(base.body))
-            state = base.checkpoints.get(mapped)
-            if state is not None and state[1] == skip_level:
-                del checkpoints[pos - start]  # _take_over adds the base's, from this one on
+            mapped = pos - start - (len(body) - start - (len(base.body) - base.start))
+            if mapped in base_positions and base.state(mapped)[1] == skip_level:
+                positions.pop()  # _take_over adds the base's, from this one on
                 _take_over(scanned, base, mapped, i - first)
                 return scanned
         hit = (changelog if skip_level else prose).search(body, pos)
@@ -197,11 +217,13 @@ def _scan(text: str, body_start_line: int, base: _Scanned | None = None) -> _Sca
             and (skip_level or "g" in line or "G" in line or "변경" in line)
             and (heading := _HEADING_RE.match(line.strip())) is not None
         ):
-            level = len(heading.group(1))
+            level, was = len(heading.group(1)), skip_level
             if skip_level and level <= skip_level:
                 skip_level = 0
             if _CHANGELOG_RE.match(heading.group(2)):
                 skip_level = level
+            if skip_level != was:
+                sections.append((body.rfind("\n", 0, at) + 1 - start, skip_level))
         i += 1
         if skip_level:
             continue
@@ -215,33 +237,30 @@ def _scan(text: str, body_start_line: int, base: _Scanned | None = None) -> _Sca
 
 
 def _resume_point(base: _Scanned, prefix: int) -> tuple[int, tuple[int, int, int, int]] | None:
-    """The last checkpoint of ``base`` a scan of a text sharing its first ``prefix`` characters can start
-    from: everything the scan read before it (the line there too: a table or paragraph looks one line
-    ahead) lies in the shared part."""
-    offsets = list(base.checkpoints)
-    k = bisect.bisect_left(offsets, prefix)
+    """The last checkpoint of ``base`` a scan of a text sharing its first ``prefix`` characters (from the
+    first scanned line) can start from: everything the scan read before it (the line there too: a table
+    or paragraph looks one line ahead) lies in the shared part."""
+    k = bisect.bisect_left(base.positions, prefix)
     while k > 0:
         k -= 1
-        end = base.body.find("\n", offsets[k])
-        if 0 <= end < prefix:
-            return offsets[k], base.checkpoints[offsets[k]]
+        end = base.body.find("\n", base.start + base.positions[k])
+        if 0 <= end < base.start + prefix:
+            return base.positions[k], base.state(base.positions[k])
     return None
 
 
 def _take_over(scanned: _Scanned, base: _Scanned, offset: int, line: int) -> None:
     """Finish ``scanned`` with ``base``'s scan from its checkpoint at ``offset``: the rest of the two texts
     is the same, and the scan there is at ``line`` (from the first scanned line) in the same state."""
-    base_line, _skip, base_rows, base_fences = base.checkpoints[offset]
-    moved = len(scanned.body) - len(base.body)  # characters
+    base_line, _level, base_rows, base_fences = base.state(offset)
+    moved = (len(scanned.body) - scanned.start) - (len(base.body) - base.start)  # characters
     shift = scanned.first + line - (base.first + base_line)  # lines
-    rows, fences = len(scanned.rows) - base_rows, len(scanned.fences) - base_fences
     scanned.rows.extend(_shifted_rows(base.rows[base_rows:], shift))
     scanned.fences.extend(_shifted_fences(base.fences[base_fences:], shift))
-    scanned.checkpoints.update(
-        (at + moved, (at_line - base_line + line, skip, at_rows + rows, at_fences + fences))
-        for at, (at_line, skip, at_rows, at_fences) in base.checkpoints.items()
-        if at >= offset
-    )
+    k = bisect.bisect_left(base.positions, offset)
+    scanned.positions.extend(at + moved for at in base.positions[k:])
+    k = bisect.bisect_left(base.sections, (offset, -1))
+    scanned.sections.extend((at + moved, level) for at, level in base.sections[k:])
 
 
 def _shifted_rows(rows: Sequence[Row], shift: int) -> list[Row]:
@@ -257,10 +276,11 @@ def _shifted_fences(fences: Sequence[Fence], shift: int) -> list[Fence]:
 _CHUNK = 4096
 
 
-def _common_ends(a: str, b: str) -> tuple[int, int]:
-    """How many characters ``a`` and ``b`` share at their start, and then at their end (not overlapping)."""
-    limit = min(len(a), len(b))
-    prefix = _mismatch(a, b, limit, 0, 0, 1)
+def _common_ends(a: str, a_start: int, b: str, b_start: int) -> tuple[int, int]:
+    """How many characters ``a[a_start:]`` and ``b[b_start:]`` share at their start, and then at their
+    end (the two not overlapping)."""
+    limit = min(len(a) - a_start, len(b) - b_start)
+    prefix = _mismatch(a, b, limit, a_start, b_start, 1)
     suffix = _mismatch(a, b, limit - prefix, len(a), len(b), -1)
     return prefix, suffix
 
