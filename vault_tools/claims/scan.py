@@ -165,9 +165,11 @@ def _scan(text: str, body_start_line: int, base: _Scanned | None = None) -> _Sca
     scanned = _Scanned(body, start, first, segments, fences, positions, sections)
     same_from = len(body) + 1  # from this offset on the text is the base's (shifted): take its scan over
     base_positions: set[int] = set()
+    moved = 0  # how much longer the scanned part is than the base's
     if base is not None:
         prefix, suffix = _common_ends(base.body, base.start, body, start)
         same_from = len(body) - suffix
+        moved = (len(body) - start) - (len(base.body) - base.start)
         resume = _resume_point(base, prefix)
         if resume is not None:
             offset, (line_offset, skip_level, row_count, fence_count) = resume
@@ -182,7 +184,7 @@ def _scan(text: str, body_start_line: int, base: _Scanned | None = None) -> _Sca
         positions.append(pos - start)
         if same_from <= pos < len(body):  # (at the end there is nothing to take over)
             assert base is not None
-            mapped = pos - start - (len(body) - start - (len(base.body) - base.start))
+            mapped = pos - start - moved
             if mapped in base_positions and base.state(mapped)[1] == skip_level:
                 positions.pop()  # _take_over adds the base's, from this one on
                 _take_over(scanned, base, mapped, i - first)
