@@ -291,3 +291,20 @@ def test_a_note_without_a_changelog_is_not_parsed_to_learn_that(monkeypatch: pyt
     )
     assert changelog.heading_line(lines, DEFAULT_HEADINGS) is None
     assert append_row(lines, DEFAULT_HEADINGS, ["2026-11-23", "row"], "\n") is None
+
+
+def test_the_line_scan_tries_each_pattern_only_where_it_can_match() -> None:
+    """The scan tries the setext-underline and container patterns only on lines starting with one of
+    the characters they can match at: no other first character of the lines it reads lets either match.
+    (A line starting with any other character, a Unicode digit among them, is passed over before.)"""
+    from vault_tools.pipeline import changelog
+
+    tails = ["", "-", "=", "--", "==", " -", " =", "  --", " ", "\t", ". x", ") x", "1. # Changelog"]
+    tails += [" # Changelog", "# Changelog", "> ## Changelog", "\t## Changelog", "  - # Changelog"]
+    for first in changelog._SIGNIFICANT:
+        for tail in tails:
+            line = first + tail
+            if changelog._SETEXT_UNDERLINE.fullmatch(line):
+                assert first in changelog._UNDERLINE_STARTS, line
+            if changelog._CONTAINERS.match(line):
+                assert first in changelog._CONTAINER_STARTS, line

@@ -113,6 +113,9 @@ _SIGNIFICANT = frozenset("`~ \t<=-*+>#0123456789")
 # Lines starting with these can matter only by holding a "#" (a heading in a container) or, for "-", by
 # being a setext underline: most of a note's lines are list items, passed over without a regex.
 _ITEM_STARTS = frozenset("-*+>0123456789")
+# The first characters _SETEXT_UNDERLINE and _CONTAINERS can match at: other lines need not be tried.
+_UNDERLINE_STARTS = frozenset(" =-")
+_CONTAINER_STARTS = frozenset(" \t>*+-0123456789")
 
 
 def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start: int) -> int | None:
@@ -205,17 +208,19 @@ def _scan_headings(
             fence = opening[1]
             changes.append((index, fence))
             continue
-        if _SETEXT_UNDERLINE.fullmatch(line):
+        if first == "#":  # a heading at column 0: no underline or container can start with "#"
+            heading = _ATX.fullmatch(line)
+            if heading is not None and heading_key(heading[2] or "") in names:
+                return index
+            continue
+        if first in _UNDERLINE_STARTS and _SETEXT_UNDERLINE.fullmatch(line):
             # After a blank line (or first in the body) "---" is a thematic break and "===" a paragraph:
             # neither makes a heading.  After any other line it may underline one: leave it to markdown-it.
             if index > body_start and lines[index - 1].strip():
                 return -1
             continue
-        if "#" in line and _contained_changelog(line, names):
+        if first in _CONTAINER_STARTS and "#" in line and _contained_changelog(line, names):
             return -1  # what may be the changelog heading in a container: leave it to markdown-it
-        heading = _ATX.fullmatch(line) if first == "#" else None
-        if heading is not None and heading_key(heading[2] or "") in names:
-            return index
     # Every line was read with certainty and none is the changelog heading: the note has none.  (This
     # returned -1, so a note without a changelog was parsed whole, twice a refresh, to learn just that.)
     return None
