@@ -304,7 +304,7 @@ def test_the_line_scan_tries_each_pattern_only_where_it_can_match() -> None:
     for first in changelog._SIGNIFICANT:
         for tail in tails:
             line = first + tail
-            if changelog._SETEXT_UNDERLINE.fullmatch(line):
+            if changelog._SETEXT_UNDERLINE().fullmatch(line):
                 assert first in changelog._UNDERLINE_STARTS, line
-            if changelog._CONTAINERS.match(line):
+            if changelog._CONTAINERS().match(line):
                 assert first in changelog._CONTAINER_STARTS, line

@@ -8,16 +8,16 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-import re
 import unicodedata
 from collections.abc import Sequence
 
+from vault_tools.lazyre import lazy_compile
 from vault_tools.pipeline.blocks import one_line_comment, parse
 from vault_tools.pipeline.text import display_width, line_body, line_ending
 from vault_tools.records import record
 
-_CELL_SPLIT = re.compile(r"(?<!\\)\|")
-_CONTAINER = re.compile(r"[ \t>]*")
+_CELL_SPLIT = lazy_compile(r"(?<!\\)\|")
+_CONTAINER = lazy_compile(r"[ \t>]*")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -66,7 +66,7 @@ def _find_table(lines: Sequence[str], heading_names: Sequence[str], body_start: 
 
 
 # A GFM delimiter row with outer pipes, cells such as ---, :--, --: or :-: (markdown-it's test per cell).
-_DELIMITER_ROW = re.compile(r"\|(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*")
+_DELIMITER_ROW = lazy_compile(r"\|(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*")
 
 
 def _table_fast(lines: Sequence[str], heading: int) -> _Table | None:
@@ -88,7 +88,7 @@ def _table_fast(lines: Sequence[str], heading: int) -> _Table | None:
     header, delimiter = line_body(lines[first]), line_body(lines[first + 1])
     if not (header.startswith("|") and delimiter.startswith("|")) or "\\" in header or "`" in header:
         return None
-    if _DELIMITER_ROW.fullmatch(delimiter) is None:
+    if _DELIMITER_ROW().fullmatch(delimiter) is None:
         return None
     # Cells as markdown-it counts them: the empty pieces outside the outer pipes do not count.
     cells = header.strip().split("|")
@@ -102,13 +102,13 @@ def _table_fast(lines: Sequence[str], heading: int) -> _Table | None:
     return _Table(first, last, _row_cells(lines[first + 1]))
 
 
-_ATX = re.compile(r"(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
+_ATX = lazy_compile(r"(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
 # What may stand before a heading inside containers (quote, list item, indented continuation):
 # indentation, quote markers, list markers.  markdown-it reports such headings too.
-_CONTAINERS = re.compile(r"(?:[ \t]|>|[*+-](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$))+")
-_SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*")
-_FENCE = re.compile(r"(`{3,}|~{3,})(.*)")
-_NOT_SIMPLE_LINE = re.compile(r" {0,3}<(?!!-- vault-tools:)|[ \t]+(?:`{3}|~{3})")
+_CONTAINERS = lazy_compile(r"(?:[ \t]|>|[*+-](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$))+")
+_SETEXT_UNDERLINE = lazy_compile(r" {0,3}(?:=+|-+)[ \t]*")
+_FENCE = lazy_compile(r"(`{3,}|~{3,})(.*)")
+_NOT_SIMPLE_LINE = lazy_compile(r" {0,3}<(?!!-- vault-tools:)|[ \t]+(?:`{3}|~{3})")
 _SIGNIFICANT = frozenset("`~ \t<=-*+>#0123456789")
 # Lines starting with these can matter only by holding a "#" (a heading in a container) or, for "-", by
 # being a setext underline: most of a note's lines are list items, passed over without a regex.
@@ -186,6 +186,8 @@ def _scan_headings(
 ) -> int | None:
     """``_heading_fast`` from line ``start`` on, ``fence`` open there; fence changes go on ``changes``."""
     names = {heading_key(name) for name in heading_names}
+    not_simple, fence_line, atx = _NOT_SIMPLE_LINE().match, _FENCE().match, _ATX().fullmatch
+    underline = _SETEXT_UNDERLINE().fullmatch
     # Only a line starting with one of these characters can be a fence, a heading, a setext underline,
     # a container or HTML: plain prose lines are passed over without a regex.
     for index in range(start, len(lines)):
@@ -196,24 +198,24 @@ def _scan_headings(
         if first in _ITEM_STARTS and "#" not in line and (first != "-" or line.strip("- \t\r\n")):
             continue  # a list item or quote line without "#" and not a "---" underline: nothing to do
         line = line_body(line)
-        if (first in " \t<") and _NOT_SIMPLE_LINE.match(line) and not one_line_comment(line):
+        if (first in " \t<") and not_simple(line) and not one_line_comment(line):
             return -1  # HTML or an indented fence, anywhere: leave it to markdown-it
         if fence is not None:
             if line.rstrip(" \t").startswith(fence) and not line.strip(fence[0] + " \t"):
                 fence = None
                 changes.append((index, fence))
             continue
-        opening = _FENCE.match(line) if first in "`~" else None
+        opening = fence_line(line) if first in "`~" else None
         if opening is not None and not (opening[1][0] == "`" and "`" in opening[2]):
             fence = opening[1]
             changes.append((index, fence))
             continue
         if first == "#":  # a heading at column 0: no underline or container can start with "#"
-            heading = _ATX.fullmatch(line)
+            heading = atx(line)
             if heading is not None and heading_key(heading[2] or "") in names:
                 return index
             continue
-        if first in _UNDERLINE_STARTS and _SETEXT_UNDERLINE.fullmatch(line):
+        if first in _UNDERLINE_STARTS and underline(line):
             # After a blank line (or first in the body) "---" is a thematic break and "===" a paragraph:
             # neither makes a heading.  After any other line it may underline one: leave it to markdown-it.
             if index > body_start and lines[index - 1].strip():
@@ -242,8 +244,8 @@ def _contained_changelog(line: str, names: set[str]) -> bool:
     Only such a line can be a changelog heading markdown-it finds in a container; any other line with a
     "#" in a list item or quote (an Obsidian #tag, "#123", "C#") is passed over, not a reason to parse.
     """
-    prefix = _CONTAINERS.match(line)  # none: a column-0 heading, which the scan reads itself
-    heading = _ATX.fullmatch(line, prefix.end()) if prefix else None
+    prefix = _CONTAINERS().match(line)  # none: a column-0 heading, which the scan reads itself
+    heading = _ATX().fullmatch(line, prefix.end()) if prefix else None
     return heading is not None and heading_key(heading[2] or "") in names
 
 
@@ -267,13 +269,13 @@ def heading_line(lines: Sequence[str], heading_names: Sequence[str], *, body_sta
 def _split_row(line: str) -> tuple[str, list[str], bool, bool]:
     """Split a table row into its container prefix, raw cells, and whether it has outer pipes."""
     body = line_body(line)
-    prefix = _CONTAINER.match(body)
+    prefix = _CONTAINER().match(body)
     assert prefix is not None
     row = body[prefix.end() :].rstrip()
     leading = row.startswith("|")
     trailing = len(row) > int(leading) and row.endswith("|") and not row.endswith("\\|")
     inner = row[int(leading) : len(row) - int(trailing)]
-    return prefix.group(), _CELL_SPLIT.split(inner), leading, trailing
+    return prefix.group(), _CELL_SPLIT().split(inner), leading, trailing
 
 
 def _row_cells(line: str) -> int:
