@@ -140,3 +140,18 @@ def test_line_body_and_ending(line: str, body: str, ending: str) -> None:
 )
 def test_to_newline(generated: str, newline: str, expected: str) -> None:
     assert to_newline(generated, newline) == expected
+
+
+@given(st.text(alphabet="ab\n", max_size=40), st.text(alphabet="ab\n", max_size=40), st.booleans())
+def test_common_length_is_the_shared_run_of_items(a: str, b: str, backwards: bool) -> None:
+    from vault_tools.pipeline.text import common_length
+
+    limit = min(len(a), len(b))
+    pairs = zip(reversed(a), reversed(b), strict=False) if backwards else zip(a, b, strict=False)
+    expected = next((k for k, (x, y) in enumerate(pairs) if x != y), limit)
+    at_a, at_b = (len(a), len(b)) if backwards else (0, 0)
+    assert common_length(a, b, limit, at_a, at_b, backwards=backwards) == expected
+    lines_a, lines_b = a.split("\n"), b.split("\n")  # sequences of strings work alike
+    shared = common_length(lines_a, lines_b, min(len(lines_a), len(lines_b)))
+    assert lines_a[:shared] == lines_b[:shared]
+    assert shared == min(len(lines_a), len(lines_b)) or lines_a[shared] != lines_b[shared]

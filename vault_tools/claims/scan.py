@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Literal
 
+from vault_tools.pipeline.text import common_length
 from vault_tools.records import record
 
 SegmentKind = Literal["prose", "row", "comment", "claims"]
@@ -275,41 +276,13 @@ def _shifted_fences(fences: Sequence[Fence], shift: int) -> list[Fence]:
     return [Fence(f.lang, f.line + shift, f.end_line + shift, f.prefix) for f in fences]
 
 
-_CHUNK = 4096
-
-
 def _common_ends(a: str, a_start: int, b: str, b_start: int) -> tuple[int, int]:
     """How many characters ``a[a_start:]`` and ``b[b_start:]`` share at their start, and then at their
     end (the two not overlapping)."""
     limit = min(len(a) - a_start, len(b) - b_start)
-    prefix = _mismatch(a, b, limit, a_start, b_start, 1)
-    suffix = _mismatch(a, b, limit - prefix, len(a), len(b), -1)
+    prefix = common_length(a, b, limit, a_start, b_start)
+    suffix = common_length(a, b, limit - prefix, len(a), len(b), backwards=True)
     return prefix, suffix
-
-
-def _mismatch(a: str, b: str, limit: int, a_at: int, b_at: int, direction: int) -> int:
-    """How many characters ``a`` and ``b`` share reading from ``a_at``/``b_at`` (forwards, or backwards
-    from those ends), at most ``limit``: slices compared at C speed, halved around the first difference."""
-
-    def same(lo: int, hi: int) -> bool:
-        if direction > 0:
-            return a[a_at + lo : a_at + hi] == b[b_at + lo : b_at + hi]
-        return a[a_at - hi : a_at - lo] == b[b_at - hi : b_at - lo]
-
-    lo = 0
-    while lo < limit:
-        hi = min(lo + _CHUNK, limit)
-        if same(lo, hi):
-            lo = hi
-            continue
-        while hi - lo > 1:  # the first difference is in [lo, hi)
-            mid = (lo + hi) // 2
-            if same(lo, mid):
-                lo = mid
-            else:
-                hi = mid
-        return lo
-    return limit
 
 
 @functools.cache

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from vault_tools.lazyre import lazy_compile
 from vault_tools.pipeline.blocks import one_line_comment, parse
-from vault_tools.pipeline.text import display_width, line_body, line_ending
+from vault_tools.pipeline.text import common_length, display_width, line_body, line_ending
 from vault_tools.records import record
 
 _CELL_SPLIT = lazy_compile(r"(?<!\\)\|")
@@ -135,7 +135,8 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
     start, fence, changes = body_start, None, []
     last = _LAST_SCAN
     if last is not None and last.names == names and last.body_start == body_start:
-        same = _shared_start(last.lines, frozen)
+        # The engine's edits keep the other lines as the same objects: the slices compare at once.
+        same = common_length(last.lines, frozen, min(len(last.lines), len(frozen)))
         if last.found is not None and same > last.found:
             return last.found  # the lines up to the heading are the same: so is what they say
         if same == len(frozen) == len(last.lines):
@@ -160,20 +161,6 @@ class _HeadingScan:
 
 
 _LAST_SCAN: _HeadingScan | None = None
-
-
-def _shared_start(a: tuple[str, ...], b: tuple[str, ...]) -> int:
-    """How many lines ``a`` and ``b`` share at their start (lines kept are the same objects: fast)."""
-    lo, hi = 0, min(len(a), len(b))
-    if a[:hi] == b[:hi]:
-        return hi
-    while hi - lo > 1:  # a[:lo] == b[:lo] and a[:hi] != b[:hi]
-        mid = (lo + hi) // 2
-        if a[lo:mid] == b[lo:mid]:
-            lo = mid
-        else:
-            hi = mid
-    return lo
 
 
 def _scan_headings(
