@@ -278,7 +278,8 @@ def _by_keys(text: str) -> dict[Any, Any] | None:
     for part in parts:
         item = _PARSED_KEYS.get(part)
         if item is None:
-            if part[0] == "<" or not _KEY_START.match(part):  # a merge key, or not a key at all
+            # A merge key, or a first line that is no key line (each part ends its last line with "\n").
+            if part[0] == "<" or not _KEY_LINE.match(line_body(part[: part.index("\n") + 1])):
                 return None
             # One part a parse: parsed together, a part that swallowed the next and one that held two keys
             # would give the right count of keys for the wrong parts.
@@ -398,14 +399,6 @@ def _yaml_str(value: Any) -> str:
 # A top-level "key: rest" line.  Keys the tool owns are plain or quoted words; complex keys are not matched.
 _KEY_LINE = re.compile(
     r"""(?P<key>"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"\-?:,\[\]{}&*!|>%@`][^:#]*?)[ \t]*:(?=[ \t]|$)"""
-)
-
-
-# A line of a whole text that starts with a key as ``_KEY_LINE`` reads it: no key runs into the next line, and
-# the key may end its line ("\r\n" endings too).
-_KEY_START = re.compile(
-    r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[^\s#'"\-?:,\[\]{}&*!|>%@`][^:#\n]*?)[ \t]*:(?=[ \t]|\r?$)""",
-    re.MULTILINE,
 )
 
 
