@@ -20,6 +20,7 @@ from vault_tools.claims.models import (
 )
 from vault_tools.claims.scan import cell_spans, scan, split_comment
 from vault_tools.names import normalize_name
+from vault_tools.pipeline.text import split_lines
 
 NOTE = """\
 ---
@@ -82,6 +83,15 @@ def test_line_numbers_follow_the_pipeline_for_crlf_and_lone_cr() -> None:
     segments, _ = scan(text)
     # A lone CR does not end a line for the pipeline (it splits on \n only), so both claims keep their lines.
     assert [(s.line, s.text) for s in segments] == [(2, "LLaMA-7B: 6.7B"), (3, "b\rLLaMA-7B: 6.8B")]
+
+
+def test_the_scan_counts_the_lines_the_engine_counts() -> None:
+    # CRLF fences close, and a last line that is a lone CR is a line (the scan reads the engine's lines).
+    text = "```py\r\nn = 1  # 7B\r\n```\r\nx 5\r\n```\r\ny\n\r"
+    segments, fences = scan(text)
+    assert [(s.line, s.kind, s.text) for s in segments] == [(2, "comment", "7B"), (4, "prose", "x 5")]
+    assert [(f.line, f.end_line) for f in fences] == [(1, 3), (5, 7)]
+    assert len(split_lines(text)) == 7
 
 
 def test_blockquote_and_unclosed_fence() -> None:

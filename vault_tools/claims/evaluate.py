@@ -20,7 +20,7 @@ from vault_tools.claims.detect import (
 from vault_tools.claims.grammar import ExplicitClaim, parse_claim
 from vault_tools.claims.models import ModelCatalog, ModelEntry, ModelRef, preset_catalog
 from vault_tools.claims.quantities import compute
-from vault_tools.claims.scan import Fence, scan_rows, split_lines
+from vault_tools.claims.scan import Fence, bare_line, ended_lines, scan_rows
 from vault_tools.claims.verdict import Verdict, judge
 from vault_tools.names import normalize_name
 from vault_tools.pipeline.model import NoteContext
@@ -114,7 +114,7 @@ def frontmatter_claims(note: NoteContext) -> list[tuple[int, str]]:
     if raw is None:
         return []
     items = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list) else [raw]
-    lines = split_lines(note.text)[: max(note.body_start_line - 1, 0)]
+    lines = [bare_line(line) for line in ended_lines(note.text)[: max(note.body_start_line - 1, 0)]]
     key_line = next((i for i, line in enumerate(lines) if line.startswith("claims:")), 0)
     out: list[tuple[int, str]] = []
     cursor = key_line
@@ -139,8 +139,8 @@ def _own_spec(note: NoteContext, fences: Sequence[Fence]) -> Mapping[str, Any] |
     specs = [fence for fence in fences if fence.lang == "model-spec"]
     if len(specs) != 1:
         return None
-    lines = split_lines(note.text)
-    return _spec_mapping("\n".join(lines[specs[0].line : specs[0].end_line - 1]))
+    content = ended_lines(note.text)[specs[0].line : specs[0].end_line - 1]
+    return _spec_mapping("\n".join(map(bare_line, content)))
 
 
 @functools.lru_cache(maxsize=256)

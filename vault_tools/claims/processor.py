@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from vault_tools.claims.evaluate import ClaimResult, claim_lines, evaluate_claims
-from vault_tools.claims.scan import scan_rows, split_lines
+from vault_tools.claims.scan import bare_line, ended_lines, scan_rows
 from vault_tools.pipeline.model import NoteContext, Problem, Rendered
 from vault_tools.pipeline.regions import regions_in
 from vault_tools.pipeline.render import render
@@ -181,8 +181,6 @@ def _shift(note: NoteContext, anchor: int, inner: int) -> tuple[int, int]:
     text).  An existing region is replaced in place; a new one is inserted after ``anchor`` with a blank
     line on each side where the neighbouring line is not blank (``pipeline.regions.apply_regions``).
     """
-    lines = split_lines(note.text)
-    count = len(lines)
     try:
         # The regions the engine will find: markers shown inside a code fence are examples, not regions.
         existing = next((r for r in regions_in(note.text) if r.region_id == REGION_ID), None)
@@ -190,10 +188,11 @@ def _shift(note: NoteContext, anchor: int, inner: int) -> tuple[int, int]:
         return 0, 0
     if existing is not None:
         return inner - (existing.end - existing.begin - 1), existing.end + 1
-    if anchor == 0 or anchor >= count:
+    lines = ended_lines(note.text)
+    if anchor == 0 or anchor >= len(lines):
         return 0, 0
-    blank_before = 0 if _blank(lines[anchor - 1]) else 1
-    blank_after = 0 if _blank(lines[anchor]) else 1
+    blank_before = 0 if _blank(bare_line(lines[anchor - 1])) else 1
+    blank_after = 0 if _blank(bare_line(lines[anchor])) else 1
     return blank_before + inner + 2 + blank_after, anchor
 
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from vault_tools.pipeline.text import common_length
+from vault_tools.pipeline.text import common_length, note_lines
 from vault_tools.records import record
 
 SegmentKind = Literal["prose", "row", "comment", "claims"]
@@ -69,19 +69,20 @@ class Fence:
 def split_lines(text: str) -> Sequence[str]:
     """Lines as the pipeline numbers them: split on ``\\n`` only; ``\\r`` endings and a BOM dropped.
 
-    A final newline ends the last line; it does not start an empty one.  The claims code asks this of
-    the same note several times (scan, frontmatter claims, own spec, region shift): it is remembered.
+    A final newline ends the last line; it does not start an empty one.
     """
-    return _split_lines(text)
+    return tuple(map(bare_line, ended_lines(text))) or ("",)
 
 
-@functools.lru_cache(maxsize=4)
-def _split_lines(text: str) -> tuple[str, ...]:
-    body = text.removeprefix("\ufeff")
-    lines = body.split("\n")
-    if "\r" in body:
-        lines = [line.removesuffix("\r") for line in lines]
-    return tuple(lines[:-1] if len(lines) > 1 and not lines[-1] else lines)
+def ended_lines(text: str) -> Sequence[str]:
+    """The lines ``split_lines`` gives, each with its ending (``bare_line`` takes it off): the engine's
+    lines of the same text, so one split serves the engine and the claims code."""
+    return note_lines(text.removeprefix("\ufeff"))
+
+
+def bare_line(line: str) -> str:
+    """A line without its ``\\n`` and then one ``\\r``: what ``split_lines`` gives for it."""
+    return line.removesuffix("\n").removesuffix("\r")
 
 
 def scan(text: str, body_start_line: int = 1) -> tuple[list[Segment], list[Fence]]:
@@ -150,9 +151,9 @@ _SCANNED: dict[str, _Scanned] = {}  # the last few scans, by text
 
 
 def _scan(text: str, body_start_line: int, base: _Scanned | None = None) -> _Scanned:
-    lines = split_lines(text)
-    # Offsets below are into the string split_lines splits, so counting "\n" turns an offset into a line.
+    # Offsets below are into the string split into lines, so counting "\n" turns an offset into a line.
     body = text.removeprefix("\ufeff")
+    lines = note_lines(body)  # with their endings, as the engine has them: one split serves both
     segments: list[Row] = []
     fences: list[Fence] = []
     n = len(lines)
@@ -235,7 +236,7 @@ def _scan(text: str, body_start_line: int, base: _Scanned | None = None) -> _Sca
             i, pos = end, _advance(body, pos, end - i)
             continue
         if (char.isdecimal() or has_digit(line)) and not (char == "<" and line.strip().startswith("<!--")):
-            segments.append((i, "prose", line, "", (), ()))
+            segments.append((i, "prose", bare_line(line), "", (), ()))
     return scanned
 
 
@@ -353,7 +354,7 @@ def _unquote(line: str) -> str:
 @functools.lru_cache(maxsize=32)
 def _closing_fence(marker: str) -> re.Pattern[str]:
     """The line that closes a fence opened by ``marker``: as many marker characters or more, alone."""
-    return re.compile(rf"^[ \t]*(?:>[ \t]?)*[ \t]*{re.escape(marker[0])}{{{len(marker)},}}[ \t]*$")
+    return re.compile(rf"^[ \t]*(?:>[ \t]?)*[ \t]*{re.escape(marker[0])}{{{len(marker)},}}[ \t]*\r?$")
 
 
 def _fence(
@@ -459,7 +460,7 @@ def _table(lines: Sequence[str], i: int, segments: list[Row]) -> int:
     j = i + 2
     has_digit = _digit_test()
     while j < len(lines):
-        row = _unquote(lines[j])
+        row = _unquote(bare_line(lines[j]))
         if not row.strip() or "|" not in row:
             break
         if has_digit(row):

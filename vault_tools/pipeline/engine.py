@@ -15,7 +15,7 @@ from vault_tools.pipeline import blocks as blocks_mod
 from vault_tools.pipeline import changelog, frontmatter, regions
 from vault_tools.pipeline.config import Config
 from vault_tools.pipeline.model import Block, NoteContext, Problem, Processor, Rendered
-from vault_tools.pipeline.text import split_lines, to_newline
+from vault_tools.pipeline.text import note_lines, to_newline
 from vault_tools.records import field, record, replace
 
 # First line of every region's text: the headline values, so the next run can say what changed.
@@ -180,7 +180,7 @@ def _pass(
     newline: str,
     edited_from: str = "",
 ) -> _Pass | Result:
-    lines = split_lines(text)
+    lines = list(note_lines(text))  # a list: the pass compares it with the list it edits
     try:
         context = _note_context(text, lines, path, config, kinds, options, edited_from)
     except ValueError as exc:
@@ -310,12 +310,12 @@ def note_context(
     edited_from: str = "",
 ) -> NoteContext:
     """What a processor would see for ``text`` (for commands that report rather than rewrite)."""
-    return _note_context(text, split_lines(text), path, config, kinds, options, edited_from)
+    return _note_context(text, note_lines(text), path, config, kinds, options, edited_from)
 
 
 def _note_context(
     text: str,
-    lines: list[str],
+    lines: Sequence[str],
     path: str,
     config: Config,
     kinds: Sequence[str],

@@ -8,6 +8,7 @@ gives back the original text.
 from __future__ import annotations
 
 import codecs
+import functools
 import unicodedata
 from collections.abc import Sequence
 
@@ -90,6 +91,13 @@ def split_lines(text: str) -> list[str]:
     if parts[-1]:
         lines.append(parts[-1])
     return lines
+
+
+# The engine, the claims scan and the claims processor each read the lines of the same note text.
+@functools.lru_cache(maxsize=8)
+def note_lines(text: str) -> tuple[str, ...]:
+    """``split_lines`` of ``text`` as a tuple, remembered for the last few texts."""
+    return tuple(split_lines(text))
 
 
 def line_body(line: str) -> str:
