@@ -76,6 +76,9 @@ _NOT_A_MODEL_RE = re.compile(
     r"|case|example|level|tier|q[1-4]|rule|note|item|top|v\d)\b",
     re.IGNORECASE,
 )
+_HANGUL_RE = lazy_compile(r"[가-힣]")
+# Where the words qualifying a count end: a comma, semicolon, parenthesis or a spaced dash.
+_CLAUSE_END_RE = lazy_compile(r"[,;()]|\s[-–—]\s")
 _SEARCH_WINDOW = 60  # characters between a model reference and the count it states
 
 
@@ -249,8 +252,8 @@ def _model_like(name: str) -> bool:
     """A name that reads as a model: capitalised, with a digit, short, no Korean, not "Step 2"."""
     return (
         len(name) <= 40
-        and any(c.isdigit() for c in name)
-        and not re.search(r"[가-힣]", name)
+        and any(map(str.isdigit, name))
+        and not _HANGUL_RE().search(name)
         and not _NOT_A_MODEL_RE.match(name)
     )
 
@@ -260,7 +263,8 @@ def _model_like(name: str) -> bool:
 
 def _eligible(text: str, start: int, end: int, stated: Stated) -> bool:
     """A count that can be a parameter claim (see the module docstring)."""
-    if stated.kind != "count" or stated.value < 10**4:
+    value = stated.value  # a Fraction, whose denominator is positive: compared at integer speed
+    if stated.kind != "count" or value.numerator < 10**4 * value.denominator:
         return False
     if not stated.scaled and not (len(stated.mantissa) >= 7 or (stated.grouped and stated.value >= 10**6)):
         return False
@@ -346,7 +350,7 @@ def _ref_after(text: str, refs: Sequence[ModelRef], end: int) -> ModelRef | None
 
 def _qualifiers(text: str, start: int, end: int, floor: int, stated: Stated) -> tuple[Measure, Op, Stated]:
     """Total or active, the comparison, and the count with its bound words ("over 400B", "70억 개 이상")."""
-    after = re.split(r"[,;()]|\s[-–—]\s", text[end : end + 25], maxsplit=1)[0]
+    after = _CLAUSE_END_RE().split(text[end : end + 25], maxsplit=1)[0]
     before = text[floor:start]
     before = before[max(before.rfind(","), before.rfind("("), before.rfind(":")) + 1 :]
     measure: Measure = "total"
@@ -374,11 +378,14 @@ _HEADER_SKIP_RE = re.compile(
     r"|cost|price|\bgi?b\b|연도|날짜|토큰|메모리",
     re.IGNORECASE,
 )
+_HEADER_ACTIVE_RE = lazy_compile(r"active|활성", re.IGNORECASE)
 _HEADER_SIZE_RE = re.compile(r"total|active|size|규모|활성|총", re.IGNORECASE)
 _HEADER_SCALE_RE = lazy_compile(r"\(\s*(B|M|K|T|billions?|millions?)\s*\)", re.IGNORECASE)
 _BARE_NUMBER_RE = lazy_compile(r"^\s*(~|≈)?\s*(\d+(?:\.\d+)?)\s*$")
 
 
+# Called for every cell of every table row; a vault's tables repeat a few headers.
+@functools.lru_cache(maxsize=1024)
 def _column(header: str) -> Literal["param", "skip", "plain"]:
     if _HEADER_PARAM_RE.search(header):
         return "param"
@@ -433,7 +440,7 @@ def _row_claims(
         for start, stated in found:
             if any(x <= start < y for x, y in consumed):
                 continue
-            measure: Measure = "active" if re.search(r"active|활성", header, re.IGNORECASE) else "total"
+            measure: Measure = "active" if _HEADER_ACTIVE_RE().search(header) else "total"
             op: Op = "≈" if stated.approximate else "="
             label = f"{header.strip()} " if header.strip() else ""
             claim_text = f"{ref.text}: {label}{cell.strip()}"

@@ -114,11 +114,12 @@ class ModelCatalog:
         ``extra`` maps normalised names to a note title (the note's own title and aliases).
         """
         # Pieces are ASCII, where lower() is casefold(); most lines hold no piece any name starts with.
-        folded = list(map(str.lower, _PIECE_RE.findall(text)))
+        found = _PIECE_RE.findall(text)
+        folded = list(map(str.lower, found))
         extra_prefixes = _prefixes(extra) if extra else frozenset()
         if self._prefixes.isdisjoint(folded) and extra_prefixes.isdisjoint(folded):
             return []
-        pieces = [m.span() for m in _PIECE_RE.finditer(text)]
+        pieces = _spans(text, found)
         refs: list[ModelRef] = []
         i = 0
         while i < len(pieces):
@@ -154,6 +155,18 @@ class ModelCatalog:
             refs.append(ref)
             i = j + 1
         return refs
+
+
+def _spans(text: str, pieces: Sequence[str]) -> list[tuple[int, int]]:
+    """The spans of ``_PIECE_RE.findall(text)``'s pieces: each is the first occurrence after the one
+    before it, as no piece character lies between two matches."""
+    spans = []
+    end = 0
+    for piece in pieces:
+        start = text.find(piece, end)
+        end = start + len(piece)
+        spans.append((start, end))
+    return spans
 
 
 def _continues(text: str, ref: ModelRef, end: int, next_start: int) -> bool:
