@@ -391,3 +391,22 @@ def test_the_same_line_in_two_notes_refers_to_each_note_by_its_own_title() -> No
         assert [(c.ref.source, c.ref.name) for c in found if isinstance(c, ImplicitCandidate)] == [
             ("note", title)
         ]
+
+
+_RUMOUR_PIECES = [
+    "rumor", "Rumoured", "RUMOURS", "reportedly", "Allegedly", "unconfirmed", "Speculated", "ſpeculation",
+    "leaked", "Unofficial", "소문", "루머", "비공식", "카더라", "x", " ", "7B", "rum", "lea", "공식", "카더",
+]  # fmt: skip
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_RUMOUR_PIECES), max_size=8))
+def test_the_rumour_words_first_letter_test_finds_what_the_words_find(pieces: list[str]) -> None:
+    import re
+
+    from vault_tools.claims import detect
+
+    text = "".join(pieces)
+    words = re.compile(detect._RUMOUR_WORDS, re.IGNORECASE)
+    found, plain = detect._RUMOUR_RE.search(text), words.search(text)
+    assert (found and found.span()) == (plain and plain.span())
