@@ -545,3 +545,45 @@ def test_a_key_read_before_is_not_parsed_again(monkeypatch: pytest.MonkeyPatch) 
     second = "id: 2\nstatus: verified\ntags: [a, b]\n"
     assert frontmatter._by_keys(second) == {"id": 2, "status": "verified", "tags": ["a", "b"]}
     assert parsed == ["id: 2\n"]
+
+
+_SCALAR_PIECES = [*"aAzZ_09-. ,/()+", "true", "False", "null", "NULL", "0x1f", "0o7", "1e3", ".5", "inf", "e"]
+
+
+@settings(max_examples=1500)
+@given(
+    st.lists(st.sampled_from(_SCALAR_PIECES), min_size=1, max_size=6),
+    st.lists(st.sampled_from(_SCALAR_PIECES), min_size=1, max_size=8),
+    st.sampled_from([": ", ":  ", ": \t", ":"]),
+    st.sampled_from(["\n", "\r\n", "  \n", "\t\n", ""]),
+)
+def test_a_plain_one_line_part_is_read_as_yaml_reads_it(
+    key: list[str], value: list[str], colon: str, end: str
+) -> None:
+    """The ids, titles and dates of a frontmatter are read without the parser: the same values, or None."""
+    from vault_tools.pipeline import frontmatter
+
+    part = "".join(key) + colon + "".join(value) + end
+    fast = frontmatter._simple_part(part)
+    if fast is not None:
+        assert repr(fast) == repr(load_yaml(part))
+
+
+@pytest.mark.parametrize(
+    ("part", "value"),
+    [
+        ("id: wiki-2026-04911\n", {"id": "wiki-2026-04911"}),
+        ("title: Topic 04911  \r\n", {"title": "Topic 04911"}),
+        ("last_reinforced: 2026-05-10\n", {"last_reinforced": "2026-05-10"}),  # no timestamps in YAML 1.2
+        ("n: 01\n", None),  # an int: the parser says so
+        ("flag: True\n", None),
+        ("title: 'quoted'\n", None),
+        ("title: a: b\n", None),
+    ],
+)
+def test_plain_one_line_parts(part: str, value: dict[str, str] | None) -> None:
+    from vault_tools.pipeline import frontmatter
+
+    assert frontmatter._simple_part(part) == value
+    if value is not None:
+        assert load_yaml(part) == value
