@@ -726,3 +726,27 @@ def test_inference_serves_the_checkpoint_dtype_unless_the_note_says_otherwise() 
     assert (
         memory_report(spec, count, {"memory": {"dtype": "fp16"}}).inference.weights.total == 2 * 6_738_415_616
     )
+
+
+def test_gguf_types_outside_attn_v_and_ffn_down_do_not_depend_on_the_layer() -> None:
+    """gguf_terms picks one type for all the copies of a tensor outside _BY_LAYER: llama.cpp's rules must
+    give each copy that type, whatever its layer and its place among the attn_v tensors."""
+    from vault_tools.core import gguf
+    from vault_tools.core.presets import presets
+
+    checked = 0
+    for key in presets():
+        count = count_params(spec_from_mapping({"preset": key}))
+        for tensor in gguf._gguf_tensors(count):
+            if tensor.category in gguf._UNQUANTIZED or tensor.category in gguf._BY_LAYER:
+                continue
+            layers = tensor.layers or (0,) * tensor.copies
+            for ftype in gguf.GGUF_FTYPES:
+                picks = {
+                    gguf._gguf_type(count.spec, ftype, tensor, layer, i_v, len(layers))
+                    for layer in layers
+                    for i_v in (0, 1, 3, max(len(layers) - 1, 0))
+                }
+                assert len(picks) == 1, (key, tensor.label, tensor.category, ftype, picks)
+                checked += 1
+    assert checked > 1000

@@ -200,6 +200,10 @@ def _llama_70b(spec: ModelSpec) -> bool:
     return spec.model_type == "llama" and spec.num_layers == 80 and spec.num_kv_heads != spec.num_heads
 
 
+# The categories whose tensor type _gguf_type picks by layer (ffn_down) or by attn_v count (attn_v).
+_BY_LAYER = frozenset({"attn_v", "ffn_down"})
+
+
 def gguf_terms(count: ParamCount, ftype: str) -> list[Term]:
     spec = count.spec
     tensors = list(_gguf_tensors(count))
@@ -218,6 +222,12 @@ def gguf_terms(count: ParamCount, ftype: str) -> list[Term]:
         if tensor.category == "token_embd" and has_output:
             probe = _Tensor(tensor.label, "token_embd_untied", tensor.rows, tensor.row, tensor.copies, ())
         layers = tensor.layers or (0,) * tensor.copies
+        if layers and tensor.category not in _BY_LAYER:
+            # The type depends on neither the layer nor the attn_v count: one pick serves every copy.
+            kind = _gguf_type(spec, ftype, probe, layers[0], i_v, n_v)
+            n = len(layers) * tensor.rows
+            acc.add(tensor.label, kind, n * tensor.row, n * GGML_TYPES[kind].row_bytes(tensor.row))
+            continue
         for layer in layers:
             kind = _gguf_type(spec, ftype, probe, layer, i_v, n_v)
             if tensor.category == "attn_v":

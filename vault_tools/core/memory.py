@@ -313,7 +313,9 @@ class ModelStates:
 
     def per_gpu(self, zero: int, gpus: int) -> int:
         """Bytes per GPU under ZeRO stage ``zero`` over ``gpus`` GPUs."""
-        return sum(shard(t.bytes, t.stage, zero, gpus) for t in self.terms)
+        if gpus <= 1:  # nothing is sharded (``shard``, in line: fit_table asks this some 500 times a model)
+            return sum(t.bytes for t in self.terms)
+        return sum(-(-t.bytes // gpus) if zero >= t.stage else t.bytes for t in self.terms)
 
 
 def _adafactor_elements(shape: tuple[int, ...]) -> int:
