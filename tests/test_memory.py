@@ -750,3 +750,15 @@ def test_gguf_types_outside_attn_v_and_ffn_down_do_not_depend_on_the_layer() -> 
                 assert len(picks) == 1, (key, tensor.label, tensor.category, ftype, picks)
                 checked += 1
     assert checked > 1000
+
+
+@given(
+    st.lists(st.integers(0, 10**6), max_size=4),
+    st.integers(-5, 10**6),
+    st.sampled_from([1, 2, 7, 64, 4096]),
+)
+def test_fewest_gpus_is_the_smallest_count_that_fits(sizes: list[int], room: int, limit: int) -> None:
+    from vault_tools.core.fit import _fewest
+
+    fitting = [n for n in range(1, limit + 1) if sum(-(-size // n) for size in sizes) <= room]
+    assert _fewest(sizes, room, limit) == (fitting[0] if fitting else None)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 
 from vault_tools.core.memory import (
     InferenceMemory,
@@ -32,11 +31,25 @@ class FitRow:
     zero_min_gpus: tuple[int | None, int | None, int | None, int | None]  # stages 0, 1, 2, 3
 
 
-def _smallest(fits: Callable[[int], bool], limit: int) -> int | None:
-    """The smallest n in 1..limit with fits(n), for a predicate that stays true once true."""
-    if not fits(limit):
+def _fewest(sizes: Sequence[int], room: int, limit: int) -> int | None:
+    """The smallest n in 1..limit with ``sum(ceil(size / n))`` at most ``room`` (None when n = limit fails).
+
+    Each ``ceil(size / n)`` lies between ``size / n`` and ``size / n + 1``, so the answer lies between
+    ``total / room`` and ``total / (room - len(sizes))``: a few values, searched by halving (the sum only
+    falls as n grows), instead of the whole range (a dozen sums for each GPU and ZeRO stage).
+    """
+
+    def fits(n: int) -> bool:
+        return sum(-(-size // n) for size in sizes) <= room
+
+    total = sum(sizes)
+    if total == 0 or room < 0:
+        return 1 if total == 0 and room >= 0 else None
+    lo = max(1, -(-total // room)) if room > 0 else limit + 1  # below lo, the sum exceeds room
+    hi = min(limit, -(-total // (room - len(sizes)))) if room > len(sizes) else limit
+    if lo > limit or not fits(hi):
         return None
-    lo, hi = 1, limit
+    lo = min(lo, hi)
     while lo < hi:
         mid = (lo + hi) // 2
         if fits(mid):
@@ -60,25 +73,26 @@ def fit_table(
     states = [model_states(count, replace(training, zero=stage)) for stage in (0, 1, 2, 3)]
     weights, kv, overhead = inference.weights.total, inference.kv.total, inference.options.overhead
     rows = []
+    # Per stage: the bytes ZeRO leaves whole on each GPU, and those it splits (``ModelStates.per_gpu``).
+    split = [
+        (
+            sum(t.bytes for t in states[stage].terms if t.stage > stage),
+            [t.bytes for t in states[stage].terms if t.stage <= stage],
+        )
+        for stage in (0, 1, 2, 3)
+    ]
     for gpu in gpus if gpus is not None else GPUS.values():
         mem = gpu.memory
-
-        def infer_fits(n: int, mem: int = mem) -> bool:
-            return math.ceil(weights / n) + math.ceil(kv / n) + overhead <= mem
-
-        stages: list[int | None] = []
-        for stage in (0, 1, 2, 3):
-
-            def train_fits(n: int, stage: int = stage, mem: int = mem) -> bool:
-                return states[stage].per_gpu(stage, n) + rest <= mem
-
-            stages.append(_smallest(train_fits, 1 if stage == 0 else MAX_GPUS))
+        stages = [
+            _fewest(sharded, mem - rest - whole, 1 if stage == 0 else MAX_GPUS)
+            for stage, (whole, sharded) in enumerate(split)
+        ]
         rows.append(
             FitRow(
                 gpu=gpu,
                 inference_total=inference.total,
                 inference_fits=inference.total <= mem,
-                inference_min_gpus=_smallest(infer_fits, MAX_GPUS),
+                inference_min_gpus=_fewest((weights, kv), mem - overhead, MAX_GPUS),
                 training_per_gpu=given.per_gpu,
                 training_fits=given.per_gpu <= mem,
                 zero_min_gpus=(stages[0], stages[1], stages[2], stages[3]),

@@ -200,13 +200,24 @@ def _llama_70b(spec: ModelSpec) -> bool:
     return spec.model_type == "llama" and spec.num_layers == 80 and spec.num_kv_heads != spec.num_heads
 
 
+_LAST_TENSORS: tuple[ParamCount, tuple[_Tensor, ...]] | None = None
+
+
+def _tensors(count: ParamCount) -> tuple[_Tensor, ...]:
+    """``_gguf_tensors(count)``, kept for the last count: a memory report asks it for each GGUF type."""
+    global _LAST_TENSORS
+    if _LAST_TENSORS is None or _LAST_TENSORS[0] is not count:  # a count is frozen: the same one, same list
+        _LAST_TENSORS = (count, tuple(_gguf_tensors(count)))
+    return _LAST_TENSORS[1]
+
+
 # The categories whose tensor type _gguf_type picks by layer (ffn_down) or by attn_v count (attn_v).
 _BY_LAYER = frozenset({"attn_v", "ffn_down"})
 
 
 def gguf_terms(count: ParamCount, ftype: str) -> list[Term]:
     spec = count.spec
-    tensors = list(_gguf_tensors(count))
+    tensors = _tensors(count)
     has_output = any(t.category == "output" for t in tensors)
     n_v = sum(len(t.layers) or t.copies for t in tensors if t.category == "attn_v")
     i_v = 0
