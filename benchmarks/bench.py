@@ -78,9 +78,9 @@ def make_vault(root: Path, notes: int, seed: int = 20261123, *, distinct: bool =
     """Write ``notes`` notes under ``root``; return the total size in bytes.
 
     With ``distinct``, every line of the seed's prose that holds a number also holds a word of its own
-    note (letters only, at the line's end), so no two notes share such a line: a vault of notes that say
-    different things, which the per-process memos of repeated lines (claim detection, verdicts, rendered
-    tables) cannot answer.
+    note (letters only, at the line's end), so no two notes share such a line, and every spec block names
+    its own model: a vault of notes that say different things, which the per-process memos of repeated
+    lines and specs (claim detection, verdicts, rendered tables, the memory report) cannot answer.
     """
     rng = random.Random(seed)
     template = (SAMPLE / "10_Wiki/Topics/Parameter.md").read_text(encoding="utf-8")
@@ -102,6 +102,8 @@ def make_vault(root: Path, notes: int, seed: int = 20261123, *, distinct: bool =
             text = rng.choice(_SPECS).format(
                 L=rng.choice([12, 24, 32, 40]), h=rng.choice([1024, 2048, 4096]), f=rng.choice([5632, 11008])
             )
+            if distinct:  # a note's own model, as in a vault with a note per model: its tables are its own
+                text += f"\nname: Model {i:05d}"
             spec = f"\n## 매 spec\n```model-spec\n{text}\n```\n\n"
         # A Graph section of wikilinks, as the seed's vault has (titles are words, as Obsidian's are).
         extra = "".join(
@@ -235,7 +237,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="build the vault here and keep it")
     parser.add_argument(
-        "--distinct", action="store_true", help="notes whose numbered lines differ (see make_vault)"
+        "--distinct", action="store_true", help="notes whose numbered lines and specs differ (see make_vault)"
     )
     args = parser.parse_args()
 
@@ -300,7 +302,7 @@ def main() -> int:
     ]
     print(
         f"\nMachine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        f"{args.notes:,} notes{' (distinct prose)' if args.distinct else ''}, {size / 1e6:.0f} MB; "
+        f"{args.notes:,} notes{' (distinct prose and specs)' if args.distinct else ''}, {size / 1e6:.0f} MB; "
         f"best of {args.repeat}; "
         f"`python -c pass` = {bare * 1000:.0f} ms\n"
     )
