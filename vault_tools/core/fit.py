@@ -49,7 +49,6 @@ def _fewest(sizes: Sequence[int], room: int, limit: int) -> int | None:
     hi = min(limit, -(-total // (room - len(sizes)))) if room > len(sizes) else limit
     if lo > limit or not fits(hi):
         return None
-    lo = min(lo, hi)
     while lo < hi:
         mid = (lo + hi) // 2
         if fits(mid):
@@ -73,7 +72,7 @@ def fit_table(
     states = [model_states(count, replace(training, zero=stage)) for stage in (0, 1, 2, 3)]
     weights, kv, overhead = inference.weights.total, inference.kv.total, inference.options.overhead
     rows = []
-    # Per stage: the bytes ZeRO leaves whole on each GPU, and those it splits (``ModelStates.per_gpu``).
+    # Per stage: the bytes ZeRO leaves whole on each GPU, and those it splits over them (``memory.shard``).
     split = [
         (
             sum(t.bytes for t in states[stage].terms if t.stage > stage),

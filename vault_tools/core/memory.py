@@ -311,12 +311,6 @@ class ModelStates:
     terms: tuple[StateTerm, ...]
     trainable: int  # parameters the optimizer updates (all, or the LoRA adapters)
 
-    def per_gpu(self, zero: int, gpus: int) -> int:
-        """Bytes per GPU under ZeRO stage ``zero`` over ``gpus`` GPUs."""
-        if gpus <= 1:  # nothing is sharded (``shard``, in line: fit_table asks this some 500 times a model)
-            return sum(t.bytes for t in self.terms)
-        return sum(-(-t.bytes // gpus) if zero >= t.stage else t.bytes for t in self.terms)
-
 
 def _adafactor_elements(shape: tuple[int, ...]) -> int:
     """Adafactor's second moment: a row and a column vector for a matrix, the full tensor for a vector."""
