@@ -315,9 +315,12 @@ def _simple_part(part: str) -> dict[str, str] | None:
     if simple is None:
         return None
     key, value = simple.groups()
+    resolvers = _Loader.yaml_implicit_resolvers
     for scalar in (key, value):
-        if any(pattern.match(scalar) for _tag, pattern in _Loader.yaml_implicit_resolvers.get(scalar[0], ())):
-            return None
+        # The resolvers PyYAML's Resolver.resolve tries: those for the first character, then any for all.
+        for _tag, pattern in (*resolvers.get(scalar[0], ()), *resolvers.get(None, ())):
+            if pattern.match(scalar):
+                return None
     return {key: value}
 
 
