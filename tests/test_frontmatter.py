@@ -587,3 +587,15 @@ def test_plain_one_line_parts(part: str, value: dict[str, str] | None) -> None:
     assert frontmatter._simple_part(part) == value
     if value is not None:
         assert load_yaml(part) == value
+
+
+def test_a_plain_one_line_part_defers_to_any_resolver_of_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from vault_tools.pipeline import frontmatter
+
+    resolvers = frontmatter._Loader.yaml_implicit_resolvers
+    assert frontmatter._simple_part("id: wiki-1\n") == {"id": "wiki-1"}
+    # A resolver for any first character (PyYAML files those under None) claims the value: the parser decides.
+    monkeypatch.setitem(resolvers, None, [("tag:example.org,2026:id", re.compile(r"^wiki-\d+$"))])
+    assert frontmatter._simple_part("id: wiki-1\n") is None
