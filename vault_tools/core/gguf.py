@@ -206,9 +206,10 @@ _LAST_TENSORS: tuple[ParamCount, tuple[_Tensor, ...]] | None = None
 def _tensors(count: ParamCount) -> tuple[_Tensor, ...]:
     """``_gguf_tensors(count)``, kept for the last count: a memory report asks it for each GGUF type."""
     global _LAST_TENSORS
-    if _LAST_TENSORS is None or _LAST_TENSORS[0] is not count:  # a count is frozen: the same one, same list
-        _LAST_TENSORS = (count, tuple(_gguf_tensors(count)))
-    return _LAST_TENSORS[1]
+    last = _LAST_TENSORS  # read once: another thread may replace it meanwhile
+    if last is None or last[0] is not count:  # a count is frozen: the same one, the same list
+        last = _LAST_TENSORS = (count, tuple(_gguf_tensors(count)))
+    return last[1]
 
 
 # The categories whose tensor type _gguf_type picks by layer (ffn_down) or by attn_v count (attn_v).
