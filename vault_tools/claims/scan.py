@@ -153,7 +153,7 @@ _SCANNED: dict[str, _Scanned] = {}  # the last few scans, by text
 def _scan(text: str, body_start_line: int, base: _Scanned | None = None) -> _Scanned:
     # Offsets below are into the string split into lines, so counting "\n" turns an offset into a line.
     body = text.removeprefix("\ufeff")
-    lines = note_lines(body)  # with their endings, as the engine has them: one split serves both
+    lines = ended_lines(text)  # the lines of ``body``, as the engine has them: one split serves both
     segments: list[Row] = []
     fences: list[Fence] = []
     n = len(lines)
