@@ -69,17 +69,10 @@ def fit_table(
     given = training_memory(count, training, activation=activation)
     # Per stage, what ZeRO shards is fixed; only the GPU count divides it (training_memory's own sum).
     rest = activation.total + training.overhead
-    states = [model_states(count, replace(training, zero=stage)) for stage in (0, 1, 2, 3)]
+    # Per stage: the bytes each GPU keeps whole, and those ZeRO splits over the GPUs.
+    split = [model_states(count, replace(training, zero=stage)).split(stage) for stage in (0, 1, 2, 3)]
     weights, kv, overhead = inference.weights.total, inference.kv.total, inference.options.overhead
     rows = []
-    # Per stage: the bytes ZeRO leaves whole on each GPU, and those it splits over them (``memory.shard``).
-    split = [
-        (
-            sum(t.bytes for t in states[stage].terms if t.stage > stage),
-            [t.bytes for t in states[stage].terms if t.stage <= stage],
-        )
-        for stage in (0, 1, 2, 3)
-    ]
     for gpu in gpus if gpus is not None else GPUS.values():
         mem = gpu.memory
         stages = [

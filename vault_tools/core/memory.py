@@ -294,9 +294,14 @@ class StateTerm:
     stage: int
 
 
-def _sharded(stage: int, zero: int, gpus: int) -> bool:
+def _partitions(stage: int, zero: int) -> bool:
     """Whether ZeRO stage ``zero`` partitions a quantity that stage ``stage`` and higher shard."""
-    return zero >= stage and gpus > 1
+    return zero >= stage
+
+
+def _sharded(stage: int, zero: int, gpus: int) -> bool:
+    """Whether such a quantity is split: partitioned, over more than one GPU."""
+    return _partitions(stage, zero) and gpus > 1
 
 
 def shard(nbytes: int, stage: int, zero: int, gpus: int) -> int:
@@ -310,6 +315,12 @@ class ModelStates:
 
     terms: tuple[StateTerm, ...]
     trainable: int  # parameters the optimizer updates (all, or the LoRA adapters)
+
+    def split(self, zero: int) -> tuple[int, list[int]]:
+        """Under ZeRO stage ``zero``: the bytes each GPU keeps whole, and the terms' bytes it splits over
+        the GPUs when there are more than one (each GPU then holds the ceiling of its share, ``shard``)."""
+        whole = sum(t.bytes for t in self.terms if not _partitions(t.stage, zero))
+        return whole, [t.bytes for t in self.terms if _partitions(t.stage, zero)]
 
 
 def _adafactor_elements(shape: tuple[int, ...]) -> int:
