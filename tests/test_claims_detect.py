@@ -20,6 +20,7 @@ from vault_tools.claims.models import (
 )
 from vault_tools.claims.scan import cell_spans, scan, split_comment
 from vault_tools.names import normalize_name
+from vault_tools.pipeline.config import DEFAULT_HEADINGS
 from vault_tools.pipeline.text import split_lines
 
 NOTE = """\
@@ -148,11 +149,36 @@ def test_changelog_ends_at_a_heading_of_its_level_outside_regions() -> None:
     assert [(s.line, s.text) for s in segments] == [(3, "7B"), (10, "# After 4"), (11, "v 5"), (13, "v 7")]
 
 
+@pytest.mark.parametrize(
+    ("heading", "headings", "skipped"),
+    [
+        ("## History", DEFAULT_HEADINGS, True),  # a default changelog name the old scan did not know
+        ("## 변경 로그", DEFAULT_HEADINGS, True),
+        ("## Change-Log ##", DEFAULT_HEADINGS, True),  # folded as the changelog writer folds it
+        ("## History", ("Journal",), False),  # a vault that calls its changelog otherwise
+        ("## 📓 journal", ("Journal",), True),
+        ("## Changelog", ("Journal",), True),  # a changelog by its name in any vault
+        ("## Changelog notes", DEFAULT_HEADINGS, False),  # a heading that mentions it is none
+    ],
+)
+def test_the_changelog_is_the_section_the_vault_names(
+    heading: str, headings: tuple[str, ...], skipped: bool
+) -> None:
+    """The scan skips the section the changelog writer appends to (``changelog_headings``), so a note whose
+    changelog is "## History" does not have its history rows checked as claims."""
+    text = (
+        f"# N\nLLaMA-7B has 6.7B parameters.\n{heading}\n| date | change |\n|---|---|\n| 1 | 7B |\n# Next 9\n"
+    )
+    segments, _ = scan(text, 1, headings)
+    expected = [2, 7] if skipped else [2, 6, 7]
+    assert [s.line for s in segments] == expected
+
+
 _SCAN_LINES = [
     "text 7B", "plain", "", "# H", "## Changelog", "### sub", "# Top", "| a | 7 |", "|---|---|", "| 1 | 2 |",
     "```python", "# 7B comment", "x = 1  # 13B", "```", "~~~", "```claims", "LLaMA-7B: 6.7B", "> quote 5",
     "<!-- vault-tools:begin a sha256=0123456789ab -->", "| r | 9 |", "<!-- vault-tools:end a -->", "> ```",
-    "- item 3", "<!-- c 4 -->", "매 12억", "`inline` 8", "```model-spec",
+    "- item 3", "<!-- c 4 -->", "매 12억", "`inline` 8", "```model-spec", "## History", "# 2 Part",
 ]  # fmt: skip
 _EDITS = st.lists(
     st.tuples(st.integers(0, 30), st.integers(0, 3), st.lists(st.sampled_from(_SCAN_LINES), max_size=5)),

@@ -228,3 +228,26 @@ def test_a_note_named_twice_is_processed_once(
     assert code == 0
     assert out.endswith("1 notes scanned, 1 changed, 0 failed\n")
     assert main(["check", str(root), str(root / "good.md")]) == 0
+
+
+def test_the_changelog_the_row_goes_to_is_the_one_claims_skip(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A vault whose changelog is "## Journal": refresh appends its row there, and the claims check skips
+    that section as it skips "## Changelog" (the history row's 7B is no claim)."""
+    note = (
+        "---\ntitle: N\n---\n\n# N\n\nLLaMA-7B has 6.7B parameters.\n\n"
+        "## Journal\n\n| date | change |\n|---|---|\n| 2026-01-01 | LLaMA-7B has 7B parameters |\n"
+    )
+    config = CONFIG + 'changelog_headings = ["Journal"]\n'
+    root = make_vault({"a.md": note, ".vault-tools.toml": config})
+    code, _out = refresh(root, capsys)
+    text = (root / "a.md").read_text()
+    assert code == 0
+    assert "| 9 | `LLaMA-7B has 6.7B` |" in text  # the claim above the journal, at its line once written
+    assert "`LLaMA-7B has 7B`" not in text
+    assert text.endswith(
+        "| 2026-01-01 | LLaMA-7B has 7B parameters |\n"
+        "| 2026-11-23 | vault-tools: verification added (claims 1 ok) |\n"
+    )
+    assert main(["check", str(root)]) == 0

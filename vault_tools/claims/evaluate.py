@@ -23,6 +23,7 @@ from vault_tools.claims.quantities import compute
 from vault_tools.claims.scan import Fence, bare_line, ended_lines, scan_rows
 from vault_tools.claims.verdict import Verdict, judge
 from vault_tools.names import normalize_name
+from vault_tools.pipeline.config import DEFAULT_HEADINGS
 from vault_tools.pipeline.model import NoteContext
 from vault_tools.processors import load_spec_yaml
 from vault_tools.records import record, replace
@@ -82,7 +83,7 @@ def _claims(
     note: NoteContext, catalog: ModelCatalog
 ) -> tuple[list[tuple[int, str]], list[_Found], Mapping[str, Any] | None]:
     """The frontmatter claims, the segments of the body with claims, and the note's own spec."""
-    rows, fences = scan_rows(note.text, note.body_start_line, note.edited_from)
+    rows, fences = scan_rows(note.text, note.body_start_line, note.edited_from, changelog_headings(note))
     own = _own_spec(note, fences)
     names = _own_names(note) if own is not None else None
     found: list[_Found] = []
@@ -92,6 +93,12 @@ def _claims(
         if candidates:
             found.append((row[0], key, candidates, plain))
     return frontmatter_claims(note), found, own
+
+
+def changelog_headings(note: NoteContext) -> tuple[str, ...]:
+    """The headings of ``note``'s vault that name its changelog (the defaults outside a vault run)."""
+    config = note.options.get("config")
+    return DEFAULT_HEADINGS if config is None else config.changelog_headings
 
 
 def _at(result: ClaimResult, line: int) -> ClaimResult:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
-from vault_tools.claims.evaluate import ClaimResult, claim_lines, evaluate_claims
+from vault_tools.claims.evaluate import ClaimResult, changelog_headings, claim_lines, evaluate_claims
 from vault_tools.claims.scan import bare_line, ended_lines, scan_rows
 from vault_tools.pipeline.model import NoteContext, Problem, Rendered
 from vault_tools.pipeline.regions import regions_in
@@ -167,7 +167,7 @@ def _anchor(note: NoteContext) -> tuple[int, str]:
     for block in note.blocks:
         if block.kind == "claims":
             return block.end_line, block.prefix
-    _rows, fences = scan_rows(note.text, note.body_start_line, note.edited_from)
+    _rows, fences = scan_rows(note.text, note.body_start_line, note.edited_from, changelog_headings(note))
     for fence in fences:
         if fence.lang == "claims":
             return fence.end_line, fence.prefix

@@ -2,8 +2,10 @@
 
 Fenced code is skipped except its comments (``# Mixtral 8x7B: 47B total`` is a claim); ``model-spec`` and
 other data fences are skipped whole; managed regions (the tool's own output) and the changelog section are
-skipped so the tool never checks what it wrote.  Lines without a digit are dropped early: that one test keeps
-a large vault fast.
+skipped so the tool never checks what it wrote.  The changelog is the section under a heading the
+vault's ``changelog_headings`` name (compared as ``pipeline.changelog`` compares them when it appends a
+row) or one that reads Changelog, 변경 이력, 변경 내역 or 변경 기록.  Lines without a digit are dropped
+early: that one test keeps a large vault fast.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Literal
 
+from vault_tools.pipeline.changelog import heading_key
+from vault_tools.pipeline.config import DEFAULT_HEADINGS
 from vault_tools.pipeline.text import common_length, note_lines
 from vault_tools.records import record
 
@@ -25,7 +29,7 @@ _QUOTE_PREFIX_RE = re.compile(r"^[ \t]*(?:>[ \t]?)*")
 _QUOTE_STARTS = (" ", "\t", ">")  # the first character of any line _QUOTE_PREFIX_RE strips something from
 _FENCE_RE = re.compile(r"^(?P<prefix>[ \t]*(?:>[ \t]?)*[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.*)$")
-# A heading that is the changelog ("Changelog", "🕓 Changelog", "변경 이력"), not one that mentions it.
+# A heading that is a changelog in any vault ("Changelog", "🕓 Changelog", "변경 이력"), not one naming it.
 _CHANGELOG_RE = re.compile(r"^[^\w]*(?:change\s?log|변경\s?(?:이력|내역|기록))\s*$", re.IGNORECASE)
 _SEPARATOR_ROW_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:?-+:?\s*\|\s*$")
 _DIGIT_RE = re.compile(r"\d")
@@ -85,9 +89,14 @@ def bare_line(line: str) -> str:
     return line.removesuffix("\n").removesuffix("\r")
 
 
-def scan(text: str, body_start_line: int = 1) -> tuple[list[Segment], list[Fence]]:
-    """The segments of the body that may hold claims, and every fenced block found on the way."""
-    rows, fences = scan_rows(text, body_start_line)
+def scan(
+    text: str, body_start_line: int = 1, changelog_headings: tuple[str, ...] = DEFAULT_HEADINGS
+) -> tuple[list[Segment], list[Fence]]:
+    """The segments of the body that may hold claims, and every fenced block found on the way.
+
+    ``changelog_headings``: the vault's (``Config.changelog_headings``); their sections are skipped.
+    """
+    rows, fences = scan_rows(text, body_start_line, changelog_headings=changelog_headings)
     return [Segment(*row) for row in rows], list(fences)
 
 
@@ -99,18 +108,22 @@ Row = tuple[int, SegmentKind, str, str, tuple[tuple[int, int], ...], tuple[str, 
 # The claims processor scans a note for its claims and again to place its region: scan it once.
 @functools.lru_cache(maxsize=8)
 def scan_rows(
-    text: str, body_start_line: int = 1, edited_from: str = ""
+    text: str,
+    body_start_line: int = 1,
+    edited_from: str = "",
+    changelog_headings: tuple[str, ...] = DEFAULT_HEADINGS,
 ) -> tuple[tuple[Row, ...], tuple[Fence, ...]]:
     """``scan`` as rows ``(line, kind, text, code, cells, header)``, the fields of a ``Segment``.
 
     ``edited_from``: a text this one was made from by a few edits (refresh's own, checked on the note it
     wrote).  When it was scanned lately, its scan serves the parts before and after the edits.
     """
-    base = _SCANNED.get(edited_from) if edited_from else None
-    scanned = _scan(text, body_start_line, base)
+    names = _heading_keys(changelog_headings)
+    base = _SCANNED.get((edited_from, names)) if edited_from else None
+    scanned = _scan(text, body_start_line, base, names)
     if len(_SCANNED) >= 4:
         del _SCANNED[next(iter(_SCANNED))]  # the oldest
-    _SCANNED[text] = scanned
+    _SCANNED[text, names] = scanned
     return tuple(scanned.rows), tuple(scanned.fences)
 
 
@@ -147,10 +160,32 @@ class _Scanned:
 
 _ROW_LINE = operator.itemgetter(0)
 _FENCE_LINE = operator.attrgetter("line")
-_SCANNED: dict[str, _Scanned] = {}  # the last few scans, by text
+_SCANNED: dict[tuple[str, frozenset[str]], _Scanned] = {}  # the last few scans, by text and changelog names
 
 
-def _scan(text: str, body_start_line: int, base: _Scanned | None = None) -> _Scanned:
+@functools.lru_cache(maxsize=16)
+def _heading_keys(headings: tuple[str, ...]) -> frozenset[str]:
+    """The changelog heading names as ``heading_key`` folds them."""
+    return frozenset(map(heading_key, headings))
+
+
+@functools.lru_cache(maxsize=4096)
+def _section_heading(line: str, changelog: frozenset[str]) -> tuple[int, bool] | None:
+    """The level of the heading ``line`` (a stripped line) and whether it opens the changelog; None for a
+    line that is no heading.  Remembered: a vault's notes repeat their section headings."""
+    heading = _HEADING_RE.match(line)
+    if heading is None:
+        return None
+    title = heading.group(2)
+    return len(heading.group(1)), heading_key(title) in changelog or _CHANGELOG_RE.match(title) is not None
+
+
+def _scan(
+    text: str,
+    body_start_line: int,
+    base: _Scanned | None = None,
+    changelog_names: frozenset[str] | None = None,
+) -> _Scanned:
     # Offsets below are into the string split into lines, so counting "\n" turns an offset into a line.
     body = text.removeprefix("\ufeff")
     lines = ended_lines(text)  # the lines of ``body``, as the engine has them: one split serves both
@@ -160,6 +195,8 @@ def _scan(text: str, body_start_line: int, base: _Scanned | None = None) -> _Sca
     first = i = max(body_start_line, 1) - 1
     start = pos = _advance(body, 0, i)  # where line i starts
     prose, changelog = _triggers()
+    if changelog_names is None:
+        changelog_names = _heading_keys(DEFAULT_HEADINGS)
     has_digit = _digit_test()
     skip_level = 0  # inside a changelog section: the heading level that ends it
     positions: list[int] = []
@@ -214,17 +251,11 @@ def _scan(text: str, body_start_line: int, base: _Scanned | None = None) -> _Sca
                 break
             i, pos = i + 1 + body.count("\n", at, end), body.find("\n", end) + 1 or len(body)
             continue
-        elif (
-            char == "#"
-            # Outside the changelog a heading matters only if it is the changelog's, and the words it must
-            # hold ("log" in any case, 변경) hold a "g" or "G" (no other character folds to them) or 변경.
-            and (skip_level or "g" in line or "G" in line or "변경" in line)
-            and (heading := _HEADING_RE.match(line.strip())) is not None
-        ):
-            level, was = len(heading.group(1)), skip_level
+        elif char == "#" and (heading := _section_heading(line.strip(), changelog_names)) is not None:
+            (level, opens), was = heading, skip_level
             if skip_level and level <= skip_level:
                 skip_level = 0
-            if _CHANGELOG_RE.match(heading.group(2)):
+            if opens:
                 skip_level = level
             if skip_level != was:
                 sections.append((body.rfind("\n", 0, at) + 1 - start, skip_level))

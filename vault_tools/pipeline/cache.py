@@ -49,7 +49,9 @@ _INDEX = "index.json"
 _LEGACY = "cache.json"  # format 5 kept every entry in one file
 _SHARDS = 64
 _PARTIAL_MAX = 16  # a run over at most this many notes reads only their shards and the index
-_FORMAT = 7
+# Part of every entry's key, with the version: raised when entries, or what the tool makes of a note, change
+# (8: the claims check skips the changelog the vault configures, where 7 skipped only "Changelog" and kin).
+_FORMAT = 8
 _FIELDS = 11  # items in an entry's JSON list (Entry.to_json)
 # Where Entry.to_json puts what is read from raw entries (by Cache.index, lookup, refs and memo).
 _KEYS, _MODEL, _REFS, _MEMO = 7, 8, 9, 10
