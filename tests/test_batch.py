@@ -610,3 +610,38 @@ def test_only_a_note_with_a_spec_keeps_its_names_in_the_cache(make_vault: MakeVa
     assert entries["p.md"][cache_mod._KEYS] == []
     assert entries["s.md"][cache_mod._KEYS] == ["spec1", "s1", "s"]
     assert cache_mod.load(root, load_config(root)).index().keys() == {"spec1", "s1", "s"}
+
+
+def test_a_change_of_the_tools_code_voids_the_cache(
+    make_vault: MakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout or an editable install changes the code under one version: entries made by the old code
+    are not trusted."""
+    from vault_tools.pipeline import cache
+
+    root = make_vault({f"n/{i}.md": PLAIN.format(i=i) for i in range(3)})
+    assert _messages([str(root)], mode="check", workers=1) == []
+    seen = _processed(monkeypatch)
+    assert _messages([str(root)], mode="check", workers=1) == [] and seen == []  # the cache answered
+    monkeypatch.setattr(cache, "code_fingerprint", lambda _package: "other code")
+    assert _messages([str(root)], mode="check", workers=1) == []
+    assert sorted(seen) == ["0.md", "1.md", "2.md"]
+
+
+def test_the_code_fingerprint_follows_the_files_not_their_bytecode(tmp_path: Path) -> None:
+    from vault_tools.pipeline.cache import code_fingerprint
+
+    package = tmp_path / "pkg"
+    (package / "sub" / "__pycache__").mkdir(parents=True)
+    (package / "a.py").write_text("x = 1\n")
+    (package / "sub" / "b.yaml").write_text("k: v\n")
+    first = code_fingerprint(package)
+    (package / "sub" / "__pycache__" / "b.cpython-311.pyc").write_bytes(b"\0")
+    (package / "a.pyc").write_bytes(b"\0")
+    assert code_fingerprint(package) == first  # the first run's bytecode does not void the cache
+    os.utime(package / "sub" / "b.yaml", ns=(1, 1))
+    assert code_fingerprint(package) != first
+    moved = code_fingerprint(package)
+    (package / "a.py").write_text("x = 22\n")
+    assert code_fingerprint(package) != moved
+    assert code_fingerprint(tmp_path / "missing") == code_fingerprint(tmp_path / "missing too")

@@ -8,7 +8,8 @@ those, and notes whose stat changed (touched, checked out again, copied), are ha
 hashes the same once the tick is long past is trusted by its stat from then on.
 
 Safe to delete.  JSON, not pickle: a vault is shared through sync and git, and loading a cache must never
-run code.  Invalid as a whole when the tool's version, its templates or the vault's config change.
+run code.  Invalid as a whole when the tool's version, its code or data (a git checkout or an editable install
+changes them under one version), its templates or the vault's config change.
 
 On disk (``.vault-tools/cache/``) the entries are spread over 64 shard files by a hash of the note's path,
 each named by its shard and a generation (``05-1a2b3c4d5e6f.json``), and ``index.json`` holds what the
@@ -165,10 +166,38 @@ def _config_key(config: Config) -> str:
     values = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in ("date", "workers")}
     values["status_map"] = dict(config.status_map)
     templates = str(config.templates) if config.templates else None
+    code = code_fingerprint(Path(__file__).resolve().parent.parent)
     raw = json.dumps(
-        [__version__, _FORMAT, templates_fingerprint(templates), values], sort_keys=True, default=str
+        [__version__, _FORMAT, code, templates_fingerprint(templates), values], sort_keys=True, default=str
     )
     return blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+def code_fingerprint(package: Path) -> str:
+    """A digest of the name, size and mtime of every file of the ``package`` folder (bytecode aside).
+
+    What the tool makes of a note is its code and data: a checkout or an editable install changes them
+    without a new version, and a cache must not answer with what the old code made.  Stats, not contents:
+    ~100 files a run, 0.2 ms; any install or edit writes the files it changes, which moves their mtimes.
+    """
+    parts: list[str] = []
+    prefix = len(os.fspath(package)) + 1
+    pending = [package]
+    while pending:
+        folder = pending.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError:  # not a plain folder (a zip import): the version alone must do
+            continue
+        for entry in entries:
+            if entry.name == "__pycache__" or entry.name.endswith((".pyc", ".pyo")):
+                continue
+            if entry.is_dir():
+                pending.append(Path(entry.path))
+            else:
+                info = entry.stat()
+                parts.append(f"{entry.path[prefix:]}\0{info.st_size}\0{info.st_mtime_ns}")
+    return blake2b("\n".join(sorted(parts)).encode(), digest_size=8).hexdigest()
 
 
 class Cache:
