@@ -521,3 +521,30 @@ def test_regions_of_a_text_are_those_of_its_lines(pieces: list[str], endings: li
             return (exc.message, exc.line)
 
     assert found(lambda: regions_in.__wrapped__(text)) == found(lambda: find_regions(split_lines(text)))
+
+
+_REGION_LINES = [
+    "```", "~~~", "````", "```python", "> ```", "  ```", " > > ~~~", "``` ```", "```` ``` ````", "plain", "",
+    "<!-- vault-tools:begin a sha256=0123456789ab -->", "<!-- vault-tools:end a -->",
+    "> <!-- vault-tools:end a -->", "\t<!-- vault-tools:begin b sha256=0123456789ab -->",
+    "<!-- vault-tools:end b -->  ", "<!-- vault-tools:begin x -->",
+    "x <!-- vault-tools:begin a sha256=0123456789ab -->", "text vault-tools: y", "\r",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_REGION_LINES), max_size=14), st.sampled_from(["\n", "\r\n"]), st.booleans())
+@settings(max_examples=1000)
+def test_regions_in_reads_only_the_lines_that_matter(lines: list[str], newline: str, final: bool) -> None:
+    """``regions_in`` searches the text for the lines after whose prefix a fence token or a marker stands:
+    it finds what ``find_regions`` finds reading every line, errors included."""
+    from vault_tools.pipeline.regions import regions_in
+
+    text = newline.join(lines) + (newline if final and lines else "")
+
+    def found(search: Any) -> Any:
+        try:
+            return list(search())
+        except NoteSyntaxError as exc:
+            return (str(exc), exc.line)
+
+    assert found(lambda: regions_in.__wrapped__(text)) == found(lambda: find_regions(split_lines(text)))

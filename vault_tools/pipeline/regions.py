@@ -63,36 +63,29 @@ def regions_in(text: str) -> tuple[Region, ...]:
     return tuple(_find(_token_lines(text)))
 
 
-# A line that may open or close a fence: one whose text after blockquote markers and indentation starts
-# with a fence token (``_fence_after`` strips the same characters).  The first line has no "\n" before it.
-_FENCE_START = re.compile(r"\n[ \t>]*(?:```|~~~)")
-_FIRST_FENCE = re.compile(r"[ \t>]*(?:```|~~~)")
+# A line ``_find`` may act on: one whose text after blockquote markers and indentation starts with a fence
+# token (it may open or close a fence; ``_fence_after`` strips the same characters) or a marker (``_MARKER``
+# matches there or nowhere).  The first line has no "\n" before it.
+_TOKEN_LINE = re.compile(r"\n[ \t>]*(?:```|~~~|<!-- vault-tools:)")
+_FIRST_TOKEN_LINE = re.compile(r"[ \t>]*(?:```|~~~|<!-- vault-tools:)")
 
 
 def _token_lines(text: str) -> list[tuple[int, str]]:
     """(0-based index, line as ``split_lines`` gives it) of every line ``find_regions`` may act on.
 
-    Those are the lines holding a marker and the lines that may open or close a fence: a line holding a
-    fence token anywhere else changes nothing.  Found by C-level searches of the text, as a note holds a
-    few dozen of them among hundreds of lines, and a Python test of each line cost more than the search.
+    Any other line changes nothing: a line without a fence token or marker right after its prefix neither
+    opens nor closes a fence, and ``_MARKER`` does not match it.  Found by one C-level search of the text,
+    as a note holds a few dozen of them among hundreds of lines, and a Python test of each line cost more.
     """
-    starts = {hit.start() + 1 for hit in _FENCE_START.finditer(text)}
-    if _FIRST_FENCE.match(text):
-        starts.add(0)
-    pos = text.find("vault-tools:")
-    while pos >= 0:
-        starts.add(text.rfind("\n", 0, pos) + 1)
-        pos = text.find("\n", pos)
-        if pos < 0:
-            break
-        pos = text.find("vault-tools:", pos)
     out: list[tuple[int, str]] = []
+    if _FIRST_TOKEN_LINE.match(text):
+        out.append((0, text[: text.find("\n") + 1 or len(text)]))
     index = previous = 0
-    for start in sorted(starts):
+    for hit in _TOKEN_LINE.finditer(text):
+        start = hit.start() + 1
         index += text.count("\n", previous, start)
         previous = start
-        end = text.find("\n", start) + 1 or len(text)
-        out.append((index, text[start:end]))
+        out.append((index, text[start : text.find("\n", start) + 1 or len(text)]))
     return out
 
 
