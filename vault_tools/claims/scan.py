@@ -241,9 +241,9 @@ def _scan(
         # region marker or heading: the trigger alone says which of them the line can be.
         char = hit[0]
         if char in "`~":
-            fence = _FENCE_RE.match(raw)
-            if fence is not None and not (fence["fence"][0] == "`" and "`" in fence["info"]):
-                i, pos = _fence(lines, body, i, pos, fence, segments, fences)
+            opening = _opening(raw)
+            if opening is not None:
+                i, pos = _fence(lines, body, i, pos, opening, segments, fences)
                 continue
         elif char == "<" and line.strip().startswith(_REGION_BEGIN):
             end = body.find(_REGION_END, body.rfind("\n", 0, at) + 1)
@@ -388,12 +388,24 @@ def _closing_fence(marker: str) -> re.Pattern[str]:
     return re.compile(rf"^[ \t]*(?:>[ \t]?)*[ \t]*{re.escape(marker[0])}{{{len(marker)},}}[ \t]*\r?$")
 
 
+@functools.lru_cache(maxsize=1024)
+def _opening(line: str) -> tuple[str, str, str] | None:
+    """``(marker, lang, prefix)`` when ``line`` opens a fenced block, else None.
+
+    Remembered: a vault's fence lines are few and repeat (```` ```python ````, ```` ``` ````).
+    """
+    fence = _FENCE_RE.match(line)
+    if fence is None or (fence["fence"][0] == "`" and "`" in fence["info"]):
+        return None  # a backtick fence's info string holds no backtick: this is inline code
+    return fence["fence"], (fence["info"].strip().split() or [""])[0].lower(), fence["prefix"]
+
+
 def _fence(
     lines: Sequence[str],
     body: str,
     i: int,
     pos: int,
-    fence: re.Match[str],
+    opening: tuple[str, str, str],
     segments: list[Row],
     fences: list[Fence],
 ) -> tuple[int, int]:
@@ -401,8 +413,7 @@ def _fence(
 
     Return the line after the block and where it starts.
     """
-    marker = fence["fence"]
-    lang = (fence["info"].strip().split() or [""])[0].lower()
+    marker, lang, prefix = opening
     closing = _closing_fence(marker)
     n = len(lines)
     j = i + 1
@@ -417,7 +428,7 @@ def _fence(
         j += 1
     else:
         j, pos, end = n, len(body), len(body)
-    fences.append(Fence(lang, i + 1, min(j, n - 1) + 1, fence["prefix"]))
+    fences.append(Fence(lang, i + 1, min(j, n - 1) + 1, prefix))
     if lang == "claims":
         for k in range(i + 1, min(j, n)):
             content = _unquote(lines[k])
