@@ -159,19 +159,25 @@ def test_changelog_ends_at_a_heading_of_its_level_outside_regions() -> None:
         ("## 📓 journal", ("Journal",), True),
         ("## Changelog", ("Journal",), True),  # a changelog by its name in any vault
         ("## Changelog notes", DEFAULT_HEADINGS, False),  # a heading that mentions it is none
+        ("## History\n", DEFAULT_HEADINGS, True),  # blank lines may stand between heading and table
+        ("## History\nThe 7B table:", DEFAULT_HEADINGS, False),  # prose first: a history of the model
+        ("## Changelog\nThe 7B table:", DEFAULT_HEADINGS, True),  # titled so: a changelog whatever follows
     ],
 )
 def test_the_changelog_is_the_section_the_vault_names(
     heading: str, headings: tuple[str, ...], skipped: bool
 ) -> None:
-    """The scan skips the section the changelog writer appends to (``changelog_headings``), so a note whose
-    changelog is "## History" does not have its history rows checked as claims."""
+    """The scan skips the section the changelog writer appends to (``changelog_headings``, a table right
+    under the heading), so a note whose changelog is "## History" does not have its rows checked as claims;
+    a "## History" of prose is the note's own text."""
     text = (
         f"# N\nLLaMA-7B has 6.7B parameters.\n{heading}\n| date | change |\n|---|---|\n| 1 | 7B |\n# Next 9\n"
     )
     segments, _ = scan(text, 1, headings)
-    expected = [2, 7] if skipped else [2, 6, 7]
-    assert [s.line for s in segments] == expected
+    lines = text.split("\n")
+    row, after = lines.index("| 1 | 7B |") + 1, len(lines) - 1
+    prose = [k + 1 for k in range(3, row) if "7B table" in lines[k]]
+    assert [s.line for s in segments] == ([2, after] if skipped else [2, *prose, row, after])
 
 
 _SCAN_LINES = [

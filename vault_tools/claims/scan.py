@@ -169,15 +169,27 @@ def _heading_keys(headings: tuple[str, ...]) -> frozenset[str]:
     return frozenset(map(heading_key, headings))
 
 
+# What a heading says of its section: nothing, a changelog by its title, or a changelog if a table opens it.
+_PLAIN, _TITLED, _NAMED = 0, 1, 2
+
+
 @functools.lru_cache(maxsize=4096)
-def _section_heading(line: str, changelog: frozenset[str]) -> tuple[int, bool] | None:
-    """The level of the heading ``line`` (a stripped line) and whether it opens the changelog; None for a
-    line that is no heading.  Remembered: a vault's notes repeat their section headings."""
+def _section_heading(line: str, changelog: frozenset[str]) -> tuple[int, int] | None:
+    """The level of the heading ``line`` (a stripped line) and what it says of its section (``_PLAIN``,
+    ``_TITLED``, ``_NAMED``); None for a line that is no heading.
+
+    A heading titled Changelog or 변경 이력 (``_CHANGELOG_RE``) opens a changelog in any vault.  A heading
+    only the vault's ``changelog_headings`` name ("History" by default) opens one when a table stands right
+    under it, the table the changelog writer appends to; a "History" section of prose is the note's text.
+    Remembered: a vault's notes repeat their section headings.
+    """
     heading = _HEADING_RE.match(line)
     if heading is None:
         return None
     title = heading.group(2)
-    return len(heading.group(1)), heading_key(title) in changelog or _CHANGELOG_RE.match(title) is not None
+    if _CHANGELOG_RE.match(title) is not None:
+        return len(heading.group(1)), _TITLED
+    return len(heading.group(1)), _NAMED if heading_key(title) in changelog else _PLAIN
 
 
 def _scan(
@@ -218,16 +230,20 @@ def _scan(
             sections.extend(itertools.takewhile(lambda change: change[0] < offset, base.sections))
             i, pos = first + line_offset, start + offset
         base_positions = set(base.positions)
+    # After a _NAMED heading: its level, and where its line ends, until the next line read tells whether a
+    # table opens its section.  Meanwhile the scan's state is more than a checkpoint records: none is made.
+    pending = pending_end = 0
     # Most lines can change nothing: one C-level search jumps to the next line holding a trigger character.
     while True:
-        positions.append(pos - start)
-        if same_from <= pos < len(body):  # (at the end there is nothing to take over)
-            assert base is not None
-            mapped = pos - start - moved
-            if mapped in base_positions and base.state(mapped)[1] == skip_level:
-                positions.pop()  # _take_over adds the base's, from this one on
-                _take_over(scanned, base, mapped, i - first)
-                return scanned
+        if not pending:
+            positions.append(pos - start)
+            if same_from <= pos < len(body):  # (at the end there is nothing to take over)
+                assert base is not None
+                mapped = pos - start - moved
+                if mapped in base_positions and base.state(mapped)[1] == skip_level:
+                    positions.pop()  # _take_over adds the base's, from this one on
+                    _take_over(scanned, base, mapped, i - first)
+                    return scanned
         hit = (changelog if skip_level else prose).search(body, pos)
         if hit is None:
             break
@@ -240,6 +256,19 @@ def _scan(
         # The trigger is the line's first, and only a blockquote prefix or spaces can come before a fence,
         # region marker or heading: the trigger alone says which of them the line can be.
         char = hit[0]
+        if pending:
+            # The first line read after a _NAMED heading: the section is a changelog when this line opens a
+            # table and only blank lines stand between them (the lines not read hold no trigger, not "|").
+            opened = body.rfind("\n", 0, at) + 1
+            if (
+                not body[pending_end:opened].strip()
+                and "|" in line
+                and i + 1 < n
+                and _SEPARATOR_ROW_RE.match(_unquote(lines[i + 1]))
+            ):
+                skip_level = pending
+                sections.append((opened - start, skip_level))
+            pending = 0
         if char in "`~":
             opening = _opening(raw)
             if opening is not None:
@@ -252,11 +281,13 @@ def _scan(
             i, pos = i + 1 + body.count("\n", at, end), body.find("\n", end) + 1 or len(body)
             continue
         elif char == "#" and (heading := _section_heading(line.strip(), changelog_names)) is not None:
-            (level, opens), was = heading, skip_level
+            (level, says), was = heading, skip_level
             if skip_level and level <= skip_level:
                 skip_level = 0
-            if opens:
+            if says == _TITLED:
                 skip_level = level
+            elif says == _NAMED and not skip_level:
+                pending, pending_end = level, pos
             if skip_level != was:
                 sections.append((body.rfind("\n", 0, at) + 1 - start, skip_level))
         i += 1
