@@ -645,3 +645,39 @@ def test_the_code_fingerprint_follows_the_files_not_their_bytecode(tmp_path: Pat
     (package / "a.py").write_text("x = 22\n")
     assert code_fingerprint(package) != moved
     assert code_fingerprint(tmp_path / "missing") == code_fingerprint(tmp_path / "missing too")
+
+
+def test_the_cache_notices_an_edited_template_include_and_templates_are_no_notes(
+    make_vault: MakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vault template may include any file of its folder, subfolders too: editing one voids the cache.
+    The folder's Markdown partials are templates, not notes: no run reads or rewrites them."""
+    partial = "> [!{{ callout }}] {{ title }}\n"
+    files = {
+        ".vault-tools.toml": 'date = "2026-11-23"\ntemplates = "_t"\n',
+        "_t/verification.md.j2": '{% include "parts/head.md" %}\n{% for row in rows %}{{ row.line }}\n'
+        "{% endfor %}",
+        "_t/parts/head.md": partial,
+        "a.md": "# A\n\nLLaMA-7B has 6.7B parameters.\n",
+    }
+    root = make_vault(files)
+    report = run([str(root)], mode="refresh", workers=1)
+    assert [f.path.rsplit("/", 1)[-1] for f in report.files] == ["a.md"]
+    assert _messages([str(root)], mode="check", workers=1) == []
+    (root / "_t/parts/head.md").write_text("> [!{{ callout }}] {{ title }} (edited)\n")
+    _forget_renders(monkeypatch)  # as a new process would: the CLI runs once a process
+    assert _messages([str(root)], mode="check", workers=1) == _messages(
+        [str(root)], mode="check", workers=1, use_cache=False
+    )
+    assert any("stale" in m for m in _messages([str(root)], mode="check", workers=1))
+    assert _messages([str(root / "_t/parts/head.md")], mode="check", workers=1) == []
+    assert (root / "_t/parts/head.md").read_text().endswith("(edited)\n")
+
+
+def _forget_renders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drop this process's rendered tables and template environments."""
+    from vault_tools.claims import processor
+    from vault_tools.pipeline import render
+
+    monkeypatch.setattr(processor, "_RENDERED", {})
+    render.environment.cache_clear()

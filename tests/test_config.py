@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
@@ -227,3 +228,22 @@ def test_folders_can_be_excluded_before_descending() -> None:
     assert config.is_excluded("Archive/2024", is_dir=True)
     assert not config.is_excluded("Archive", is_dir=True)  # its files are, one by one
     assert config.is_excluded("Archive/a.md")
+
+
+@pytest.mark.parametrize(
+    ("templates", "path", "excluded"),
+    [
+        ("_templates/vault-tools", "_templates/vault-tools/head.md", True),
+        ("_templates/vault-tools", "_templates/vault-tools/sub/x.md", True),
+        ("_templates/vault-tools", "_templates/vault-tools", True),
+        ("_templates/vault-tools", "_templates/other.md", False),
+        ("_templates/vault-tools", "_templates/vault-tools-notes/a.md", False),
+        ("../shared", "shared/a.md", False),  # a folder outside the vault excludes nothing in it
+        (".", "a.md", False),  # the vault itself is no templates folder to leave out
+    ],
+)
+def test_the_templates_folder_holds_no_notes(templates: str, path: str, excluded: bool) -> None:
+    root = Path("/vault")
+    config = Config(root=root, templates=Path(os.path.normpath(root / templates)))
+    assert config.is_excluded(path) == excluded
+    assert config.is_included(path) == (not excluded)

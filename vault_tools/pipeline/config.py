@@ -61,7 +61,12 @@ class Config:
         return (_config_from_state, (state,))
 
     def is_excluded(self, rel: str, *, is_dir: bool = False) -> bool:
-        """Whether a root-relative POSIX path is excluded (itself or through one of its folders)."""
+        """Whether a root-relative POSIX path is excluded (itself or through one of its folders): by the
+        ``exclude`` globs, or as the vault's ``templates`` folder, whose files are templates, not notes."""
+        if self.templates is not None:
+            own = _relative_folder(self.root, self.templates)
+            if own is not None and (rel == own or rel.startswith(own + "/")):
+                return True
         return bool(self.exclude) and _matches(_compile(self.exclude), rel, is_dir=is_dir)
 
     def is_included(self, rel: str) -> bool:
@@ -297,6 +302,15 @@ def _translate(glob: str) -> str:
             out.append(re.escape(glob[i]))
             i += 1
     return "".join(out)
+
+
+@functools.lru_cache(maxsize=16)
+def _relative_folder(root: Path, folder: Path) -> str | None:
+    """``folder`` as a root-relative POSIX path when it lies inside the vault (not the vault itself)."""
+    rel = os.path.relpath(folder, root)
+    if rel in (".", "..") or rel.startswith(".." + os.sep) or Path(rel).is_absolute():
+        return None
+    return rel.replace(os.sep, "/")
 
 
 def _matches(patterns: tuple[_Pattern, ...], rel: str, *, is_dir: bool) -> bool:

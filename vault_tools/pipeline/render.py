@@ -159,12 +159,20 @@ def _celled(node: jinja2.nodes.Node, variable: str) -> bool:
 
 
 def templates_fingerprint(override_dir: str | None = None) -> str:
-    """A hash of every template in use, so caches of rendered output notice a template change."""
+    """A hash of every file the templates may use, so caches of rendered output notice a template change.
+
+    Every file of the folders, in subfolders too (not hidden ones or bytecode): a template may
+    ``{% include %}`` any of them.
+    """
     digest = sha256()
     for folder in (override_dir, str(_package_templates())):
         if folder is None or not Path(folder).is_dir():
             continue
-        for path in sorted(Path(folder).glob("*.j2")):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
+        for path in sorted(Path(folder).rglob("*")):
+            name = path.relative_to(folder).as_posix()
+            if any(part.startswith(".") or part == "__pycache__" for part in name.split("/")):
+                continue
+            if path.is_file():
+                digest.update(name.encode() + b"\0")
+                digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
