@@ -251,3 +251,62 @@ def test_the_changelog_the_row_goes_to_is_the_one_claims_skip(
         "| 2026-11-23 | vault-tools: verification added (claims 1 ok) |\n"
     )
     assert main(["check", str(root)]) == 0
+
+
+def test_a_one_column_changelog_gets_its_row_and_the_run_goes_on(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found in review: a changelog table of one column raised out of the run (a traceback; the notes
+    after it were never written).  The row's cells go into the columns the table has."""
+    claim = "LLaMA-7B has 6.7B parameters.\n"
+    narrow = claim + "\n## Changelog\n| change |\n|---|\n| created |\n"
+    root = make_vault({"a.md": claim, "b.md": narrow, "c.md": claim, ".vault-tools.toml": CONFIG})
+    code, out = refresh(root, capsys)
+    assert code == 0 and out.endswith("3 notes scanned, 3 changed, 0 failed\n")
+    assert (
+        (root / "b.md")
+        .read_text()
+        .endswith("| created |\n| 2026-11-23 vault-tools: verification added (claims 1 ok) |\n")
+    )
+    assert main(["check", str(root)]) == 0
+
+
+def test_owned_keys_the_tool_cannot_rewrite_are_reported_not_skipped_silently(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found in review: refresh wrote the regions and the changelog row but left the owned keys as they
+    were without a word when one of them holds its value on the lines below."""
+    note = (
+        "---\ntitle: T\nverification_status:\n  draft\nlast_reinforced: 2020-01-01\n---\n\n"
+        "LLaMA-7B has 6.7B parameters.\n"
+    )
+    root = make_vault({"a.md": note, ".vault-tools.toml": CONFIG})
+    code, out = refresh(root, capsys)
+    assert code == 0
+    assert out.startswith(
+        f"{root}/a.md:3: frontmatter: 'verification_status' holds nested keys or a list; set it to a single "
+        "value by hand ('last_reinforced', 'verification_status' not updated)\n"
+    )
+    text = (root / "a.md").read_text()
+    assert (
+        text.startswith(note[: note.index("---\n\n") + 4]) and "<!-- vault-tools:begin verification" in text
+    )
+
+
+def test_the_owned_keys_are_the_configured_ones(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found in review: ``verification_status`` had to be a single value even in a vault whose status key
+    is another, and a list in the configured key was not refused up front."""
+    config = CONFIG + 'status_key = "status"\ndate_key = "updated"\n'
+    mine = "---\ntitle: A\nverification_status: [draft, review]\n---\n\nLLaMA-7B has 6.7B parameters.\n"
+    theirs = "---\ntitle: B\nstatus: [draft, review]\n---\n\nLLaMA-7B has 6.7B parameters.\n"
+    root = make_vault({"a.md": mine, "b.md": theirs, ".vault-tools.toml": config})
+    code, out = refresh(root, capsys)
+    assert code == 1
+    assert out.splitlines() == [
+        f"{root}/b.md:3: frontmatter: 'status' must be a single value",
+        "vault-tools refresh: 2 notes scanned, 1 changed, 1 failed",
+    ]
+    head = "---\ntitle: A\nverification_status: [draft, review]\nupdated: 2026-11-23\nstatus: verified\n---\n"
+    assert (root / "a.md").read_text().startswith(head)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -169,3 +170,30 @@ def test_a_zip_on_sys_path_is_not_looked_into(tmp_path: Path) -> None:
         assert not registry._only_builtins()
     finally:
         sys.path.remove(str(archive))
+
+
+def test_a_processor_that_raises_fails_its_note_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch, make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ValueError out of a processor (a plug-in's, or a refusal of the tool's own) is that note's
+    failure with its message, not a traceback that ends the run before the other notes are written."""
+    from vault_tools.claims.processor import ClaimsProcessor
+
+    class Refusing(ClaimsProcessor):
+        def process(self, note: Any) -> Any:
+            if "refuse" in note.text:
+                raise ValueError("3: cannot do this one")
+            return super().process(note)
+
+    monkeypatch.setattr(registry, "processors", lambda: {"claims": Refusing()})
+    claim = "LLaMA-7B has 6.7B parameters.\n"
+    root = make_vault(
+        {"a.md": claim + "refuse\n", "b.md": claim, ".vault-tools.toml": 'date = "2026-11-23"\n'}
+    )
+    assert main(["refresh", str(root), "--workers", "1"]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines() == [
+        f"{root}/a.md:3: cannot do this one",
+        "vault-tools refresh: 2 notes scanned, 1 changed, 1 failed",
+    ]
+    assert "vault-tools:begin verification" in (root / "b.md").read_text()

@@ -293,9 +293,9 @@ def append_row(
     if table is None:
         return None
     if len(cells) > table.columns:
-        raise ValueError(
-            f"the changelog table has {table.columns} columns; cannot add a row of {len(cells)} cells"
-        )
+        # A narrower table ("| change |") gets the cells it has no column for in its last one.
+        last = max(table.columns, 1) - 1
+        cells = [*cells[:last], " ".join(cells[last:])]
     # The header row sets the style when the table has no body rows yet.
     model = lines[table.last] if table.last > table.first + 1 else lines[table.first]
     prefix, old, leading, trailing = _split_row(model)

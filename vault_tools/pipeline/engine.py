@@ -94,7 +94,8 @@ def process_text(
             memo=first.memo,
         )
     if new_lines != first.lines:
-        new_lines = _bookkeeping(new_lines, config, changes, status, newline, first.body_start)
+        new_lines, kept = _bookkeeping(new_lines, config, changes, status, newline, first.body_start)
+        problems += kept
         # Inserted regions and a new frontmatter key move the lines that generated text may cite (claim
         # line numbers): when a citing processor's numbers are not already right, re-run until the text
         # stops moving.
@@ -184,7 +185,7 @@ def _pass(
     try:
         context = _note_context(text, lines, path, config, kinds, options, edited_from)
     except ValueError as exc:
-        return Result(text=text, changed=False, problems=(_problem_from(exc),))
+        return Result(text=text, changed=False, problems=(problem_from(exc),))
     title, body_start = context.title, context.body_start_line - 1
     outputs: list[Rendered] = []
     problems: list[Problem] = [
@@ -209,7 +210,7 @@ def _pass(
         found = regions.regions_in(text)
         existing = {r.region_id: r for r in found}
     except ValueError as exc:
-        return Result(text=text, changed=False, problems=(*_sorted(problems), _problem_from(exc)))
+        return Result(text=text, changed=False, problems=(*_sorted(problems), problem_from(exc)))
     updates = [
         _with_summary(r if r.region_id in existing else _placed(r, lines, config, body_start))
         for r in outputs
@@ -324,7 +325,7 @@ def _note_context(
 ) -> NoteContext:
     """``note_context`` for a text already split into ``lines``."""
     fm = frontmatter.find_frontmatter(lines)
-    meta = frontmatter.note_meta(fm, lines) if fm is not None else None
+    meta = frontmatter.note_meta(fm, lines, (config.status_key, config.date_key)) if fm is not None else None
     body_start = fm.body_start if fm is not None else 0
     # A slice of the text, not its lines joined again: the lines are the text.
     body = text[sum(map(len, lines[:body_start])) :] if body_start else text
@@ -445,27 +446,41 @@ def _bookkeeping(
     status: str | None,
     newline: str,
     body_start: int,
-) -> list[str]:
-    """After generated content changed: a changelog row, the owned frontmatter keys."""
+) -> tuple[list[str], list[Problem]]:
+    """After generated content changed: a changelog row, the owned frontmatter keys.
+
+    What cannot be written (keys the note holds in a form the tool does not rewrite, such as a block
+    scalar or an anchor) is left as it is, with a warning that says so at its line.
+    """
+    problems: list[Problem] = []
     if changes:
         row = [config.date, to_newline("vault-tools: " + "; ".join(changes), "")]
-        appended = changelog.append_row(lines, config.changelog_headings, row, newline, body_start=body_start)
+        try:
+            appended = changelog.append_row(
+                lines, config.changelog_headings, row, newline, body_start=body_start
+            )
+        except ValueError as exc:
+            problems.append(replace(problem_from(exc), severity="warning"))
+            appended = None
         if appended is not None:
             lines = appended
     fm = frontmatter.find_frontmatter(lines)
     if fm is None:
-        return lines
+        return lines, problems
     updates: dict[str, str] = {}
     if changes and config.date_key:
         updates[config.date_key] = config.date
     if status is not None and config.status_key:
         updates[config.status_key] = config.status_map.get(status, status)
     if not updates:
-        return lines
+        return lines, problems
     try:
-        return frontmatter.set_keys(lines, fm, updates, newline)
-    except ValueError:
-        return lines
+        return frontmatter.set_keys(lines, fm, updates, newline), problems
+    except ValueError as exc:
+        keys = ", ".join(repr(key) for key in updates)
+        problem = problem_from(exc)
+        message = f"{problem.message} ({keys} not updated)"
+        return lines, [*problems, Problem(problem.line, message, "warning")]
 
 
 def _stale_problems(
@@ -488,7 +503,7 @@ def _stale_problems(
     return out
 
 
-def _problem_from(exc: ValueError) -> Problem:
+def problem_from(exc: ValueError) -> Problem:
     line = getattr(exc, "line", None)
     message = str(exc)
     match = re.match(r"^(\d+): (.*)$", message, re.S)

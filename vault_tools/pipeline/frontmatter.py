@@ -353,8 +353,15 @@ class NoteMeta:
 _KNOWN = frozenset(f.name for f in fields(NoteMeta)) - {"extra"}
 
 
-def note_meta(fm: Frontmatter, lines: Sequence[str]) -> NoteMeta:
-    """Read the typed view of a note's frontmatter; a wrongly typed key is a ``NoteSyntaxError``."""
+def note_meta(
+    fm: Frontmatter, lines: Sequence[str], owned: Sequence[str] = ("verification_status", "last_reinforced")
+) -> NoteMeta:
+    """Read the typed view of a note's frontmatter; a wrongly typed key is a ``NoteSyntaxError``.
+
+    ``owned``: the keys refresh writes (the vault's ``status_key`` and ``date_key``), which must hold a
+    single value.  ``verification_status`` and ``last_reinforced`` are read as single values when they are
+    such; in a vault that owns other keys they are the note's own business.
+    """
     data = fm.data
 
     def where(key: str) -> int | None:
@@ -393,6 +400,14 @@ def note_meta(fm: Frontmatter, lines: Sequence[str]) -> NoteMeta:
             "frontmatter: 'tech_stack' must be a mapping (indented 'key: value' lines)", where("tech_stack")
         )
 
+    for key in owned:
+        if key:
+            scalar(key)
+
+    def lenient(key: str) -> str | None:
+        value = data.get(key)
+        return None if value is None or isinstance(value, (dict, list)) else scalar(key)
+
     score = data.get("confidence_score")
     if score is not None:
         if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
@@ -409,8 +424,8 @@ def note_meta(fm: Frontmatter, lines: Sequence[str]) -> NoteMeta:
         tech_stack=MappingProxyType(tech_stack),
         confidence_score=score,
         source_trust_level=scalar("source_trust_level"),
-        verification_status=scalar("verification_status"),
-        last_reinforced=scalar("last_reinforced"),
+        verification_status=lenient("verification_status"),
+        last_reinforced=lenient("last_reinforced"),
         claims=strings("claims"),
         extra=MappingProxyType({key: value for key, value in data.items() if key not in _KNOWN}),
     )

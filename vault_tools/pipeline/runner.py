@@ -125,7 +125,7 @@ def process_file(
     ``write`` stands in for ``files.atomic_write`` (the batch layer finishes writes later, and reports one
     that fails then with ``write_failed``).
     """
-    from vault_tools.pipeline.engine import Options, process_text
+    from vault_tools.pipeline.engine import Options, problem_from, process_text
     from vault_tools.pipeline.registry import processors
     from vault_tools.pipeline.text import decode_note, encode_note, split_lines
 
@@ -142,9 +142,17 @@ def process_file(
         if resolve_model is None
         else Options(check=check, force=force, resolve_model=resolve_model, memo=memo)
     )
-    result = process_text(
-        note.text, path=shown, config=config, processors=processors(), newline=note.newline, options=options
-    )
+    try:
+        result = process_text(
+            note.text,
+            path=shown,
+            config=config,
+            processors=processors(),
+            newline=note.newline,
+            options=options,
+        )
+    except ValueError as exc:  # what a processor refused to do: this note fails, the run goes on
+        return FileReport(shown, (problem_from(exc),), failed=True), None
     report = FileReport(
         shown,
         result.problems,
