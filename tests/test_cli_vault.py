@@ -310,3 +310,31 @@ def test_the_owned_keys_are_the_configured_ones(
     ]
     head = "---\ntitle: A\nverification_status: [draft, review]\nupdated: 2026-11-23\nstatus: verified\n---\n"
     assert (root / "a.md").read_text().startswith(head)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_the_diff_of_a_note_without_a_final_newline_applies(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str], ending: str
+) -> None:
+    """Found in review: the last line's change had no "\\ No newline at end of file" mark, so the '-' and
+    '+' lines ran together and the summary line ran into the patch; git apply called it corrupt."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    note = ending.join(
+        ["LLaMA-7B has 6.7B parameters.", "", "## Changelog", "| date | change |", "|---|---|"]
+    )
+    note += ending + "| 2020-01-01 | created |"
+    root = make_vault({"a.md": note, ".vault-tools.toml": CONFIG})
+    code, out = refresh(root, capsys, "--diff")
+    assert code == 0 and "\\ No newline at end of file\n" in out
+    patch = out[: out.rindex("vault-tools refresh:")].replace(f"{root}/", "")
+    (root / "d.patch").write_text(patch, newline="")
+    subprocess.run([git, "apply", "d.patch"], cwd=root, check=True, capture_output=True)
+    patched = (root / "a.md").read_bytes()
+    (root / "a.md").write_text(note, newline="")
+    code, _out = refresh(root, capsys)
+    assert code == 0 and patched == (root / "a.md").read_bytes()

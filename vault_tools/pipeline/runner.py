@@ -167,14 +167,12 @@ def process_file(
     if mode == "diff":
         from difflib import unified_diff  # diff mode only: not imported for check or refresh
 
-        diff = "".join(
-            unified_diff(
-                split_lines(note.text),
-                split_lines(result.text),
-                fromfile=f"a/{shown}",
-                tofile=f"b/{shown}",
-            )
+        hunks = unified_diff(
+            split_lines(note.text), split_lines(result.text), fromfile=f"a/{shown}", tofile=f"b/{shown}"
         )
+        # A last line without its newline is marked as diff and git mark it, so the patch applies (and the
+        # next line printed is not run into it).
+        diff = "".join(line if line.endswith("\n") else line + _NO_NEWLINE for line in hunks)
         return replace(report, diff=diff), result
     if not may_write(result):
         return report, result
@@ -187,6 +185,9 @@ def process_file(
     except (OSError, ValueError) as exc:  # files.ChangedOnDisk among them
         return write_failed(report, exc), None
     return replace(report, written=True), result
+
+
+_NO_NEWLINE = "\n\\ No newline at end of file\n"
 
 
 def write_failed(report: FileReport, exc: OSError | ValueError) -> FileReport:
