@@ -338,3 +338,24 @@ def test_the_diff_of_a_note_without_a_final_newline_applies(
     (root / "a.md").write_text(note, newline="")
     code, _out = refresh(root, capsys)
     assert code == 0 and patched == (root / "a.md").read_bytes()
+
+
+def test_regions_go_above_the_changelog_that_gets_the_row(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found in review: a "## History" of prose mid-note (a default changelog name) took the Verification
+    region, while the row went to the "## Changelog" table at the end.  Both go to the changelog with the
+    table now, and the history's claim is checked."""
+    note = (
+        "# M\n\nLLaMA-7B has 6.7B parameters.\n\n## History\n\nLLaMA-13B has 13B parameters.\n\n"
+        "## Details\n\nText.\n\n## Changelog\n| date | change |\n|---|---|\n| 2020-01-01 | created |\n"
+    )
+    root = make_vault({"a.md": note, ".vault-tools.toml": CONFIG})
+    code, _out = refresh(root, capsys)
+    text = (root / "a.md").read_text()
+    assert code == 0
+    before, _marker, after = text.partition("<!-- vault-tools:begin verification")
+    assert before == note[: note.index("## Changelog")]
+    assert "`LLaMA-13B has 13B`" in after and after.endswith(
+        "| 2020-01-01 | created |\n| 2026-11-23 | vault-tools: verification added (claims 2 ok) |\n"
+    )

@@ -37,6 +37,7 @@ class _Table:
     first: int  # 0-based line of the header row
     last: int  # 0-based line of the last row (the delimiter row when the table has no body)
     columns: int
+    heading: int  # 0-based line of the heading of its section
 
 
 def _find_table(lines: Sequence[str], heading_names: Sequence[str], body_start: int) -> _Table | None:
@@ -51,6 +52,7 @@ def _find_table(lines: Sequence[str], heading_names: Sequence[str], body_start: 
     begin = body_start if start < 0 else start
     names = {heading_key(name) for name in heading_names}
     section: int | None = None  # heading level of the changelog section we are in
+    heading = 0  # and its heading's line
     tokens = parse("".join(lines[begin:]))
     for index, token in enumerate(tokens):
         if token.type == "heading_open":
@@ -58,10 +60,10 @@ def _find_table(lines: Sequence[str], heading_names: Sequence[str], body_start: 
             if section is not None and level <= section:
                 section = None
             if section is None and heading_key(tokens[index + 1].content) in names:
-                section = level
+                section, heading = level, (token.map[0] if token.map else 0) + begin
         elif token.type == "table_open" and section is not None and token.map is not None:
             first, end = token.map
-            return _Table(first + begin, end - 1 + begin, _row_cells(lines[first + begin + 1]))
+            return _Table(first + begin, end - 1 + begin, _row_cells(lines[first + begin + 1]), heading)
     return None
 
 
@@ -99,7 +101,7 @@ def _table_fast(lines: Sequence[str], heading: int) -> _Table | None:
         last += 1
     if last + 1 < n and lines[last + 1].strip():
         return None
-    return _Table(first, last, _row_cells(lines[first + 1]))
+    return _Table(first, last, _row_cells(lines[first + 1]), heading)
 
 
 _ATX = lazy_compile(r"(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*")
@@ -236,8 +238,21 @@ def _contained_changelog(line: str, names: set[str]) -> bool:
     return heading is not None and heading_key(heading[2] or "") in names
 
 
+def changelog_heading(
+    lines: Sequence[str], heading_names: Sequence[str], *, body_start: int = 0
+) -> int | None:
+    """The 0-based line of the heading note-level regions go just above: that of the section whose table
+    the changelog row goes to, else the first changelog heading; None when the note has no changelog.
+
+    A note may hold a section of prose under a changelog name ("## History", mid-note) before its real
+    changelog: the regions go above the one with the table, at the note's end, not above the prose.
+    """
+    table = _find_table(lines, heading_names, body_start)
+    return table.heading if table is not None else heading_line(lines, heading_names, body_start=body_start)
+
+
 def heading_line(lines: Sequence[str], heading_names: Sequence[str], *, body_start: int = 0) -> int | None:
-    """Return the 0-based line of the changelog heading, or None; note-level regions go just above it."""
+    """Return the 0-based line of the first changelog heading, or None."""
     fast = _heading_fast(lines, heading_names, body_start)
     if fast is None or fast >= 0:
         return fast

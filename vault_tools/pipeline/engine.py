@@ -369,7 +369,7 @@ def _placed(rendered: Rendered, lines: list[str], config: Config, body_start: in
     """Put a note-level region (anchor 0) above the changelog section rather than after it."""
     if rendered.anchor_line != 0:
         return rendered
-    heading = changelog.heading_line(lines, config.changelog_headings, body_start=body_start)
+    heading = changelog.changelog_heading(lines, config.changelog_headings, body_start=body_start)
     if heading is None or heading == 0:
         return rendered
     anchor = heading  # 1-based number of the line before the heading
