@@ -180,11 +180,21 @@ def test_the_changelog_is_the_section_the_vault_names(
     assert [s.line for s in segments] == ([2, after] if skipped else [2, *prose, row, after])
 
 
+def test_a_heading_in_an_html_comment_opens_no_changelog() -> None:
+    """Found in review: a commented-out "## Changelog" made the scan skip every claim after it."""
+    text = (
+        "<!--\n## Changelog\nold 1\n-->\nLLaMA-7B has 13B parameters.\n<!-- one line -->\n## Changelog\nv 8\n"
+    )
+    segments, _ = scan(text)
+    assert [(s.line, s.text) for s in segments] == [(3, "old 1"), (5, "LLaMA-7B has 13B parameters.")]
+
+
 _SCAN_LINES = [
     "text 7B", "plain", "", "# H", "## Changelog", "### sub", "# Top", "| a | 7 |", "|---|---|", "| 1 | 2 |",
     "```python", "# 7B comment", "x = 1  # 13B", "```", "~~~", "```claims", "LLaMA-7B: 6.7B", "> quote 5",
     "<!-- vault-tools:begin a sha256=0123456789ab -->", "| r | 9 |", "<!-- vault-tools:end a -->", "> ```",
-    "- item 3", "<!-- c 4 -->", "매 12억", "`inline` 8", "```model-spec", "## History", "# 2 Part",
+    "- item 3", "<!-- c 4 -->", "매 12억", "`inline` 8", "```model-spec", "## History", "# 2 Part", "<!--",
+    "old 3 -->",
 ]  # fmt: skip
 _EDITS = st.lists(
     st.tuples(st.integers(0, 30), st.integers(0, 3), st.lists(st.sampled_from(_SCAN_LINES), max_size=5)),

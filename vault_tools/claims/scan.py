@@ -233,9 +233,12 @@ def _scan(
     # After a _NAMED heading: its level, and where its line ends, until the next line read tells whether a
     # table opens its section.  Meanwhile the scan's state is more than a checkpoint records: none is made.
     pending = pending_end = 0
+    # Where the HTML comment the scan is in closes ("-->"): a heading inside it is no heading.  Until then,
+    # too, the state is more than a checkpoint records.
+    comment_end = -1
     # Most lines can change nothing: one C-level search jumps to the next line holding a trigger character.
     while True:
-        if not pending:
+        if not pending and pos > comment_end:
             positions.append(pos - start)
             if same_from <= pos < len(body):  # (at the end there is nothing to take over)
                 assert base is not None
@@ -280,7 +283,16 @@ def _scan(
                 break
             i, pos = i + 1 + body.count("\n", at, end), body.find("\n", end) + 1 or len(body)
             continue
-        elif char == "#" and (heading := _section_heading(line.strip(), changelog_names)) is not None:
+        elif char == "<" and (opened := line.lstrip()).startswith("<!--") and "-->" not in opened[4:]:
+            # An HTML comment over several lines (a commented-out section): shown to no reader.
+            comment_end = body.find("-->", at + 4)
+            if comment_end < 0:
+                comment_end = len(body)
+        elif (
+            char == "#"
+            and at > comment_end
+            and (heading := _section_heading(line.strip(), changelog_names)) is not None
+        ):
             (level, says), was = heading, skip_level
             if skip_level and level <= skip_level:
                 skip_level = 0
