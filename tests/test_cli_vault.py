@@ -359,3 +359,28 @@ def test_regions_go_above_the_changelog_that_gets_the_row(
     assert "`LLaMA-13B has 13B`" in after and after.endswith(
         "| 2020-01-01 | created |\n| 2026-11-23 | vault-tools: verification added (claims 2 ok) |\n"
     )
+
+
+def test_a_note_goes_by_the_same_configuration_named_alone_or_walked(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: with the configuration in the repository's pyproject and the Obsidian vault in
+    notes/, `check .` used it but the pre-commit form `check notes/a.md` did not (the nearest .obsidian
+    won).  And a configured folder inside a vault is a vault of its own for the walk too."""
+    journal = "LLaMA-7B has 6.7B parameters.\n\n## Journal\n| date | change |\n|---|---|\n"
+    journal += "| 1 | LLaMA-7B has 13B |\n"
+    files = {
+        "pyproject.toml": '[tool.vault-tools]\nchangelog_headings = ["Journal"]\n',
+        "notes/.obsidian/app.json": "{}",
+        "notes/a.md": journal,
+        "notes/sub/.vault-tools.toml": 'changelog_headings = ["Log"]\n',
+        "notes/sub/b.md": journal,
+    }
+    root = make_vault(files, obsidian=False)
+    monkeypatch.chdir(root)
+    outputs = []
+    for args in (["."], ["notes"], ["notes/a.md", "notes/sub/b.md"]):
+        main(["check", "--no-cache", *args])
+        outputs.append(sorted(capsys.readouterr().out.splitlines()[:-1]))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert [line.split(":", 1)[0] for line in outputs[0] if "wrong" in line] == ["notes/sub/b.md"]

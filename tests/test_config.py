@@ -166,6 +166,10 @@ def test_messages_name_the_file_by_its_full_path_outside_the_working_folder(make
         ({"a/pyproject.toml": "[tool.vault-tools\n", "a/b/n.md": ""}, "a/b", "a"),
         ({"a/pyproject.toml": "[tool.ruff]\n", "a/.obsidian/x": "", "a/b/n.md": ""}, "a/b", "a"),
         ({"a/pyproject.toml": "# vault-tools\n[tool.ruff]\n", "a/b/n.md": ""}, "a/b/n.md", ""),
+        # A configuration governs the Obsidian vault below it (found in review: a note named alone got
+        # the nearest .obsidian folder's defaults, the walk of the whole tree the configuration).
+        ({".vault-tools.toml": "", "notes/.obsidian/x": "", "notes/n.md": ""}, "notes/n.md", ""),
+        ({"notes/.obsidian/x": "", "notes/.vault-tools.toml": "", "notes/n.md": ""}, "notes/n.md", "notes"),
     ],
 )
 def test_find_vault_root(make_vault: MakeVault, files: dict[str, str], start: str, expected: str) -> None:
@@ -177,6 +181,15 @@ def test_find_vault_root_without_markers_is_the_folder_itself(make_vault: MakeVa
     root = make_vault({"a/n.md": ""}, obsidian=False)
     assert find_vault_root(root / "a" / "n.md") == root / "a"
     assert find_vault_root(root / "a") == root / "a"
+
+
+def test_a_git_work_tree_without_obsidian_is_one_vault(make_vault: MakeVault) -> None:
+    """Found in review: a vault whose .obsidian is not committed, checked out for CI or a pre-commit run,
+    made every folder a vault of its own (a cache in each, references across folders lost)."""
+    root = make_vault({".git/HEAD": "ref: refs/heads/main\n", "a/n.md": "", "b/c/m.md": ""}, obsidian=False)
+    assert find_vault_root(root / "a" / "n.md") == find_vault_root(root / "b" / "c") == root
+    linked = make_vault({".git": "gitdir: /elsewhere\n", "a/n.md": ""}, obsidian=False)  # a linked work tree
+    assert find_vault_root(linked / "a" / "n.md") == linked
 
 
 @pytest.mark.parametrize(

@@ -119,8 +119,16 @@ def absolute(path: str | Path) -> str:
 
 
 def find_vault_root(path: Path) -> Path:
-    """Walk up from ``path`` to the folder holding ``.obsidian/``, ``.vault-tools.toml`` or a pyproject
-    with ``[tool.vault-tools]``; without one, the folder of ``path`` itself."""
+    """Walk up from ``path`` to the nearest folder configured for the tool (``.vault-tools.toml`` or a
+    pyproject with ``[tool.vault-tools]``), else to the nearest holding ``.obsidian/``, else to the
+    nearest git work tree (a vault whose ``.obsidian`` is not committed, checked out for CI or a
+    pre-commit run); without any, the folder of ``path`` itself.
+
+    A configuration governs the notes below it, in an Obsidian vault of their own or not (a repository's
+    pyproject may configure the vault in its ``notes/`` folder), so a note named alone (the pre-commit
+    case) gets the configuration a walk of the whole tree gives it (``files.scan`` enters a configured
+    folder below the root as a vault of its own).
+    """
     start = Path(absolute(path))
     if not start.is_dir():
         start = start.parent
@@ -129,12 +137,21 @@ def find_vault_root(path: Path) -> Path:
 
 @functools.lru_cache(maxsize=1024)
 def _find_root(start: Path) -> Path:
+    vault: Path | None = None
+    repository: Path | None = None
     for folder in (start, *start.parents):
-        if (folder / ".obsidian").is_dir() or (folder / CONFIG_FILE).is_file():
+        if is_configured(folder):
             return folder
-        if _has_table(folder / "pyproject.toml"):
-            return folder
-    return start
+        if vault is None and (folder / ".obsidian").is_dir():
+            vault = folder
+        if repository is None and (folder / ".git").exists():  # a folder, or a file in a linked work tree
+            repository = folder
+    return vault or repository or start
+
+
+def is_configured(folder: Path) -> bool:
+    """Whether ``folder`` holds the tool's configuration: its own file, or a pyproject table."""
+    return (folder / CONFIG_FILE).is_file() or _has_table(folder / "pyproject.toml")
 
 
 def _has_table(pyproject: Path) -> bool:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from vault_tools.digests import blake2b
-from vault_tools.pipeline.config import Config, absolute, find_vault_root, load_config
-from vault_tools.records import record
+from vault_tools.pipeline.config import Config, absolute, find_vault_root, is_configured, load_config
+from vault_tools.records import field, record
 
 
 @record
@@ -233,6 +233,8 @@ class ScanEntry:
     path: str  # as found: a string, since a Path per note shows in a 10,000-note warm run
     root: Path
     problem: str | None = None
+    # The configuration the note goes by (a walk may enter a vault of its own below the root).
+    config: Config | None = field(default=None, compare=False, repr=False)
 
 
 def _is_note(name: str) -> bool:
@@ -340,7 +342,17 @@ def _walk_folder(folder: str, rel_folder: str, root: Path, config: Config, found
                 if outside:
                     found.append(ScanEntry(entry.path, root, outside))
         elif entry.is_dir(follow_symlinks=False):
-            if not config.is_excluded(rel, is_dir=True):
+            if config.is_excluded(rel, is_dir=True):
+                continue
+            if not is_configured(Path(entry.path)):
                 _walk_folder(entry.path, rel, root, config, found)
+                continue
+            # A vault of its own inside this one: its notes go by its configuration, as when named alone.
+            try:
+                nested = load_config(Path(entry.path))
+            except ValueError as exc:
+                found.append(ScanEntry(entry.path, root, str(exc)))
+                continue
+            _walk_folder(entry.path, "", nested.root, nested, found)
         elif _is_note(name) and config.is_included(rel):
-            found.append(ScanEntry(entry.path, root))
+            found.append(ScanEntry(entry.path, root, config=config))

@@ -102,7 +102,7 @@ def iter_notes(paths: Sequence[str]) -> Iterator[tuple[str, Config] | str]:
             if entry.problem is not None:
                 yield f"{display_path(entry.path)}: {entry.problem}"
             else:
-                yield entry.path, config
+                yield entry.path, entry.config or config
 
 
 def process_file(
