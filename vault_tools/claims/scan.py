@@ -283,7 +283,7 @@ def _scan(
                 break
             i, pos = i + 1 + body.count("\n", at, end), body.find("\n", end) + 1 or len(body)
             continue
-        elif char == "<" and (opened := line.lstrip()).startswith("<!--") and "-->" not in opened[4:]:
+        elif char == "<" and (comment := line.lstrip()).startswith("<!--") and "-->" not in comment[4:]:
             # An HTML comment over several lines (a commented-out section): shown to no reader.
             comment_end = body.find("-->", at + 4)
             if comment_end < 0:
