@@ -118,6 +118,21 @@ def test_arithmetic_and_gib_mixup() -> None:
     assert results[0].message == "stated GB but the value is in GiB: 12.55 GiB = 13.48 GB"
 
 
+def test_a_list_items_dash_is_no_minus_sign() -> None:
+    """Found in review: "- 7B × 2 bytes = 14 GB", the commonest way a vault writes it, was read as -14 GB
+    and judged wrong (the note's status then 'failed').  A dash inside the expression still subtracts."""
+    text = (
+        "- 7B × 2 bytes = 14 GB\n  - (7B × 2 bytes) = 14 GB\n> - 10 - 3 = 7\n- -7 + 10 = 3\nx = - 5 + 8 = 3\n"
+    )
+    assert [(r.line, r.text, r.verdict) for r in evaluate_claims(note(text))] == [
+        (1, "7B × 2 bytes = 14 GB", "ok"),
+        (2, "(7B × 2 bytes) = 14 GB", "ok"),
+        (3, "10 - 3 = 7", "ok"),
+        (4, "-7 + 10 = 3", "ok"),
+        (5, "- 5 + 8 = 3", "ok"),  # not a list marker: a sign
+    ]
+
+
 def test_crlf_note_keeps_line_numbers() -> None:
     text = "---\r\ntitle: X\r\n---\r\n\r\nLLaMA-7B: 6.7B\r\n"
     assert rows(evaluate_claims(note(text))) == [(5, "implicit", "6.7B", "6.7B", "ok")]

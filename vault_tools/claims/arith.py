@@ -44,6 +44,9 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
     if not any(c in text for c in "=≈~≃≒∼") or not _OPERATOR_HINT_RE.search(text):  # cheap prefilters
         return []
     tokens = tokenize(text)
+    # A line's "- " is its list marker, never a minus sign ("- 7B × 2 bytes = 14 GB" states 14 GB).
+    body = text.lstrip()
+    marker = len(text) - len(body) if body[:2] in ("- ", "-\t") else -1
     out: list[tuple[int, int, ArithmeticCandidate]] = []
     for r, token in enumerate(tokens):
         if token.kind != "rel" or r == 0:
@@ -56,7 +59,7 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
             continue
         if k + 1 < len(tokens) and tokens[k + 1].kind not in _RESULT_FOLLOWERS:
             continue
-        found = _left_expression(tokens, r)
+        found = _left_expression(tokens, r, marker)
         if found is None:
             continue
         left, value = found
@@ -71,10 +74,13 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
     return out
 
 
-def _left_expression(tokens: Sequence[Token], r: int) -> tuple[Sequence[Token], Value] | None:
-    """The longest numeric expression ending just before the relation at ``r``, evaluated."""
+def _left_expression(
+    tokens: Sequence[Token], r: int, marker: int = -1
+) -> tuple[Sequence[Token], Value] | None:
+    """The longest numeric expression ending just before the relation at ``r``, evaluated; it starts after
+    the list marker at offset ``marker`` (-1: none)."""
     first = r
-    while first > 0 and tokens[first - 1].kind in _EXPRESSION_KINDS:
+    while first > 0 and tokens[first - 1].kind in _EXPRESSION_KINDS and tokens[first - 1].start != marker:
         first -= 1
     for start in range(first, r):
         piece = tokens[start:r]
