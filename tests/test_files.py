@@ -209,6 +209,11 @@ def test_symlinks(make_vault: MakeVault, tmp_path: Path) -> None:
         ("out.md", f"symlink points outside the vault ({outside / 'secret.md'}); skipped"),
         ("in.md", None),
     ]
+    # Found in review: a linked folder named by itself, or a note named through it, was followed out.
+    assert _scan([root / "out-dir", root / "out-dir" / "n.md"], base=root) == [
+        ("out-dir", f"symlink points outside the vault ({outside / 'dir'}); skipped"),
+        ("out-dir/n.md", f"symlink points outside the vault ({outside / 'dir' / 'n.md'}); skipped"),
+    ]
 
 
 @posix_only

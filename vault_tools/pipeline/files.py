@@ -274,6 +274,9 @@ def scan(
         else:
             settings = configs[vault] = load_config(vault)
         folder = path.is_dir()
+        if folder and (outside := _outside(path, vault)):  # a folder named through a link out of the vault
+            yield ScanEntry(str(path), vault, outside)
+            continue
         # Under an absolute, normalised folder every path found is absolute and normalised already.
         normalised = folder and str(path) == absolute(path)
         if folder:
@@ -293,11 +296,11 @@ def _explicit(path: Path, root: Path, config: Config) -> Iterator[ScanEntry]:
     if not _is_note(path.name):
         yield ScanEntry(str(path), root, "not a Markdown note (*.md); skipped")
         return
-    if path.is_symlink():
-        outside = _outside(path, root)
-        if outside:
-            yield ScanEntry(str(path), root, outside)
-            return
+    # The note itself, or a folder on its way, may be a link out of the vault.
+    outside = _outside(path, root)
+    if outside:
+        yield ScanEntry(str(path), root, outside)
+        return
     rel = Path(os.path.relpath(absolute(path), root)).as_posix()
     if config.is_included(rel):
         yield ScanEntry(str(path), root)
