@@ -384,3 +384,22 @@ def test_a_note_goes_by_the_same_configuration_named_alone_or_walked(
         outputs.append(sorted(capsys.readouterr().out.splitlines()[:-1]))
     assert outputs[0] == outputs[1] == outputs[2]
     assert [line.split(":", 1)[0] for line in outputs[0] if "wrong" in line] == ["notes/sub/b.md"]
+
+
+def test_broken_frontmatter_is_reported_in_a_note_with_nothing_to_compute(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found in review: the prefilter for notes without numbers, specs or regions skipped their
+    frontmatter too, so check passed a note whose YAML does not parse (validate reported it)."""
+    files = {
+        "a.md": "---\ntitle: Broken: two: colons\n---\nText.\n",
+        "b.md": "---\ntags: {a: 1}\n---\nText.\n",
+    }
+    root = make_vault({**files, "c.md": "plain\n"})
+    assert main(["check", str(root), "--no-cache"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{root}/a.md:2: invalid YAML: mapping values are not allowed in this context; quote the value if it "
+        "contains ': '",
+        f"{root}/b.md:2: frontmatter: 'tags' must be a string or a list of strings",
+        "vault-tools check: 2 of 3 notes need attention",
+    ]

@@ -183,17 +183,19 @@ def test_a_processor_that_raises_fails_its_note_and_the_run_goes_on(
         def process(self, note: Any) -> Any:
             if "refuse" in note.text:
                 raise ValueError("3: cannot do this one")
+            if "crash" in note.text:
+                raise RuntimeError("kaboom")
             return super().process(note)
 
     monkeypatch.setattr(registry, "processors", lambda: {"claims": Refusing()})
     claim = "LLaMA-7B has 6.7B parameters.\n"
-    root = make_vault(
-        {"a.md": claim + "refuse\n", "b.md": claim, ".vault-tools.toml": 'date = "2026-11-23"\n'}
-    )
+    files = {"a.md": claim + "refuse\n", "b.md": claim, "c.md": claim + "crash\n"}
+    root = make_vault({**files, ".vault-tools.toml": 'date = "2026-11-23"\n'})
     assert main(["refresh", str(root), "--workers", "1"]) == 1
     out = capsys.readouterr().out
     assert out.splitlines() == [
         f"{root}/a.md:3: cannot do this one",
-        "vault-tools refresh: 2 notes scanned, 1 changed, 1 failed",
+        f"{root}/c.md:1: cannot process the note: RuntimeError: kaboom",
+        "vault-tools refresh: 3 notes scanned, 1 changed, 2 failed",
     ]
     assert "vault-tools:begin verification" in (root / "b.md").read_text()

@@ -66,7 +66,9 @@ def process_text(
     kinds = tuple(kind for proc in processors.values() for kind in proc.kinds)
     wanted = [p for p in processors.values() if _wants(p, text, kinds)]
     if not wanted and "vault-tools:begin" not in text:
-        return Result(text=text, changed=False)
+        # Nothing to compute, but a broken frontmatter is reported as in any other note.
+        problem = _frontmatter_problem(text, config) if text.startswith(("---", "\ufeff---")) else None
+        return Result(text=text, changed=False, problems=(problem,) if problem else ())
     run = functools.partial(
         _pass, path=path, config=config, wanted=wanted, kinds=kinds, options=options, newline=newline
     )
@@ -355,6 +357,18 @@ def _settle(
             break
         lines = again.new_lines
     return lines, memo
+
+
+def _frontmatter_problem(text: str, config: Config) -> Problem | None:
+    """What parsing ``text``'s frontmatter (and reading its typed keys) finds wrong, if anything."""
+    lines = note_lines(text)
+    try:
+        fm = frontmatter.find_frontmatter(lines)
+        if fm is not None:
+            frontmatter.note_meta(fm, lines, (config.status_key, config.date_key))
+    except ValueError as exc:
+        return problem_from(exc)
+    return None
 
 
 def _wants(proc: Processor, text: str, kinds: Sequence[str]) -> bool:

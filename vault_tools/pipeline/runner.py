@@ -142,17 +142,21 @@ def process_file(
         if resolve_model is None
         else Options(check=check, force=force, resolve_model=resolve_model, memo=memo)
     )
+    registered = processors()  # a plug-in that fails to load stops the run (exit 2): not one note's fault
     try:
         result = process_text(
             note.text,
             path=shown,
             config=config,
-            processors=processors(),
+            processors=registered,
             newline=note.newline,
             options=options,
         )
     except ValueError as exc:  # what a processor refused to do: this note fails, the run goes on
         return FileReport(shown, (problem_from(exc),), failed=True), None
+    except Exception as exc:  # a plug-in's failure, or a bug: this note fails with it, the run goes on
+        problem = Problem(1, f"cannot process the note: {type(exc).__name__}: {exc}")
+        return FileReport(shown, (problem,), failed=True), None
     report = FileReport(
         shown,
         result.problems,
