@@ -78,6 +78,13 @@ def test_check_hook_fails_on_stale_note_and_passes_on_fresh(
     good = _try_repo(vault, pre_commit_home, "vault-tools-check", "fresh.md")
     assert good.returncode == 0, good.stdout + good.stderr
     assert (vault / "stale.md").read_text() == STALE
+    # A note in a dot-folder (Obsidian's .trash) is none of the vault's: a whole-vault run skips it, and
+    # the hooks do not check or rewrite it when it is staged (found in review).
+    (vault / ".trash").mkdir()
+    (vault / ".trash" / "old.md").write_text(STALE)
+    _git(vault, "add", "-A")
+    trash = _try_repo(vault, pre_commit_home, "vault-tools-check", ".trash/old.md", "fresh.md")
+    assert trash.returncode == 0, trash.stdout + trash.stderr
 
 
 def test_refresh_hook_rewrites_and_fails_so_the_user_restages(
