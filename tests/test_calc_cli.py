@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,31 @@ def test_unknown_preset_exits_2_with_suggestion(capsys: pytest.CaptureFixture[st
 def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["frobnicate"]) == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_calc_takes_a_model_folder_or_the_preset_a_folder_is_named_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found in review: with ./gpt2/ present (as HF downloads are named), `calc gpt2` tried to read the
+    folder ("Is a directory", exit 2); `calc ""` named "." the same way."""
+    (tmp_path / "gpt2").mkdir()
+    (tmp_path / "tiny").mkdir()
+    config = {
+        "model_type": "gpt2",
+        "n_layer": 2,
+        "n_embd": 64,
+        "n_head": 2,
+        "vocab_size": 100,
+        "n_positions": 32,
+    }
+    (tmp_path / "tiny" / "config.json").write_text(json.dumps(config))
+    monkeypatch.chdir(tmp_path)
+    assert main(["calc", "gpt2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"]["total"] == 124_439_808
+    assert main(["calc", "tiny", "--json"]) == 0
+    assert (
+        json.loads(capsys.readouterr().out)["params"]["total"]
+        == 2 * (12 * 64 * 64 + 13 * 64) + 132 * 64 + 2 * 64
+    )
+    assert main(["calc", ""]) == 2
+    assert "no model given" in capsys.readouterr().err

@@ -20,11 +20,19 @@ _FILE_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 def load_target(target: str) -> ModelSpec:
-    """A spec from a preset name, or from a ``config.json`` / YAML spec file."""
+    """A spec from a preset name, a ``config.json`` / YAML spec file, or a model folder holding a
+    ``config.json``."""
     from vault_tools.core.presets import get_preset, spec_from_mapping
 
+    if not target.strip():
+        raise VaultToolsError("no model given; name a preset (see --list) or a config.json / YAML spec")
     path = Path(target)
-    if path.suffix.lower() in _FILE_SUFFIXES or path.exists():
+    if path.is_dir():
+        # A downloaded model's folder (./gpt2/, as HF names them) holds its config.json; a folder without
+        # one is no spec, and a preset of that name is what was meant.
+        if (path / "config.json").is_file():
+            return _spec_from_file(path / "config.json")
+    elif path.suffix.lower() in _FILE_SUFFIXES or path.exists():
         return _spec_from_file(path)
     try:
         preset = get_preset(target)
