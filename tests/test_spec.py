@@ -334,3 +334,22 @@ def test_bad_spec_message(raw: object, message: str) -> None:
 
 def test_build_spec_accepts_canonical_mappings_directly() -> None:
     assert build_spec(LLAMA).num_kv_heads == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"L": 10**20, "h": 64, "V": 10},
+            "'L' is 100,000,000,000,000,000,000, more than any model has (at most 100,000)",
+        ),
+        ({"L": 10**10, "h": 64, "V": 10}, "'L' is 10,000,000,000, more than any model has (at most 100,000)"),
+        ({"L": 2, "h": 1e20, "V": 10}, "'h' is 100,000,000,000,000,000,000, more than any model has"),
+    ],
+)
+def test_sizes_past_any_model_are_refused_with_a_message(raw: dict[str, Any], message: str) -> None:
+    """Found in review: L = 1e20 ended in an OverflowError, L = 1e10 in a MemoryError (lists per layer):
+    a traceback for a typo, and the run with it."""
+    with pytest.raises(SpecError) as exc:
+        count_params(spec_from_mapping(raw))
+    assert message in str(exc.value)

@@ -62,6 +62,10 @@ def fold_keys(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return out, spelled
 
 
+_MAX_WHOLE = 10**12
+_MAX_LAYERS = 100_000
+
+
 class ConfigFields:
     """Typed reads from a canonical config; errors quote the key as the user spelled it."""
 
@@ -92,6 +96,13 @@ class ConfigFields:
                 )
             wanted = "a positive whole number" if minimum == 1 else f"a whole number of at least {minimum}"
             raise SpecError(f"{self.name(key)} must be {wanted}, got {value!r}")
+        # Past these no model goes, and a count of layers or a width this large would have the core build
+        # lists of that length (a MemoryError or an OverflowError for a typo, not a message).
+        limit = _MAX_LAYERS if "layer" in key else _MAX_WHOLE
+        if value > limit:
+            raise SpecError(
+                f"{self.name(key)} is {int(value):,}, more than any model has (at most {limit:,})"
+            )
         return int(value)
 
     def need(self, key: str, *, minimum: int = 1) -> int:
