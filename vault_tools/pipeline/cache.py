@@ -277,6 +277,9 @@ class Cache:
             return None
         if changed and mode != "check":  # refresh has work to do on it
             return None
+        if mode != "check" and any(p.severity == "stale" for p in problems):
+            return None  # refresh cannot bring it up to date (a region edited by hand): it must say so
+
         try:
             info = os.stat(path)  # noqa: PTH116 - no Path methods in this loop over every note
         except OSError:

@@ -161,7 +161,9 @@ def process_file(
         shown,
         result.problems,
         changed=result.changed,
-        failed=result.failed,
+        # A note refresh could not bring up to date (a region edited by hand, kept; a region with nowhere to
+        # go) is not processed: the run says so in its exit code, as check does.
+        failed=result.failed or (not check and any(p.severity == "stale" for p in result.problems)),
         changes=result.changes,
         status=result.status,
         read_as=fingerprint,
