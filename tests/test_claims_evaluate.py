@@ -133,6 +133,23 @@ def test_a_list_items_dash_is_no_minus_sign() -> None:
     ]
 
 
+def test_byte_units_as_people_write_them() -> None:
+    """Found in review: "14 gigabytes", "14 gb", "28 기가바이트" lost their unit and were judged wrong
+    against a byte count."""
+    text = (
+        "7B × 2 bytes = 14 gigabytes\n7B × 2 bytes = 14 gb\n7B × 4 bytes = 28 기가바이트\n"
+        "7B * 4바이트 = 28기가\n6.74B × 2 bytes = 12.55 gb\n7B × 2 bytes = 14 Gigabytes\n"
+    )
+    assert [(r.stated, r.verdict) for r in evaluate_claims(note(text))] == [
+        ("14 gigabytes", "ok"),
+        ("14 gb", "ok"),
+        ("28 기가바이트", "ok"),
+        ("28기가", "ok"),
+        ("12.55 gb", "wrong"),  # GiB written as GB: the diagnosis holds for the lower-case unit too
+        ("14 Gigabytes", "ok"),
+    ]
+
+
 def test_crlf_note_keeps_line_numbers() -> None:
     text = "---\r\ntitle: X\r\n---\r\n\r\nLLaMA-7B: 6.7B\r\n"
     assert rows(evaluate_claims(note(text))) == [(5, "implicit", "6.7B", "6.7B", "ok")]

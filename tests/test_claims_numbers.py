@@ -143,3 +143,16 @@ def test_the_first_character_test_leaves_every_quantity_found(pieces: list[str])
     assert [(m.span(), m.lastgroup) for m in expr._TOKEN_RE.finditer(text)] == [
         (m.span(), m.lastgroup) for m in tokens.finditer(text)
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("3 mbps link", [("3", "count")]),  # a unit glued to more letters is none
+        ("기가막힌 28기가막", [("28", "count")]),
+        ("10 pb of data", [("10 pb", "bytes")]),
+        ("128 kb", [("128 kb", "bytes")]),
+    ],
+)
+def test_byte_unit_spellings_stop_at_word_ends(text: str, found: list[tuple[str, str]]) -> None:
+    assert [(text[s:e], q.kind) for s, e, q in find_quantities(text)] == found

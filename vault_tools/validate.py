@@ -70,7 +70,11 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             errors.append(f"{display_path(path)}:{getattr(exc, 'line', None) or 1}: {exc}")
             continue
-        claims = tuple(evaluate_claims(context))
+        try:
+            claims = tuple(evaluate_claims(context))
+        except Exception as exc:  # a bug or a plug-in's: this note is reported, the others still are
+            errors.append(f"{display_path(path)}:1: cannot read its claims: {type(exc).__name__}: {exc}")
+            continue
         if claims:
             notes.append(NoteClaims(context.path, high_confidence(context.frontmatter), claims))
     # What a vault owner fixes first: notes that claim high confidence but hold wrong numbers.

@@ -51,6 +51,26 @@ BYTE_UNITS: dict[str, tuple[int, bool | None]] = {
     "TiB": (2**40, True),
     "PiB": (2**50, True),
 }
+# Byte units as people also write them, by their BYTE_UNITS spelling: words, lower case, Korean.
+_PREFIX_UNITS = {"kilo": "KB", "mega": "MB", "giga": "GB", "tera": "TB", "peta": "PB"}
+_PREFIX_UNITS |= {"킬로": "KB", "메가": "MB", "기가": "GB", "테라": "TB", "페타": "PB"}
+
+
+def _byte_unit(spelled: str) -> str:
+    """The ``BYTE_UNITS`` key of a byte unit as written: ``14 gigabytes``, ``14 gb``, ``28기가바이트``."""
+    if spelled in BYTE_UNITS:
+        return spelled
+    lowered = spelled.lower()
+    if lowered in ("byte", "bytes"):
+        return "bytes"
+    if len(spelled) == 2 and spelled.isascii():  # "gb", "kb": the decimal unit in lower case
+        return "KB" if lowered == "kb" else spelled.upper()
+    for prefix, unit in _PREFIX_UNITS.items():
+        if lowered.startswith(prefix):
+            return unit
+    raise ValueError(f"no byte unit {spelled!r}")  # the pattern admits no other spelling
+
+
 FLOP_UNITS: dict[str, int] = {"": 1, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
 _KOREAN_SMALL = {"": 1, "십": 10, "백": 100, "천": 1000}
 _KOREAN_BIG = {"만": 10**4, "억": 10**8, "조": 10**12}
@@ -87,7 +107,8 @@ _CORE = (
     rf"|(?P<num>{_NUMBER})(?:[eE](?P<exp>[+-]?\d{{1,3}}))?"
     r"(?:\s?(?P<word>thousand|million|billion|trillion)(?![A-Za-z])"
     r"|(?P<letter>bn|[KkMBT])(?![A-Za-z0-9]))?"
-    r"(?:\s?(?P<bytes>[KMGTP]iB|[KMGTP]B|kB|[Bb]ytes?|바이트)(?![A-Za-z]))?"
+    r"(?:\s?(?P<bytes>[KMGTP]iB|[KMGTP]B|kB|[kmgtp]b|(?i:kilo|mega|giga|tera|peta)bytes?|[Bb]ytes?"
+    r"|(?:킬로|메가|기가|테라|페타)?바이트|(?:메가|기가|테라)(?![가-힣]))(?![A-Za-z]))?"
     r"(?:\s?(?P<flops>[GTPE]?FLOPs?|[GTPE]?flops)(?![A-Za-z]))?"
 )
 # Korean counters after a count ("70억 개", "70억 명" in machine translations) belong to the quantity.
@@ -199,8 +220,7 @@ def _stated(text: str) -> Stated:
     unit = groups["bytes"]
     if unit:
         kind = "bytes"
-        if unit.lower() in ("byte", "bytes"):
-            unit = "bytes"
+        unit = _byte_unit(unit)
         factor, binary = BYTE_UNITS[unit]
         scale *= factor
     elif groups["flops"]:
