@@ -150,6 +150,27 @@ def test_byte_units_as_people_write_them() -> None:
     ]
 
 
+def test_a_longer_model_name_is_not_judged_as_the_family_member_inside_it() -> None:
+    """Found in review: "RoBERTa-large has 355M" was judged against roberta-base (125M), "T5-large" against
+    t5-base, "DeepSeek-R1-Distill-Llama-8B" against DeepSeek-V3, "Mistral Nemo" against Mistral 7B.  Such
+    a name is none the catalog knows; a chat or instruct variant is still its base model."""
+    others = [
+        "RoBERTa-large has 355M parameters.",
+        "T5-large has 738M parameters.",
+        "DeepSeek-R1-Distill-Llama-8B has 8B parameters.",
+        "Mistral Large 2 has 123B parameters.",
+        "Mistral Nemo has 12B parameters.",
+        "bert-base-multilingual-cased has 178M parameters.",
+    ]
+    same = ["Llama-2-7B-chat has 6.7B parameters.", "RoBERTa has 125M parameters.", "BERT-base: 110M"]
+    results = evaluate_claims(note("\n".join(f"- {line}" for line in [*others, *same]) + "\n"))
+    assert [(r.line, r.verdict) for r in results if r.verdict != "unverified"] == [
+        (7, "ok"),
+        (8, "ok"),
+        (9, "ok"),
+    ]
+
+
 def test_crlf_note_keeps_line_numbers() -> None:
     text = "---\r\ntitle: X\r\n---\r\n\r\nLLaMA-7B: 6.7B\r\n"
     assert rows(evaluate_claims(note(text))) == [(5, "implicit", "6.7B", "6.7B", "ok")]

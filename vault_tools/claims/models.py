@@ -169,15 +169,29 @@ def _spans(text: str, pieces: Sequence[str]) -> list[tuple[int, int]]:
     return spans
 
 
+# Words after a family's name that make it another model's: sizes and variants of other sizes.
+_OTHER_MODEL_WORDS = frozenset(
+    {"large", "small", "medium", "xl", "xxl", "tiny", "mini", "nano", "micro", "huge", "lite"}
+    | {"distill", "distilled", "multilingual", "nemo"}
+)
+
+
 def _continues(text: str, ref: ModelRef, end: int, next_start: int) -> bool:
     """Whether a match is only the start of a longer, different model name.
 
-    A one-word family alias followed by a size (``Falcon 180B``, ``T5 11B``) or a versioned name followed by
-    a point release (``GPT-3.5``) names another model; ``LLaMA-7B 6.7B`` and ``BERT-base 110M`` do not.
+    A one-word family alias followed by a size (``Falcon 180B``, ``T5 11B``), a versioned name followed by
+    a point release (``GPT-3.5``), or any name followed by a size or variant word (``RoBERTa-large``,
+    ``bert-base-multilingual``) names another model; ``LLaMA-7B 6.7B``, ``BERT-base 110M`` and
+    ``Llama-2-7B-chat`` do not.
     """
     gap = text[end:next_start]
-    if len(gap) != 1 or gap not in _SEPARATORS or not text[next_start].isdigit():
+    if len(gap) != 1 or gap not in _SEPARATORS:
         return False
+    if not text[next_start].isdigit():
+        # "RoBERTa-large", "T5-large", "Mistral Nemo", "DeepSeek-R1-Distill-…": a word that names another
+        # model of the family, which this catalog does not know (it would have matched the longer name).
+        word = _PIECE_RE.match(text, next_start)
+        return word is not None and word.group().lower() in _OTHER_MODEL_WORDS
     if gap == "." and ref.text[-1].isdigit():
         return True
     return _PIECE_RE.fullmatch(ref.text) is not None and ref.size_label is None
