@@ -156,3 +156,22 @@ def test_the_first_character_test_leaves_every_quantity_found(pieces: list[str])
 )
 def test_byte_unit_spellings_stop_at_word_ends(text: str, found: list[tuple[str, str]]) -> None:
     assert [(text[s:e], q.kind) for s, e, q in find_quantities(text)] == found
+
+
+_ABOUT_AFTER = [
+    ("450억 개 정도", 45 * 10**9, "억"),
+    ("450억여 개", 45 * 10**9, "억"),
+    ("45B 정도", 45 * 10**9, "B"),
+    ("14 GB 가량", 14 * 10**9, " GB"),
+    ("3.5B쯤", 35 * 10**8, "B"),
+    ("450억 내외", 45 * 10**9, "억"),
+]
+
+
+@pytest.mark.parametrize(("text", "value", "suffix"), _ABOUT_AFTER)
+def test_korean_about_after_the_number(text: str, value: int, suffix: str) -> None:
+    """Found in review: "450억 개 정도" (가량, 쯤, 내외, 450억여) was read as exact and judged wrong for
+    46.7B; with 약 before it, it held."""
+    stated = parse_quantity(text)
+    assert (stated.value, stated.approximate, stated.suffix) == (value, True, suffix)
+    assert not parse_quantity("450억 개").approximate

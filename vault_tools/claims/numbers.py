@@ -120,7 +120,10 @@ _GUARD = r"(?<![A-Za-z0-9_.,$₩€£])(?<![A-Za-z0-9]-)"
 # A match starts with its approximation word or sign (~, ≈, ∼, a|r|n for about/roughly/nearly…, 약, 대략,
 # 거의), else with the digits of its core or the "." of ".5".
 _FIRST = r"(?=[~≈∼arn약대거.\d])"
-QUANTITY_RE = re.compile(rf"{_FIRST}{_GUARD}{_APPROX}?(?:{_CORE}){_COUNTER}")
+# Korean writes "about" after the number too: "450억여 개", "450억 개 정도", "가량", "쯤", "내외".
+_YEO = r"(?P<yeo>여(?=\s?[개명]|[^가-힣]|$))?"
+_ABOUT = r"(?P<about>\s?(?:정도|가량|쯤|내외))?"
+QUANTITY_RE = re.compile(rf"{_FIRST}{_GUARD}{_APPROX}?(?:{_CORE}){_YEO}{_COUNTER}{_ABOUT}")
 # A bare quantity, as text: expr.py folds it into its token pattern (a compiled copy would cost ~3 ms of
 # import for a pattern nothing matches with on its own).  Its first character is a digit or ".".
 CORE_PATTERN = rf"(?=[.\d]){_GUARD}(?:{_CORE})"
@@ -199,7 +202,7 @@ def _stated(text: str) -> Stated:
     assert match is not None  # ``text`` came from a match of the same parts
     groups = match.groupdict()
     text = match.group(0).strip()
-    approximate = bool(groups.get("approx"))
+    approximate = bool(groups.get("approx") or groups.get("yeo") or groups.get("about"))
     if groups["kr"]:
         value, step, scale, suffix, decimals, significant = _korean(groups["kr"])
         return Stated(
@@ -225,7 +228,14 @@ def _stated(text: str) -> Stated:
         scale *= factor
     elif groups["flops"]:
         scale *= FLOP_UNITS[groups["flops"][0] if groups["flops"][0] in "GTPE" else ""]
-    end = match.end("counter") if groups.get("counter") else match.end()
+    if groups.get("counter"):
+        end = match.end("counter")
+    elif groups.get("yeo") or groups.get("about"):  # the suffix is the unit's, not the "about" after it
+        end = max(
+            match.end(name) for name in ("num", "exp", "word", "letter", "bytes", "flops") if groups[name]
+        )
+    else:
+        end = match.end()
     suffix = match.string[suffix_start:end].rstrip()
     return Stated(
         text=text,
