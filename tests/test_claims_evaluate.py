@@ -171,6 +171,22 @@ def test_a_longer_model_name_is_not_judged_as_the_family_member_inside_it() -> N
     ]
 
 
+def test_counts_of_parts_and_compute_are_no_parameter_claims() -> None:
+    """Found in review: true statements judged wrong against the model's total."""
+    text = (
+        "GPT-3 training used 3.14e23 FLOPs.\n"
+        "LLaMA-7B with LoRA r=8 adds 4.2M trainable parameters.\n"
+        "Llama 3 8B's embedding matrix has 525M parameters.\n"
+        "LLaMA-7B's MLP holds 4.3B parameters.\n"
+        "LLaMA-7B has 6.7B parameters; its attention holds 2.1B.\n"
+        "Mixtral 8x7B with 8 experts has 46.7B parameters.\n"
+    )
+    assert [(r.line, r.stated, r.verdict) for r in evaluate_claims(note(text))] == [
+        (5, "6.7B", "ok"),
+        (6, "46.7B", "ok"),
+    ]
+
+
 def test_crlf_note_keeps_line_numbers() -> None:
     text = "---\r\ntitle: X\r\n---\r\n\r\nLLaMA-7B: 6.7B\r\n"
     assert rows(evaluate_claims(note(text))) == [(5, "implicit", "6.7B", "6.7B", "ok")]

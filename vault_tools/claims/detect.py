@@ -51,6 +51,13 @@ _NOT_PARAMS_RE = re.compile(
     re.IGNORECASE,
 )
 # "the 13B", "a 7B model": a size class named, not a count stated.
+# Between a model's name and a count, words that make it a part's count (or an add-on's): "LLaMA-7B's MLP
+# holds 4.3B", "Llama 3 8B's embedding matrix has 525M", "LLaMA-7B with LoRA r=8 adds 4.2M".
+_PART_RE = lazy_compile(
+    r"(?<![A-Za-z])(?:embeddings?|MLPs?|FFNs?|attention|LoRA|QLoRA|adapters?|lm[_ ]head|임베딩|어텐션)"
+    r"(?![A-Za-z])",
+    re.IGNORECASE,
+)
 _ARTICLE_RE = re.compile(r"(?:^|\s)(?:the|a|an|this|that|these|those)$", re.IGNORECASE)
 # "LLaMA-7B and 13B", "LLaMA-7B, 13B, 65B": sibling sizes listed after a name are names, not counts.
 _SIBLING_RE = re.compile(r"^\s*(?:,|/|&|and|or|vs\.?|및|와|과|또는|이나)\s*$", re.IGNORECASE)
@@ -269,6 +276,8 @@ def _eligible(text: str, start: int, end: int, stated: Stated) -> bool:
     value = stated.value  # a Fraction, whose denominator is positive: compared at integer speed
     if stated.kind != "count" or value.numerator < 10**4 * value.denominator:
         return False
+    if "flop" in stated.suffix.lower():  # "3.14e23 FLOPs": compute, not parameters
+        return False
     if not stated.scaled and not (len(stated.mantissa) >= 7 or (stated.grouped and stated.value >= 10**6)):
         return False
     after = text[end:]
@@ -307,6 +316,9 @@ def _implicit(
     chain: tuple[ModelRef, int] | None = None  # the ref whose sibling sizes are being listed, and where
     for start, end, stated in quantities:
         ref = _ref_before(text, refs, start, lo)
+        if ref is not None and _PART_RE().search(text, ref.end, start):
+            previous_end = end  # "LLaMA-7B's MLP holds 4.3B": a count of a part, not of the model
+            continue
         if ref is not None:
             since = chain[1] if chain is not None and chain[0] is ref else ref.end
             if _SIBLING_RE.match(text[since:start]) and not _PARAM_AFTER_RE.match(text[end:]):
