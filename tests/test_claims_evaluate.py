@@ -187,6 +187,26 @@ def test_counts_of_parts_and_compute_are_no_parameter_claims() -> None:
     ]
 
 
+def test_total_and_active_each_take_their_own_word() -> None:
+    """Found in review: in "46.7B total and 12.9B active" the first count took the second's "active" and
+    was judged against the active count; "activates 12.9B" was judged against the total."""
+    text = (
+        "Mixtral 8x7B has 46.7B total and 12.9B active parameters.\n"
+        "Mixtral 8x7B는 467억 개의 파라미터 중 129억 개만 활성화된다.\n"
+        "Mixtral 8x7B activates 12.9B parameters.\n"
+        "Mixtral 8x7B has 12.9B active and 46.7B total parameters.\n"
+    )
+    assert [(r.line, r.stated, r.verdict) for r in evaluate_claims(note(text))] == [
+        (1, "46.7B", "ok"),
+        (1, "12.9B", "ok"),
+        (2, "467억 개", "ok"),
+        (2, "129억 개", "ok"),
+        (3, "12.9B", "ok"),
+        (4, "12.9B", "ok"),
+        (4, "46.7B", "ok"),
+    ]
+
+
 def test_crlf_note_keeps_line_numbers() -> None:
     text = "---\r\ntitle: X\r\n---\r\n\r\nLLaMA-7B: 6.7B\r\n"
     assert rows(evaluate_claims(note(text))) == [(5, "implicit", "6.7B", "6.7B", "ok")]

@@ -64,7 +64,8 @@ _SIBLING_RE = re.compile(r"^\s*(?:,|/|&|and|or|vs\.?|및|와|과|또는|이나)\
 # Korean machine translations render "parameters" as 참여자/참가자 ("participants"); the seed article does.
 _PARAM_NOUN = r"(?:params?|parameters?|파라미터|매개\s?변수|참여자|참가자)"
 _PARAM_AFTER_RE = re.compile(rf"^[\s-]*(?:개|명)?\s*(?:의\s*)?{_PARAM_NOUN}", re.IGNORECASE)
-_ACTIVE_RE = re.compile(r"\bactive\b|\bactivated\b|per[- ]token|활성", re.IGNORECASE)
+_ACTIVE_RE = re.compile(r"\bactive\b|\bactivate[sd]?\b|per[- ]token|활성", re.IGNORECASE)
+_NEXT_COUNT_RE = lazy_compile(r"\d")
 _TOTAL_RE = re.compile(r"\btotal\b|총", re.IGNORECASE)
 # Bound words before a count, in the order they are tried (">=" before ">").
 _ENGLISH_BOUNDS: tuple[tuple[re.Pattern[str], Op], ...] = (
@@ -366,6 +367,9 @@ def _ref_after(text: str, refs: Sequence[ModelRef], end: int) -> ModelRef | None
 def _qualifiers(text: str, start: int, end: int, floor: int, stated: Stated) -> tuple[Measure, Op, Stated]:
     """Total or active, the comparison, and the count with its bound words ("over 400B", "70억 개 이상")."""
     after = _CLAUSE_END_RE().split(text[end : end + 25], maxsplit=1)[0]
+    # What follows a count qualifies it up to the next count: in "46.7B total and 12.9B active" the
+    # "active" is the second count's.
+    after = _NEXT_COUNT_RE().split(after, maxsplit=1)[0]
     before = text[floor:start]
     before = before[max(before.rfind(","), before.rfind("("), before.rfind(":")) + 1 :]
     measure: Measure = "total"
