@@ -681,3 +681,34 @@ def _forget_renders(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(processor, "_RENDERED", {})
     render.environment.cache_clear()
+
+
+def test_ctrl_c_while_a_write_waits_for_the_disk_leaves_no_temp_file(
+    make_vault: MakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: an interrupted refresh left '.note.md.<hex>.tmp' files (6 runs in 22): settle took
+    the write off its pending list before waiting for the fsync, so abandon() no longer knew it."""
+    from concurrent.futures import Future
+
+    from vault_tools.pipeline import batch
+
+    root = make_vault({"n.md": "old\n"})
+    path = str(root / "n.md")
+    _data, fingerprint = read_note(path)
+    writer = batch._Writer()
+    try:
+        writer(path, b"new\n", fingerprint)
+        job = batch.Job(path, load_config(root), "refresh", False, {}, False)
+
+        def interrupted(self: Future[None], timeout: float | None = None) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(Future, "result", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            writer.settle(job, batch.Outcome(batch.FileReport(path), None, ()))
+        monkeypatch.undo()
+        writer.abandon()
+    finally:
+        writer.close()
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == ["n.md"]
+    assert (root / "n.md").read_text() == "old\n"

@@ -146,7 +146,7 @@ class _Writer:
 
     def settle(self, job: Job, outcome: Outcome) -> Outcome:
         """``outcome`` once the note's write is done: as it was, or failed with the write's reason."""
-        pending = self.pending.pop(job.path, None)
+        pending = self.pending.get(job.path)
         if pending is None:
             return outcome
         staged, synced = pending
@@ -154,8 +154,11 @@ class _Writer:
             synced.result()
             staged.commit(sync_folder=False)  # the run fsyncs each written folder once, at its end
         except ValueError as exc:  # a step that failed (files.ChangedOnDisk among them); no temp file left
+            del self.pending[job.path]
             # A note whose write failed serves no lookup and no index entry, as when written in line.
             return replace(outcome, report=write_failed(outcome.report, exc), entry=None)
+        # Only now: Ctrl-C while waiting above leaves the write pending, for abandon() to remove its file.
+        del self.pending[job.path]
         return outcome
 
     def abandon(self) -> None:
