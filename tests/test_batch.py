@@ -712,3 +712,24 @@ def test_ctrl_c_while_a_write_waits_for_the_disk_leaves_no_temp_file(
         writer.close()
     assert sorted(p.name for p in root.iterdir() if p.is_file()) == ["n.md"]
     assert (root / "n.md").read_text() == "old\n"
+
+
+def test_a_named_note_without_a_whole_vault_cache_resolves_other_notes_specs(make_vault: MakeVault) -> None:
+    """Found in review: in a fresh clone (CI), with --no-cache or a voided cache, `check User.md` knew no
+    spec but its own notes': a reference to another note's spec was unknown, so a right note was 'stale'
+    and a wrong claim went unnamed.  Such a run now reads the vault's specs from the notes."""
+    files = {
+        ".vault-tools.toml": 'date = "2026-11-23"\n',
+        "Spec A.md": SPEC.format(i="A", L=2),
+        "User.md": "# User\n\n```claims\nparams([[Spec A]]) ≈ 105K\nparams(SA) ≈ 999K\n```\n",
+    }
+    root = make_vault(files)
+    run([str(root)], mode="refresh", workers=1, use_cache=False)
+    whole = _messages([str(root)], mode="check", workers=1, use_cache=False)
+    assert [m.split(": ", 1)[1][:25] for m in whole] == ["wrong explicit claim: par"]
+    user = str(root / "User.md")
+    assert _messages([user], mode="check", workers=1, use_cache=False) == whole
+    assert _messages([user], mode="check", workers=1) == whole  # no cache on disk yet
+    assert _messages([user], mode="check", workers=1) == whole  # the cache a named run left
+    assert _messages([str(root)], mode="check", workers=1) == whole  # a whole run completes it
+    assert _messages([user], mode="check", workers=1) == whole

@@ -268,8 +268,14 @@ def run(
     # Round one: everything the cache cannot answer, with the index the cache knows.
     results: dict[str, FileReport] = {}
     cwd = os.getcwd().rstrip(os.sep) + os.sep  # noqa: PTH109
+    # A run over named notes reads the vault's specs from the notes unless a whole run's cache knows them.
+    bases = {
+        root: vault_index(root, _config_of(notes, root))
+        for root in roots
+        if root not in whole and not caches[root].complete
+    }
     # Built when first needed: a run the cache answers entirely (a warm check) never needs one.
-    index = _indexes(caches)
+    index = _indexes(caches, bases)
     misses: list[tuple[str, Config]] = []
     hits: list[tuple[str, Config, cache_mod.Refs]] = []  # answered by the cache, with lookups to re-check
     last: Config | None = None
@@ -294,7 +300,7 @@ def run(
         outcomes[job.path] = outcome
         caches[job.config.root].record(job.path, outcome.entry)
     # The complete index, then round two for notes whose references it changes.
-    final_index = _indexes(caches)
+    final_index = _indexes(caches, bases)
 
     for job in jobs:
         outcome = outcomes[job.path]
@@ -327,17 +333,53 @@ def run(
     return report
 
 
-def _indexes(caches: Mapping[Path, cache_mod.Cache]) -> Callable[[Path], dict[str, Mapping[str, Any]]]:
-    """Each vault's model index as its cache knows it now, built on first asking and then the same object
-    for every job (pickled once per chunk of jobs, not copied per note)."""
+def _indexes(
+    caches: Mapping[Path, cache_mod.Cache], bases: Mapping[Path, Mapping[str, Mapping[str, Any]]]
+) -> Callable[[Path], dict[str, Mapping[str, Any]]]:
+    """Each vault's model index as its cache knows it now (over ``bases``: see ``vault_index``), built on
+    first asking and then the same object for every job (pickled once per chunk, not copied per note)."""
     built: dict[Path, dict[str, Mapping[str, Any]]] = {}
 
     def index(root: Path) -> dict[str, Mapping[str, Any]]:
         if root not in built:
-            built[root] = caches[root].index()
+            built[root] = {**bases.get(root, {}), **caches[root].index()}
         return built[root]
 
     return index
+
+
+def vault_index(root: Path, config: Config) -> dict[str, Mapping[str, Any]]:
+    """The model index of every note of the vault with a model-spec, read from the notes themselves.
+
+    For a run over named notes (pre-commit) whose cache no whole-vault run made (a fresh clone in CI, a
+    voided cache, ``--no-cache``): their references to other notes' specs resolve as in a run over the
+    vault, where they would otherwise be unknown.  Only notes holding the word are parsed, and only as far as
+    their names and first spec; one that cannot be read is left out (a run naming it reports why).
+    """
+    from vault_tools.pipeline.engine import Options, note_context
+    from vault_tools.pipeline.text import decode_note
+    from vault_tools.processors import KIND, note_model
+
+    marker = KIND.encode()
+    out: dict[str, Mapping[str, Any]] = {}
+    for entry in files.scan([root], config, root):
+        if entry.problem is not None or (entry.config is not None and entry.config is not config):
+            continue  # a vault of its own inside this one keeps its own index
+        try:
+            data, _fingerprint = files.read_note(entry.path)
+            if marker not in data:
+                continue
+            text = decode_note(data).text
+            context = note_context(text, path=entry.path, config=config, kinds=(KIND,), options=Options())
+        except (OSError, ValueError):
+            continue
+        model = note_model(context.blocks)
+        if model is None:
+            continue
+        names = (context.title, *context.aliases, Path(entry.path).stem)
+        for name in dict.fromkeys(names):
+            out.setdefault(reference_key(name), model)
+    return out
 
 
 def _config_of(notes: Iterable[tuple[str, Config]], root: Path) -> Config:

@@ -233,6 +233,9 @@ class Cache:
         self._models_moved: set[int] = set()
         self._index_stale = False
         self._asked: set[str] = set()  # the notes with entries ``lookup`` was asked about
+        # Whether a run over the whole vault made it, so its index knows every spec note (as that run saw
+        # them): a run over named notes trusts it for the notes it does not name only then.
+        self.complete = False
 
     @property
     def dirty(self) -> bool:
@@ -340,6 +343,8 @@ class Cache:
         """Forget every note ``lookup`` was not asked about, once it was asked about every note of a scan
         of the whole vault: a deleted, renamed or newly excluded note must not answer a lookup or lend
         the index its names."""
+        if not self.complete:
+            self.complete = self._index_stale = True  # the index says so from now on
         for rel in self.entries.keys() - self._asked:  # a warm run of 10,000 notes: one set difference
             item = self.entries.pop(rel)
             self._touch(rel)
@@ -397,9 +402,8 @@ class Cache:
                     renamed = True
                 _write_json(folder, _shard_file(n, gen), {"key": self.key, "gen": gen, "entries": entries})
             if renamed:
-                _write_json(
-                    folder, _INDEX, {"key": self.key, "shards": _recorded(self._shards), "models": models}
-                )
+                recorded = {"key": self.key, "shards": _recorded(self._shards), "models": models}
+                _write_json(folder, _INDEX, {**recorded, "complete": self.complete})
                 # Only now the older generations go: until the index names the new ones, a reader must
                 # see two files for a shard (and load everything) rather than a shard the index does not
                 # know.
@@ -558,6 +562,7 @@ def _load_full(root: Path, key: str, folder: Path) -> Cache:
     recorded = index.get("shards") if isinstance(index, dict) and index.get("key") == key else None
     # The shards are the truth; an index that disagrees (a run stopped between writes) is rewritten.
     cache._index_stale = recorded != _recorded(shards)
+    cache.complete = not cache._index_stale and isinstance(index, dict) and index.get("complete") is True
     return cache
 
 
@@ -588,4 +593,6 @@ def _load_partial(root: Path, key: str, folder: Path, wanted: frozenset[int]) ->
         for rel, item in models.items()
         if isinstance(item, list) and len(item) == 2 and _shard(rel) not in wanted
     }
-    return Cache(root, key, entries, shards=shards, loaded=wanted, models=others)
+    cache = Cache(root, key, entries, shards=shards, loaded=wanted, models=others)
+    cache.complete = index.get("complete") is True
+    return cache
