@@ -406,3 +406,17 @@ def test_broken_frontmatter_is_reported_in_a_note_with_nothing_to_compute(
         f"{root}/b.md:2: frontmatter: 'tags' must be a string or a list of strings",
         "vault-tools check: 2 of 3 notes need attention",
     ]
+
+
+def test_the_summary_counts_notes_apart_from_paths_and_workers_must_be_positive(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found in review: a missing path counted as a note ("4 of 2 notes need attention"), and
+    `--workers -1` was taken."""
+    root = make_vault({"a.md": "LLaMA-7B has 6.7B parameters.\n", ".vault-tools.toml": CONFIG})
+    assert main(["check", str(root / "a.md"), str(root / "nope.md")]) == 1
+    out = capsys.readouterr().out
+    assert out.endswith("vault-tools check: 1 of 1 notes need attention; 1 paths could not be checked\n")
+    for workers in ("0", "-1", "abc"):
+        assert main(["check", str(root), "--workers", workers]) == 2
+        assert f"--workers: must be a whole number of at least 1, got '{workers}'" in capsys.readouterr().err

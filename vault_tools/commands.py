@@ -16,11 +16,24 @@ def add_arguments(parser: argparse.ArgumentParser, *, command: str) -> None:
         "paths", nargs="*", metavar="PATH", help="notes or folders (default: the current one)"
     )
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of text")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the CPU count)")
+    parser.add_argument(
+        "--workers", type=_positive, default=None, help="worker processes (default: the CPU count)"
+    )
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not update .vault-tools/cache")
     if command == "refresh":
         parser.add_argument("--force", action="store_true", help="overwrite managed regions edited by hand")
         parser.add_argument("--diff", action="store_true", help="show what would change; write nothing")
+
+
+def _positive(text: str) -> int:
+    """A count of at least 1 (a usage error otherwise, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
 
 
 def run_refresh(args: argparse.Namespace) -> int:
@@ -64,9 +77,9 @@ def run_check(args: argparse.Namespace) -> int:
         for message in _messages(report):
             print(message)
         if bad or report.errors:
-            print(
-                f"vault-tools check: {len(bad) + len(report.errors)} of {report.scanned} notes need attention"
-            )
+            # Paths that are no notes (missing, not Markdown, a bad config) are said apart from the notes.
+            others = f"; {len(report.errors)} paths could not be checked" if report.errors else ""
+            print(f"vault-tools check: {len(bad)} of {report.scanned} notes need attention{others}")
     return 1 if bad or report.errors else 0
 
 
