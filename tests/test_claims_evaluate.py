@@ -118,6 +118,11 @@ def test_arithmetic_and_gib_mixup() -> None:
     assert results[0].message == "stated GB but the value is in GiB: 12.55 GiB = 13.48 GB"
 
 
+def verdicts(text: str) -> list[tuple[int, str, str]]:
+    """Each claim of a note as (line, stated, verdict)."""
+    return [(r.line, r.stated, r.verdict) for r in evaluate_claims(note(text))]
+
+
 def test_a_list_items_dash_is_no_minus_sign() -> None:
     """Found in review: "- 7B × 2 bytes = 14 GB", the commonest way a vault writes it, was read as -14 GB
     and judged wrong (the note's status then 'failed').  A dash inside the expression still subtracts."""
@@ -181,10 +186,7 @@ def test_counts_of_parts_and_compute_are_no_parameter_claims() -> None:
         "LLaMA-7B has 6.7B parameters; its attention holds 2.1B.\n"
         "Mixtral 8x7B with 8 experts has 46.7B parameters.\n"
     )
-    assert [(r.line, r.stated, r.verdict) for r in evaluate_claims(note(text))] == [
-        (5, "6.7B", "ok"),
-        (6, "46.7B", "ok"),
-    ]
+    assert verdicts(text) == [(5, "6.7B", "ok"), (6, "46.7B", "ok")]
 
 
 def test_total_and_active_each_take_their_own_word() -> None:
@@ -196,7 +198,7 @@ def test_total_and_active_each_take_their_own_word() -> None:
         "Mixtral 8x7B activates 12.9B parameters.\n"
         "Mixtral 8x7B has 12.9B active and 46.7B total parameters.\n"
     )
-    assert [(r.line, r.stated, r.verdict) for r in evaluate_claims(note(text))] == [
+    assert verdicts(text) == [
         (1, "46.7B", "ok"),
         (1, "12.9B", "ok"),
         (2, "467억 개", "ok"),
