@@ -209,6 +209,26 @@ def test_total_and_active_each_take_their_own_word() -> None:
     ]
 
 
+def test_explicit_claims_with_options_that_do_not_hold_say_so() -> None:
+    """Found in review: kv_cache(…, seq=0) and training(…, zero=9) were unverified without a word from
+    check, and params(…, foo=bar) was judged as if the option were not there."""
+    text = (
+        "```claims\nkv_cache(LLaMA-7B, seq=0) = 1 GB\ntraining(LLaMA-7B, zero=9) = 100 GB\n"
+        "params(LLaMA-7B, foo=bar) ≈ 6.7B\nparams(LLaMA-7B) ≈ 6.7B\n```\n"
+    )
+    results = evaluate_claims(note(text))
+    assert [(r.verdict, r.message.split(":", 1)[0]) for r in results] == [
+        ("unverified", "cannot compute"),
+        ("unverified", "cannot compute"),
+        ("unverified", "cannot compute"),
+        ("ok", ""),
+    ]
+    assert results[2].message == "cannot compute: params() takes no options; got 'foo'"
+    from vault_tools.claims.processor import _problem
+
+    assert [p.severity for p in map(_problem, results) if p is not None] == ["warning"] * 3
+
+
 def test_crlf_note_keeps_line_numbers() -> None:
     text = "---\r\ntitle: X\r\n---\r\n\r\nLLaMA-7B: 6.7B\r\n"
     assert rows(evaluate_claims(note(text))) == [(5, "implicit", "6.7B", "6.7B", "ok")]

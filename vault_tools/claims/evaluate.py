@@ -232,8 +232,9 @@ class _Resolver:
             return ClaimResult(line, claim.text, stated, None, None, "unverified", "explicit", model)
         try:
             value, detail = compute(claim, *model)
-        except (ValueError, LookupError, TypeError) as exc:
-            return ClaimResult(line, claim.text, stated, None, None, "unverified", "explicit", str(exc))
+        except (ValueError, LookupError, TypeError) as exc:  # options the claim gives that do not hold
+            message = f"cannot compute: {exc}"
+            return ClaimResult(line, claim.text, stated, None, None, "unverified", "explicit", message)
         judged = judge(claim.stated, value, claim.op)
         if detail and judged.verdict == "wrong":
             judged = replace(judged, message=f"{judged.message}; {detail}")

@@ -153,7 +153,7 @@ def _render_rows(templates: Any, memo_key: str, callout: str, title: str, rows: 
 
 
 def _problem(result: ClaimResult) -> Problem | None:
-    if result.kind == "explicit" and result.message.startswith("cannot parse"):
+    if result.kind == "explicit" and result.message.startswith(("cannot parse", "cannot compute")):
         return Problem(result.line, f"claims: {result.message}", "warning")
     if result.verdict != "wrong":
         return None

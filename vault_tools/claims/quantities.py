@@ -44,9 +44,28 @@ _TRAINING_KEYS = {
 }
 
 
+# The options each quantity reads (training() checks its own through TrainingOptions).
+_SEQ = frozenset({"seq", "seq_len", "context", "ctx"})
+_OPTIONS: dict[str, frozenset[str]] = {
+    "params": frozenset(),
+    "active_params": frozenset(),
+    "flops_per_token": _SEQ,
+    "training_flops": frozenset({"tokens", "data"}),
+    "weights": frozenset({"dtype", "fmt", "format", "quant"}),
+    "kv_cache": _SEQ | {"batch", "bs", "batch_size", "dtype", "kv_dtype"},
+}
+
+
 def compute(claim: ExplicitClaim, spec: ModelSpec, count: ParamCount) -> tuple[int | Fraction, str]:
     """The value ``claim``'s quantity has for the model, and a breakdown for the message (or "")."""
     quantity = claim.quantity
+    allowed = _OPTIONS.get(quantity)
+    if allowed is not None:
+        unknown = [key for key, _value in claim.options if key not in allowed]
+        if unknown or (claim.positional and quantity in ("params", "active_params", "flops_per_token")):
+            takes = f"options {', '.join(sorted(allowed))}" if allowed else "no options"
+            given = repr(unknown[0]) if unknown else repr(claim.positional[0])
+            raise ValueError(f"{quantity}() takes {takes}; got {given}")
     if quantity == "params":
         return count.total, ""
     if quantity == "active_params":
