@@ -95,8 +95,13 @@ def test_crlf_bom_and_missing_final_newline_are_kept(
         (
             "bad-spec.md",
             "# X\n\n```model-spec\nh: 64\nL: 2\nV: 10\nn_head: 3\n```\n",
-            "bad-spec.md:3: model-spec: 'n_head' (3) does not divide 'h' (64); "
+            "bad-spec.md:7: model-spec: 'n_head' (3) does not divide 'h' (64); "
             "set 'head_dim' if the model uses a custom head size",
+        ),
+        (
+            "bad-memory.md",
+            "# X\n\n```model-spec\npreset: llama-7b\nmemory:\n  dtype: fp99\n```\n",
+            "bad-memory.md:6: model-spec: memory.dtype: unknown weight format 'fp99'",
         ),
         (
             "latin1.md",

@@ -125,9 +125,10 @@ def test_bad_spec_leaves_the_note_untouched() -> None:
     )
     result = run(bad)
     assert not result.changed and result.text == bad
+    # At the line that sets the key the message names (found in review: it was the opening fence's).
     assert [(p.line, p.severity, p.message) for p in result.problems] == [
         (
-            10,
+            12,
             "error",
             "model-spec: 'num_attention_heads' (24) does not divide 'hidden_size' (4096); "
             "set 'head_dim' if the model uses a custom head size",

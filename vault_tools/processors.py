@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,23 @@ def parse_block_yaml(block: Block) -> tuple[Mapping[str, Any] | None, Problem | 
             block.line, f"{block.kind}: expected a YAML mapping such as 'preset: llama-7b' or HF config keys"
         )
     return raw, None
+
+
+_NAMED_KEY = re.compile(r"'([^']+)'|([A-Za-z_][\w.]*):")
+
+
+def _key_offset(content: str, message: str) -> int:
+    """The line of a spec block (1 = the first after the fence) that sets the key ``message`` starts by
+    naming (``'n_head' must …``, ``training.zero: …``); 0, the fence, when it names none the block sets."""
+    named = _NAMED_KEY.match(message)
+    if named is None:
+        return 0
+    key = named.group(1) or named.group(2).rsplit(".", 1)[-1]
+    spellings = (f"{key}:", f'"{key}":', f"'{key}':")
+    for number, line in enumerate(content.split("\n"), start=1):
+        if line.lstrip(" \t-{,").startswith(spellings):
+            return number
+    return 0
 
 
 def note_model(blocks: Sequence[Block]) -> dict[str, Any] | None:
@@ -210,7 +228,7 @@ def _context(content: str, span: int) -> _Computed | tuple[int, str]:
         count = count_params(spec)
         context = spec_context(spec, count, raw)
     except (SpecError, ValueError) as exc:
-        return (0, f"model-spec: {exc}")
+        return (_key_offset(content, str(exc)), f"model-spec: {exc}")
     summary = {"params": human_count(count.total)}
     if count.active != count.total:
         summary["active"] = human_count(count.active)
