@@ -599,3 +599,17 @@ def test_a_plain_one_line_part_defers_to_any_resolver_of_the_loader(monkeypatch:
     # A resolver for any first character (PyYAML files those under None) claims the value: the parser decides.
     monkeypatch.setitem(resolvers, None, [("tag:example.org,2026:id", re.compile(r"^wiki-\d+$"))])
     assert frontmatter._simple_part("id: wiki-1\n") is None
+
+
+@pytest.mark.parametrize("brk", ["\u2028", "\u2029", "\x85"])
+def test_unicode_line_breaks_inside_a_value_are_the_value_s(brk: str) -> None:
+    """Found in review: PyYAML breaks lines at LS, PS and NEL, so "title: Some<LS>Title" (pasted from a web
+    page) failed to parse, with an error on a later line; Obsidian reads it as one title."""
+    _lines, fm = _fm(f"---\ntitle: Some{brk}Title\naliases: [x{brk}y]\ntags: [a]\n---\n")
+    assert dict(fm.data) == {"title": f"Some{brk}Title", "aliases": [f"x{brk}y"], "tags": ["a"]}
+    lines_of = []
+    for title in (f"Some{brk}Title", "SomeTitle"):
+        with pytest.raises(NoteSyntaxError) as info:
+            _fm(f"---\ntitle: {title}\nok: 1\nbad: [x\n---\n")
+        lines_of.append(info.value.line)
+    assert lines_of == [5, 5]  # an error after it is at the line the note has it on

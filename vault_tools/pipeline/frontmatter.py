@@ -168,8 +168,17 @@ _HINTS = {
 }
 
 
+# PyYAML (YAML 1.1) breaks lines at NEL, LS and PS too; a note breaks them at "\n" only, and Obsidian reads
+# "title: A\u2028B" as one value.  They stand in for themselves as private-use characters while parsed.
+_BREAKS = {"\x85": "\ue001", "\u2028": "\ue002", "\u2029": "\ue003"}
+_TO_STAND_IN = str.maketrans(_BREAKS)
+_FROM_STAND_IN = str.maketrans({v: k for k, v in _BREAKS.items()})
+
+
 def load_yaml(text: str, first_line: int = 1) -> Any:
     """Parse YAML with the note loader; errors name the 1-based note line (``first_line`` is line 1)."""
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+        return _restored(load_yaml(text.translate(_TO_STAND_IN), first_line))
     try:
         return yaml.load(text, Loader=_Loader)
     except _DuplicateKeyError as exc:
@@ -186,6 +195,17 @@ def load_yaml(text: str, first_line: int = 1) -> Any:
         raise NoteSyntaxError(message, None if mark is None else mark.line + first_line) from None
     except yaml.YAMLError as exc:
         raise NoteSyntaxError(f"invalid YAML: {exc}", first_line) from None
+
+
+def _restored(value: Any) -> Any:
+    """``value`` with the line-break stand-ins of ``load_yaml`` turned back into what the note holds."""
+    if isinstance(value, str):
+        return value.translate(_FROM_STAND_IN)
+    if isinstance(value, dict):
+        return {_restored(key): _restored(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_restored(item) for item in value]
+    return value
 
 
 @record
