@@ -229,6 +229,29 @@ def test_explicit_claims_with_options_that_do_not_hold_say_so() -> None:
     assert [p.severity for p in map(_problem, results) if p is not None] == ["warning"] * 3
 
 
+def test_counts_listed_after_models_listed_pair_in_order() -> None:
+    """Found in review: "LLaMA-7B, LLaMA-13B and LLaMA-65B have 6.7B, 13B and 65B parameters" judged all
+    three against LLaMA-65B (two wrong); sibling sizes ("LLaMA-7B, 13B, 33B and 65B have …") against
+    LLaMA-7B (three wrong)."""
+    text = (
+        "LLaMA-7B, LLaMA-13B and LLaMA-65B have 6.7B, 13B and 65B parameters.\n"
+        "LLaMA-7B, 13B, 33B and 65B have 6.7B, 13B, 32.5B and 65.2B parameters.\n"
+        "LLaMA-7B and LLaMA-13B have 6.7B and 13.0B parameters respectively.\n"
+        "LLaMA-7B and LLaMA-13B have 6.7B, 13.0B and 9B parameters.\n"
+        "Mixtral 8x7B: 46.7B, 12.9B active.\n"
+    )
+    assert verdicts(text) == [
+        (1, "6.7B", "ok"),
+        (1, "13B", "ok"),
+        (1, "65B", "ok"),
+        (2, "6.7B", "ok"),  # the sizes after it name models the catalog is not asked about here
+        (3, "6.7B", "ok"),
+        (3, "13.0B", "ok"),
+        (5, "46.7B", "ok"),  # one model, two measures: no list to pair
+        (5, "12.9B", "ok"),
+    ]
+
+
 def test_crlf_note_keeps_line_numbers() -> None:
     text = "---\r\ntitle: X\r\n---\r\n\r\nLLaMA-7B: 6.7B\r\n"
     assert rows(evaluate_claims(note(text))) == [(5, "implicit", "6.7B", "6.7B", "ok")]

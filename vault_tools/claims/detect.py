@@ -315,8 +315,16 @@ def _implicit(
     ]
     previous_end = lo
     chain: tuple[ModelRef, int] | None = None  # the ref whose sibling sizes are being listed, and where
-    for start, end, stated in quantities:
+    paired = _respectively(text, refs, quantities, lo)
+    for number, (start, end, stated) in enumerate(quantities):
         ref = _ref_before(text, refs, start, lo)
+        if number in paired:
+            ref = paired[number]
+            if (
+                ref is None
+            ):  # a count of a listed model the catalog does not name, or a list that does not pair
+                previous_end = end
+                continue
         if ref is not None and _PART_RE().search(text, ref.end, start):
             previous_end = end  # "LLaMA-7B's MLP holds 4.3B": a count of a part, not of the model
             continue
@@ -337,6 +345,57 @@ def _implicit(
         measure, op, stated = _qualifiers(text, start, end, floor, stated)
         out.append(ImplicitCandidate(line, claim_text.strip(), ref, stated, measure, op))
         previous_end = end
+    return out
+
+
+def _respectively(
+    text: str, refs: Sequence[ModelRef], quantities: Sequence[tuple[int, int, Stated]], lo: int
+) -> dict[int, ModelRef | None]:
+    """Counts listed after models listed ("LLaMA-7B, LLaMA-13B and LLaMA-65B have 6.7B, 13B and 65B"): the
+    i-th count is the i-th model's.  By index of ``quantities``: the model to judge it against, or None for
+    no claim (a listed sibling size such as the "13B" of "LLaMA-7B, 13B and 65B", which names no preset
+    here, or lists of different lengths, which say nothing certain).  A count list after one model
+    ("Mixtral 8x7B: 46.7B, 12.9B active") is no such list and is not in the result.
+    """
+    out: dict[int, ModelRef | None] = {}
+    if len(quantities) < 2:  # most segments: nothing to pair
+        return out
+    spans = [(s, e) for s, e, _q in quantities]
+    siblings: set[int] = set()
+    for ref in refs:  # sizes listed right after a model name are names ("LLaMA-7B, 13B and 65B")
+        since = ref.end
+        for k, (s, e) in enumerate(spans):
+            if s < since:
+                continue
+            if not _SIBLING_RE.match(text[since:s]):
+                break
+            siblings.add(k)
+            since = e
+    k = 0
+    while k < len(spans):
+        run = [k]
+        while (
+            run[-1] + 1 < len(spans)
+            and run[-1] + 1 not in siblings
+            and _SIBLING_RE.match(text[spans[run[-1]][1] : spans[run[-1] + 1][0]])
+        ):
+            run.append(run[-1] + 1)
+        k = run[-1] + 1
+        if len(run) < 2 or run[0] in siblings:
+            continue
+        last = _ref_before(text, refs, spans[run[0]][0], lo)
+        if last is None:
+            continue
+        listed = [last]  # the models named before it, joined to it by list words
+        before = [r for r in refs if r.end <= last.start]
+        while before and _SIBLING_RE.match(text[before[-1].end : listed[0].start]):
+            listed.insert(0, before.pop())
+        sizes = [None for j in sorted(siblings) if last.end <= spans[j][0] < spans[run[0]][0]]
+        members: list[ModelRef | None] = [*listed, *sizes]
+        if len(members) < 2:
+            continue
+        for j, member in zip(run, members if len(members) == len(run) else [None] * len(run), strict=True):
+            out[j] = member
     return out
 
 
