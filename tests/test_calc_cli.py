@@ -98,3 +98,10 @@ def test_calc_takes_a_model_folder_or_the_preset_a_folder_is_named_after(
     )
     assert main(["calc", ""]) == 2
     assert "no model given" in capsys.readouterr().err
+
+
+def test_lora_targets_without_a_rank_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """Found in review: the targets were ignored without a word (full fine-tuning was shown), exit 0."""
+    assert main(["calc", "llama-7b", "--lora-targets", "all-linear"]) == 2
+    assert "training.lora_targets: set lora_rank too" in capsys.readouterr().err
+    assert main(["calc", "llama-7b", "--lora-targets", "all-linear", "--lora-rank", "8", "--json"]) == 0

@@ -177,7 +177,11 @@ class TrainingOptions:
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None) -> TrainingOptions:
         """Validate a note's ``training:`` mapping; ValueError naming the key and the allowed values."""
-        return cls(**_kwargs(cls, mapping, "training", _TRAINING_KEYS))
+        kwargs = _kwargs(cls, mapping, "training", _TRAINING_KEYS)
+        if "lora_targets" in kwargs and kwargs.get("lora_rank") is None:
+            # Without a rank the adapters are not trained at all: the targets would be ignored silently.
+            raise ValueError("training.lora_targets: set lora_rank too (LoRA trains adapters of that rank)")
+        return cls(**kwargs)
 
 
 def normalize_target(name: str) -> str:
