@@ -356,7 +356,7 @@ def vault_index(root: Path, config: Config) -> dict[str, Mapping[str, Any]]:
     vault, where they would otherwise be unknown.  Only notes holding the word are parsed, and only as far as
     their names and first spec; one that cannot be read is left out (a run naming it reports why).
     """
-    from vault_tools.pipeline.engine import Options, note_context
+    from vault_tools.pipeline.engine import Options, note_context, note_names
     from vault_tools.pipeline.text import decode_note
     from vault_tools.processors import KIND, note_model
 
@@ -376,8 +376,7 @@ def vault_index(root: Path, config: Config) -> dict[str, Mapping[str, Any]]:
         model = note_model(context.blocks)
         if model is None:
             continue
-        names = (context.title, *context.aliases, Path(entry.path).stem)
-        for name in dict.fromkeys(names):
+        for name in note_names(context, entry.path):  # the names a run's entry gives the index
             out.setdefault(reference_key(name), model)
     return out
 

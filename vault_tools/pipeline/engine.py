@@ -188,7 +188,7 @@ def _pass(
         context = _note_context(text, lines, path, config, kinds, options, edited_from)
     except ValueError as exc:
         return Result(text=text, changed=False, problems=(problem_from(exc),))
-    title, body_start = context.title, context.body_start_line - 1
+    body_start = context.body_start_line - 1
     outputs: list[Rendered] = []
     problems: list[Problem] = [
         Problem(b.line, f"{b.kind}: fence is never closed; add the closing ``` line")
@@ -220,7 +220,7 @@ def _pass(
     new_lines, region_problems = regions.apply_regions(
         lines, updates, newline, force=options.force, found=found
     )
-    names = tuple(dict.fromkeys((title, *context.aliases, PurePath(path).stem)))
+    names = note_names(context, path)
     memo = "".join(memo_token(u.memo_key, u.text) for u in updates if u.memo_key is not None)
     return _Pass(
         lines,
@@ -326,8 +326,7 @@ def _note_context(
     edited_from: str = "",
 ) -> NoteContext:
     """``note_context`` for a text already split into ``lines``."""
-    fm = frontmatter.find_frontmatter(lines)
-    meta = frontmatter.note_meta(fm, lines, (config.status_key, config.date_key)) if fm is not None else None
+    fm, meta = _read_frontmatter(lines, config)
     body_start = fm.body_start if fm is not None else 0
     # A slice of the text, not its lines joined again: the lines are the text.
     body = text[sum(map(len, lines[:body_start])) :] if body_start else text
@@ -361,14 +360,25 @@ def _settle(
 
 def _frontmatter_problem(text: str, config: Config) -> Problem | None:
     """What parsing ``text``'s frontmatter (and reading its typed keys) finds wrong, if anything."""
-    lines = note_lines(text)
     try:
-        fm = frontmatter.find_frontmatter(lines)
-        if fm is not None:
-            frontmatter.note_meta(fm, lines, (config.status_key, config.date_key))
+        _read_frontmatter(note_lines(text), config)
     except ValueError as exc:
         return problem_from(exc)
     return None
+
+
+def _read_frontmatter(
+    lines: Sequence[str], config: Config
+) -> tuple[frontmatter.Frontmatter | None, frontmatter.NoteMeta | None]:
+    """The note's frontmatter and its typed view, the vault's owned keys checked (``NoteSyntaxError``)."""
+    fm = frontmatter.find_frontmatter(lines)
+    meta = frontmatter.note_meta(fm, lines, (config.status_key, config.date_key)) if fm is not None else None
+    return fm, meta
+
+
+def note_names(context: NoteContext, path: str) -> tuple[str, ...]:
+    """What other notes may call the note by: its title, its aliases and its file name."""
+    return tuple(dict.fromkeys((context.title, *context.aliases, PurePath(path).stem)))
 
 
 def _wants(proc: Processor, text: str, kinds: Sequence[str]) -> bool:
