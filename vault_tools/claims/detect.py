@@ -319,10 +319,9 @@ def _implicit(
     for number, (start, end, stated) in enumerate(quantities):
         ref = _ref_before(text, refs, start, lo)
         if number in paired:
+            # None: a count of a listed model the catalog does not name, or of a list that does not pair.
             ref = paired[number]
-            if (
-                ref is None
-            ):  # a count of a listed model the catalog does not name, or a list that does not pair
+            if ref is None:
                 previous_end = end
                 continue
         if ref is not None and _PART_RE().search(text, ref.end, start):

@@ -35,7 +35,7 @@ from vault_tools import __version__
 from vault_tools.digests import blake2b
 from vault_tools.pipeline import files
 from vault_tools.pipeline.config import Config
-from vault_tools.pipeline.problem import Problem
+from vault_tools.pipeline.problem import Problem, leaves_stale
 from vault_tools.pipeline.runner import FileReport, Mode, display_path
 from vault_tools.records import fields, record, replace
 
@@ -280,8 +280,8 @@ class Cache:
             return None
         if changed and mode != "check":  # refresh has work to do on it
             return None
-        if mode != "check" and any(p.severity == "stale" for p in problems):
-            return None  # refresh cannot bring it up to date (a region edited by hand): it must say so
+        if mode != "check" and leaves_stale(problems):
+            return None  # refresh cannot bring it up to date: it must process the note to say so
 
         try:
             info = os.stat(path)  # noqa: PTH116 - no Path methods in this loop over every note

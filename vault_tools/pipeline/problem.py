@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from vault_tools.records import record
@@ -16,3 +17,9 @@ class Problem:
     line: int
     message: str
     severity: Severity = "error"
+
+
+def leaves_stale(problems: Iterable[Problem]) -> bool:
+    """Whether a refresh that reported ``problems`` left the note stale (a region edited by hand, kept; a
+    region with nowhere to go): such a note is not processed, and a refresh says so in its exit code."""
+    return any(p.severity == "stale" for p in problems)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from vault_tools.pipeline import files
 from vault_tools.pipeline.config import Config, absolute, find_vault_root, load_config
-from vault_tools.pipeline.problem import Problem
+from vault_tools.pipeline.problem import Problem, leaves_stale
 from vault_tools.records import field, record, replace
 
 if TYPE_CHECKING:  # the engine and the processors load when a note is processed, not for a cache hit
@@ -161,9 +161,7 @@ def process_file(
         shown,
         result.problems,
         changed=result.changed,
-        # A note refresh could not bring up to date (a region edited by hand, kept; a region with nowhere to
-        # go) is not processed: the run says so in its exit code, as check does.
-        failed=result.failed or (not check and any(p.severity == "stale" for p in result.problems)),
+        failed=result.failed or (not check and leaves_stale(result.problems)),
         changes=result.changes,
         status=result.status,
         read_as=fingerprint,
