@@ -176,6 +176,69 @@ def test_a_longer_model_name_is_not_judged_as_the_family_member_inside_it() -> N
     ]
 
 
+def test_a_bare_family_name_means_any_of_its_sizes() -> None:
+    """Found in review: "GPT-2 has 1.5B parameters" was judged wrong against GPT-2 small (124M), the
+    checkpoint the Hub calls gpt2, and "BERT has 340M" against BERT base.  Prose uses the family name for
+    any size: a count that fits one is ok, one that fits none is wrong where the family's sizes are all
+    known, and unverified where a size may be missing from the presets (Falcon 180B)."""
+    text = (
+        "GPT-2 has 1.5B parameters.\n"
+        "BERT has 340M parameters.\n"
+        "Mixtral has 12.9B active parameters.\n"
+        "GPT-2 has 117M parameters.\n"
+        "Falcon has 180B parameters.\n"
+        "GPT-2 has 124M parameters, as the rumour goes.\n"
+    )
+    results = evaluate_claims(note(text))
+    assert [(r.line, r.stated, r.computed, r.verdict) for r in results] == [
+        (1, "1.5B", "1.6B", "ok"),
+        (2, "340M", "340M", "ok"),
+        (3, "12.9B", "12.9B", "ok"),
+        (4, "117M", "124M", "wrong"),
+        (5, "180B", None, "unverified"),
+        (6, "124M", "124M", "unverified"),
+    ]
+    assert results[0].message.startswith("as GPT-2 XL (1.5B); 1.5B is the size in the model's name")
+    assert results[1].message == "as BERT large (uncased)"
+    assert results[2].message == "active parameters per token; as Mixtral 8x7B"
+    assert results[3].message == (
+        "no GPT-2 size has it: GPT-2 small (124M): 124.44M, GPT-2 medium (355M): 354.82M, "
+        "GPT-2 large (774M): 774.03M, GPT-2 XL (1.5B): 1.56B"
+    )
+    assert results[4].message == (
+        "Falcon names several models; name its size (the presets know Falcon 7B: 6.92B, Falcon 40B: 41.30B)"
+    )
+    assert results[5].message == "stated as a rumour; not checked"
+
+
+def test_family_names_are_catalog_names_of_their_members() -> None:
+    """Each FAMILIES key is a normalised name the catalog resolves to one of the sizes it lists."""
+    from vault_tools.claims.models import FAMILIES, preset_catalog
+    from vault_tools.names import normalize_name
+
+    catalog = preset_catalog()
+    for name, (members, _complete) in FAMILIES.items():
+        assert normalize_name(name) == name
+        found = catalog.lookup(name)
+        assert found is not None and found.key in members
+        assert all(catalog.lookup(key) is not None for key in members)
+
+
+def test_a_size_a_presets_name_carries_reads_as_about_that_size() -> None:
+    """GPT-2 XL's names carry 1.5B (gpt2-1.5b): "GPT-2 XL has 1.5B" restates it, as "LLaMA-7B: 7B" does;
+    the active count of Qwen3-30B-A3B is no size of its name's."""
+    assert verdicts("GPT-2 XL has 1.5B parameters.\nGPT-2 XL has 1.4B parameters.\n") == [
+        (1, "1.5B", "ok"),
+        (2, "1.4B", "wrong"),
+    ]
+    from vault_tools.claims.models import name_sizes
+
+    assert name_sizes(["Qwen3-30B-A3B", "Mixtral 8x7B", "gpt2-1.5b"]) == {
+        ("30", 30 * 10**9),
+        ("1.5", 15 * 10**8),
+    }
+
+
 def test_counts_of_parts_and_compute_are_no_parameter_claims() -> None:
     """Found in review: true statements judged wrong against the model's total."""
     text = (

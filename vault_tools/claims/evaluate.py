@@ -18,10 +18,11 @@ from vault_tools.claims.detect import (
     segment_candidates,
 )
 from vault_tools.claims.grammar import ExplicitClaim, parse_claim
-from vault_tools.claims.models import ModelCatalog, ModelEntry, ModelRef, preset_catalog
+from vault_tools.claims.models import Family, ModelCatalog, ModelEntry, ModelRef, preset_catalog
 from vault_tools.claims.quantities import compute
 from vault_tools.claims.scan import Fence, bare_line, ended_lines, scan_rows
-from vault_tools.claims.verdict import Verdict, judge
+from vault_tools.claims.verdict import Judgement, Verdict, judge
+from vault_tools.fmt import human_count
 from vault_tools.names import normalize_name
 from vault_tools.pipeline.config import DEFAULT_HEADINGS
 from vault_tools.pipeline.model import NoteContext
@@ -253,12 +254,14 @@ class _Resolver:
         ref = candidate.ref
         stated = candidate.stated
         base = (candidate.line, candidate.text, stated.text)
+        family = self._catalog.family(ref)
+        if family is not None:
+            return self._family(candidate, family)
         model = self._ref_model(ref)
         if isinstance(model, str):
             return ClaimResult(*base, None, None, "unverified", "implicit", model)
-        _spec, count = model
-        value = count.active if candidate.measure == "active" else count.total
-        judged = judge(stated, value, candidate.op, size_label=candidate.size_label)
+        entry = self._catalog.lookup(ref.name) if ref.source == "preset" else None
+        judged = self._judge_count(candidate, model, entry)
         if candidate.rumour:
             message = "stated as a rumour; not checked"
             return ClaimResult(
@@ -268,6 +271,50 @@ class _Resolver:
         if candidate.measure == "active":
             message = f"active parameters per token{'; ' + message if message else ''}"
         return ClaimResult(*base, judged.computed, judged.computed_full, judged.verdict, "implicit", message)
+
+    def _judge_count(
+        self, candidate: ImplicitCandidate, model: Resolved, entry: ModelEntry | None = None
+    ) -> Judgement:
+        """Judge the count ``candidate`` states for ``model`` (the preset ``entry``, if it is one).
+
+        A total restating a size the preset's names carry (``GPT-2 has 1.5B`` for GPT-2 XL (1.5B)) is read
+        as that size, as when the name in the text carries it (``LLaMA-7B: 7B``).
+        """
+        stated = candidate.stated
+        nominal = (
+            entry is not None
+            and candidate.measure == "total"
+            and (stated.mantissa, stated.value) in entry.sizes
+        )
+        value = _measured(candidate, model[1])
+        return judge(stated, value, candidate.op, size_label=candidate.size_label or nominal)
+
+    def _family(self, candidate: ImplicitCandidate, family: Family) -> ClaimResult:
+        """A count stated for a bare family name: ok when it fits one of the family's sizes."""
+        base = (candidate.line, candidate.text, candidate.stated.text)
+        measure = "active parameters per token; " if candidate.measure == "active" else ""
+        sizes: list[tuple[str, int, Judgement]] = []  # title, count, judgement
+        for entry in family.members:
+            model = self._catalog.spec_and_count(entry)
+            if not isinstance(model, str):
+                judged = self._judge_count(candidate, model, entry)
+                sizes.append((entry.title, _measured(candidate, model[1]), judged))
+        fits = next(((title, j) for title, _count, j in sizes if j.verdict == "ok"), None)
+        if fits is not None:
+            title, judged = fits
+            verdict: Verdict = "unverified" if candidate.rumour else "ok"
+            message = "; ".join(filter(None, (f"{measure}as {title}", judged.message)))
+            if candidate.rumour:
+                message = "stated as a rumour; not checked"
+            return ClaimResult(*base, judged.computed, judged.computed_full, verdict, "implicit", message)
+        listed = ", ".join(f"{title}: {human_count(count)}" for title, count, _judged in sizes)
+        if family.complete and sizes and not candidate.rumour:
+            # Shown against the size nearest the stated count.
+            _title, _count, near = min(sizes, key=lambda size: abs(size[1] - candidate.stated.value))
+            message = f"{measure}no {family.name} size has it: {listed}"
+            return ClaimResult(*base, near.computed, near.computed_full, "wrong", "implicit", message)
+        message = f"{family.name} names several models; name its size (the presets know {listed})"
+        return ClaimResult(*base, None, None, "unverified", "implicit", message)
 
     def _ref_model(self, ref: ModelRef) -> Resolved | str:
         if ref.source == "unknown":
@@ -304,6 +351,11 @@ def _judged(key: SegmentKey, catalog: ModelCatalog) -> tuple[ClaimResult | None,
         resolver._result(candidate) if _pure(candidate) else None
         for candidate in segment_candidates(key, catalog)[0]
     )
+
+
+def _measured(candidate: ImplicitCandidate, count: ParamCount) -> int:
+    """The count ``candidate`` states: the active parameters per token or the total."""
+    return count.active if candidate.measure == "active" else count.total
 
 
 def _pure(candidate: Candidate) -> bool:

@@ -26,6 +26,17 @@ _SEPARATORS = frozenset(" \t-_.")
 # The size written in a model's name (``405B`` in "Llama 3.1 405B"), never an expert shape like ``8x7B``.
 _SIZE_LABEL_RE = re.compile(r"(?<![x×\d.])(\d+(?:\.\d+)?)\s?([KMBT])$", re.IGNORECASE)
 _SIZE_FACTORS = {"k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
+# A size anywhere in a preset's name, standing alone: ``30B`` in "Qwen3-30B-A3B", not its active ``A3B``.
+_NAME_SIZE_RE = re.compile(r"(?<![A-Za-z0-9.x×])(\d+(?:\.\d+)?)([KMBT])(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def name_sizes(names: Iterable[str]) -> frozenset[tuple[str, Fraction]]:
+    """The sizes written in ``names``, as written and as a count: a model's nominal sizes."""
+    return frozenset(
+        (number, Fraction(number) * _SIZE_FACTORS[letter.lower()])
+        for name in names
+        for number, letter in _NAME_SIZE_RE.findall(name)
+    )
 
 
 @record
@@ -35,6 +46,8 @@ class ModelEntry:
     key: str
     title: str
     mapping: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # The sizes its names carry, as written and as a count: ``("1.5", 1.5·10⁹)`` for GPT-2 XL (1.5B).
+    sizes: frozenset[tuple[str, Fraction]] = frozenset()
 
 
 @record
@@ -59,10 +72,42 @@ class ModelRef:
 _MAX_COUNTS = 512
 
 
+# Bare family names prose uses for any of the family's sizes: "GPT-2 has 1.5B parameters" is about GPT-2 XL
+# and "BERT has 340M" about BERT large, though ``calc gpt2`` and ``calc bert`` mean the checkpoints the Hub
+# calls so.  A count stated for such a name is checked against each size listed (preset keys), by the name
+# as written after ``normalize_name``.  ``complete``: the family was released in just these sizes, so a
+# count that fits none is wrong; otherwise it may be a size the presets lack, and it is not judged.
+FAMILIES: Mapping[str, tuple[tuple[str, ...], bool]] = MappingProxyType(
+    {
+        "gpt2": (("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"), True),
+        "bert": (("bert-base", "bert-large"), True),
+        "mixtral": (("mixtral-8x7b", "mixtral-8x22b"), True),
+        "roberta": (("roberta-base",), False),
+        "t5": (("t5-base",), False),
+        "falcon": (("falcon-7b", "falcon-40b"), False),
+        "mistral": (("mistral-7b",), False),
+        "qwen3moe": (("qwen3-30b-a3b",), False),
+    }
+)
+
+
+@record
+class Family:
+    """The sizes a bare family name may mean (``FAMILIES``), as catalog entries."""
+
+    name: str  # as written
+    members: tuple[ModelEntry, ...]
+    complete: bool
+
+
 class ModelCatalog:
     """Known models by every normalised name and alias, with a cache of their parameter counts."""
 
-    def __init__(self, named: Iterable[tuple[Sequence[str], ModelEntry]]) -> None:
+    def __init__(
+        self,
+        named: Iterable[tuple[Sequence[str], ModelEntry]],
+        families: Mapping[str, tuple[tuple[str, ...], bool]] | None = None,
+    ) -> None:
         index: dict[str, ModelEntry] = {}
         longest = 1
         for names, entry in named:
@@ -78,9 +123,20 @@ class ModelCatalog:
         # Insertion-ordered: once past _MAX_COUNTS the oldest count goes, so a vault of 10,000 spec notes
         # does not keep 10,000 counts alive (the presets are counted again if ever evicted).
         self._counts: dict[str, tuple[ModelSpec, ParamCount] | str] = {}
+        self._families = families or {}
 
     def lookup(self, name: str) -> ModelEntry | None:
         return self._index.get(normalize_name(name))
+
+    def family(self, ref: ModelRef) -> Family | None:
+        """The sizes ``ref`` may mean when it is a bare family name (``GPT-2``, ``BERT``), else None."""
+        if ref.source != "preset" or not self._families:
+            return None
+        found = self._families.get(normalize_name(ref.text))
+        if found is None:
+            return None
+        keys, complete = found
+        return Family(ref.text, tuple(self._index[normalize_name(key)] for key in keys), complete)
 
     def with_models(self, models: Mapping[str, Mapping[str, Any]]) -> ModelCatalog:
         """This catalog plus ``models`` (title → {"aliases": [...], "config": {...}}); existing names win."""
@@ -89,7 +145,7 @@ class ModelCatalog:
             aliases = tuple(str(a) for a in raw.get("aliases", ()))
             entry = ModelEntry(key=title, title=title, mapping=MappingProxyType(dict(raw["config"])))
             named.append(((title, *aliases), entry))
-        return ModelCatalog(named)
+        return ModelCatalog(named, self._families)
 
     def spec_and_count(self, entry: ModelEntry) -> tuple[ModelSpec, ParamCount] | str:
         """The spec and exact count of ``entry`` (computed once), or why it cannot be counted."""
@@ -252,6 +308,7 @@ def preset_catalog() -> ModelCatalog:
     """The built-in presets as a catalog (built once per process)."""
     named = []
     for key, preset in presets().items():
-        entry = ModelEntry(key=key, title=preset.title, mapping=MappingProxyType({"preset": key}))
-        named.append(((key, preset.title, *preset.aliases), entry))
-    return ModelCatalog(named)
+        names = (key, preset.title, *preset.aliases)
+        entry = ModelEntry(key, preset.title, MappingProxyType({"preset": key}), name_sizes(names))
+        named.append((names, entry))
+    return ModelCatalog(named, FAMILIES)
