@@ -138,6 +138,33 @@ def test_a_list_items_dash_is_no_minus_sign() -> None:
     ]
 
 
+def test_a_dash_that_separates_a_label_is_no_minus_sign() -> None:
+    """Found in review: "fp16 - 7B × 2 bytes = 14 GB" read as 2 bytes − 14 GB and judged wrong.  A negative
+    reading of a result stated positive gives way to the expression after the dash; with none after it
+    the claim stays as written."""
+    text = "fp16 - 7B × 2 bytes = 14 GB\nint8 - 7B × 1 byte = 8 GB\n2 - 5 = 3\n"
+    assert [(r.line, r.text, r.computed, r.verdict) for r in evaluate_claims(note(text))] == [
+        (1, "7B × 2 bytes = 14 GB", "14 GB", "ok"),
+        (2, "7B × 1 byte = 8 GB", "7 GB", "wrong"),
+        (3, "2 - 5 = 3", "-3", "wrong"),
+    ]
+
+
+def test_sizes_counted_in_bits_and_units_after_parentheses() -> None:
+    """Found in review: quantisation sizes in bits and a sum of bytes per parameter were no claims."""
+    text = (
+        "- 7B × 4 bits = 3.5 GB\n- 7B × 4 bits / 8 = 3.5 GB\n- 7B params × 4-bit = 4 GB\n"
+        "- 7B * (2 + 2 + 12) bytes = 112 GB\n- 7B × 4 bits = 28 GB\n"
+    )
+    assert verdicts(text) == [
+        (1, "3.5 GB", "ok"),
+        (2, "3.5 GB", "ok"),
+        (3, "4 GB", "ok"),
+        (4, "112 GB", "ok"),
+        (5, "28 GB", "wrong"),
+    ]
+
+
 def test_byte_units_as_people_write_them() -> None:
     """Found in review: "14 gigabytes", "14 gb", "28 기가바이트" lost their unit and were judged wrong
     against a byte count."""

@@ -53,6 +53,7 @@ def test_evaluate(text: str, value: Fraction, dim: int) -> None:
         ("2^0.5", "whole plain numbers"),
         ("", "expected an expression"),
         ("1T * 1T * 1T * 1T", "too large"),
+        ("2 GB bytes", "'bytes' after a size in bytes"),
     ],
 )
 def test_evaluate_rejects(text: str, message: str) -> None:
@@ -86,3 +87,22 @@ def test_evaluate_matches_python_arithmetic(case: tuple[str, int]) -> None:
 def test_evaluate_fails_only_with_value_error(text: str) -> None:
     with contextlib.suppress(ValueError):
         evaluate(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("7B × 4 bits", 3_500_000_000),
+        ("7B × 4-bit", 3_500_000_000),
+        ("7B × 4 bits / 8", 3_500_000_000),  # the bits divided by 8 bits a byte, not bytes divided again
+        ("7B × 4 bits / 2", 1_750_000_000),
+        ("70B × 4.5 bits", 39_375_000_000),
+        ("7B * (2 + 2 + 12) bytes", 112_000_000_000),
+        ("(1 + 1) 바이트", 2),
+        ("7B × 4 bits per param", 3_500_000_000),
+    ],
+)
+def test_units_after_a_number_or_a_parenthesis(text: str, value: int) -> None:
+    """Found in review: ``7B × 4 bits = 3.5 GB`` and ``7B * (2 + 2 + 12) bytes = 112 GB`` were no claims."""
+    result = evaluate(text)
+    assert (result.value, result.dim) == (value, 1)

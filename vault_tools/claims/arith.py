@@ -31,7 +31,7 @@ class ArithmeticCandidate:
     rumour: bool = False
 
 
-_EXPRESSION_KINDS = frozenset({"num", "op", "lpar", "rpar", "sup", "label"})
+_EXPRESSION_KINDS = frozenset({"num", "op", "lpar", "rpar", "sup", "label", "unit"})
 _RESULT_FOLLOWERS = frozenset({"word", "sep", "rel", "rpar"})
 
 
@@ -59,12 +59,12 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
             continue
         if k + 1 < len(tokens) and tokens[k + 1].kind not in _RESULT_FOLLOWERS:
             continue
-        found = _left_expression(tokens, r, marker)
+        stated = tokens[k].stated
+        assert stated is not None
+        found = _left_expression(tokens, r, marker, stated.value >= 0)
         if found is None:
             continue
         left, value = found
-        stated = tokens[k].stated
-        assert stated is not None
         if approximate and not stated.approximate:
             stated = replace(stated, approximate=True)
         start, end = left[0].start, tokens[k].end
@@ -75,26 +75,36 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
 
 
 def _left_expression(
-    tokens: Sequence[Token], r: int, marker: int = -1
+    tokens: Sequence[Token], r: int, marker: int = -1, positive: bool = False
 ) -> tuple[Sequence[Token], Value] | None:
     """The longest numeric expression ending just before the relation at ``r``, evaluated; it starts after
-    the list marker at offset ``marker`` (-1: none)."""
+    the list marker at offset ``marker`` (-1: none).
+
+    ``positive``: the stated result is not negative.  Then a negative reading comes from a dash that
+    separates a label from the expression (``fp16 - 7B × 2 bytes = 14 GB``), when a shorter expression
+    after it reads otherwise; no shorter one, and it is the claim as written (``2 - 5 = 3`` is wrong).
+    """
     first = r
     while first > 0 and tokens[first - 1].kind in _EXPRESSION_KINDS and tokens[first - 1].start != marker:
         first -= 1
+    negative: tuple[Sequence[Token], Value] | None = None
     for start in range(first, r):
         piece = tokens[start:r]
         if count_operators(piece) == 0:
-            return None
+            break
         if piece[0].kind not in ("num", "lpar", "op"):
             continue
         try:
             value = evaluate_tokens(piece)
         except ValueError:
             continue
-        if value.dim in (0, 1):
-            return piece, value
-    return None
+        if value.dim not in (0, 1):
+            continue
+        if positive and value.value < 0:
+            negative = negative or (piece, value)
+            continue
+        return piece, value
+    return negative
 
 
 def find_annotation(segment: Segment) -> ArithmeticCandidate | None:

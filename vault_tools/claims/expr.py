@@ -17,7 +17,7 @@ from typing import Literal
 from vault_tools.claims.numbers import CORE_PATTERN, Stated, stated_from_match
 from vault_tools.records import record
 
-TokenKind = Literal["num", "op", "lpar", "rpar", "sup", "rel", "label", "word", "sep"]
+TokenKind = Literal["num", "op", "lpar", "rpar", "sup", "rel", "label", "word", "sep", "unit"]
 
 MAX_EXPONENT = 64
 MAX_MAGNITUDE = Fraction(10) ** 40
@@ -47,6 +47,10 @@ LABELS = frozenset(
     {"param", "params", "parameter", "parameters", "state", "states", "layer", "layers", "head", "heads"}
     | {"token", "tokens", "gpu", "gpus", "copy", "copies", "expert", "experts", "weights", "개", "명"}
 )
+# Units written after a number or a parenthesis, not joined to it by the quantity pattern: ``4 bits``,
+# ``4-bit``, ``(2 + 2 + 12) bytes``; in bytes.
+UNITS: dict[str, Fraction] = {"bit": Fraction(1, 8), "bits": Fraction(1, 8)}
+UNITS |= dict.fromkeys(("byte", "bytes", "바이트"), Fraction(1))
 _OPS = {"*": "*", "×": "*", "·": "*", "⋅": "*", "/": "/", "÷": "/", "+": "+", "-": "-", "−": "-", "^": "^"}
 # One pass over the line: a quantity (numbers.CORE_PATTERN, with its guard against "Q4", "8x7B"), else the
 # first alternative that fits; the last one takes any character, so every position is covered.
@@ -75,7 +79,7 @@ class Token:
     start: int
     end: int
     stated: Stated | None = None  # numbers: the quantity as written
-    value: Fraction = Fraction(0)  # numbers and dtypes: in base units
+    value: Fraction = Fraction(0)  # numbers and dtypes: in base units; units: bytes per unit
     dim: int = 0  # numbers and dtypes: 1 when the value is bytes
 
 
@@ -85,6 +89,9 @@ class Value:
 
     value: Fraction
     dim: int = 0
+    # Bytes counted in bits, not yet divided by 8: the ``/ 8`` of ``7B × 4 bits / 8`` turns bits into
+    # bytes, which the value already is, and a second division would count them twice.
+    bits: bool = False
 
 
 def tokenize(text: str) -> list[Token]:
@@ -103,6 +110,14 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("op", "^", start, end))
         elif kind == "op":
             tokens.append(Token("op", _OPS[piece], start, end))
+        elif kind == "text" and piece.lower() in UNITS:
+            if (
+                len(tokens) >= 2
+                and tokens[-1].text == "-"
+                and tokens[-2].end == start - 1 == tokens[-1].start
+            ):
+                tokens.pop()  # "4-bit": a hyphenated unit, not a subtraction
+            tokens.append(Token("unit", piece, start, end, None, UNITS[piece.lower()], 1))
         elif kind == "text":
             tokens.append(Token("label" if piece.lower() in LABELS else "word", piece, start, end))
         elif kind != "space":
@@ -157,6 +172,14 @@ class _Parser:
             if token.kind == "sup":
                 self.pos += 1
                 left = _power(left, Value(Fraction(2 if token.text == "²" else 3)))
+                continue
+            if token.kind == "unit":
+                if left.dim:
+                    raise ValueError(f"column {token.start + 1}: {token.text!r} after a size in bytes")
+                self.pos += 1
+                bits = token.value != 1
+                left = _checked(Value(left.value * token.value, 1, bits))
+                self._skip_labels()  # "4 bits per param"
                 continue
             if token.kind != "op":
                 return left
@@ -218,13 +241,15 @@ def _apply(op: str, left: Value, right: Value) -> Value:
         if left.dim != right.dim:
             raise ValueError("cannot add bytes and plain numbers")
         total = left.value + right.value if op == "+" else left.value - right.value
-        return _checked(Value(total, left.dim))
+        return _checked(Value(total, left.dim, left.bits and right.bits))
     if op == "*":
-        return _checked(Value(left.value * right.value, left.dim + right.dim))
+        return _checked(Value(left.value * right.value, left.dim + right.dim, left.bits or right.bits))
     if op == "/":
         if right.value == 0:
             raise ValueError("division by zero")
-        return _checked(Value(left.value / right.value, left.dim - right.dim))
+        if left.bits and right.dim == 0 and right.value == 8:
+            return Value(left.value, left.dim)  # bits / 8 bits a byte: the bytes the value holds
+        return _checked(Value(left.value / right.value, left.dim - right.dim, left.bits))
     return _power(left, right)
 
 
