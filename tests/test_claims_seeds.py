@@ -37,7 +37,7 @@ SEED_ARTICLE = [
     (105, "6.7B", "ok"),  # | LLaMA-7B | … | 6.7B |
     (106, "13.0B", "ok"),  # | LLaMA-13B | … | 13.0B | — 13.02B
     (107, "32.5B", "ok"),  # | LLaMA-33B | … | 32.5B | — 32.53B
-    (108, "65.2B", "wrong"),  # | LLaMA-65B | … | 65.2B | — 65.29B rounds to 65.3B (the paper truncates)
+    (108, "65.2B", "ok"),  # | LLaMA-65B | … | 65.2B | — 65.29B, truncated as the paper does
     (112, "6.55B", "wrong"),  # 12 * 32 * 4096² + 32000 * 4096 ≈ 6.55B — it is 6,573,522,944 ≈ 6.57B
     (120, "약 70억 명", "ok"),  # 약 70억 명의 참여자를 보유한 LLaMA-7B ("participants" = parameters)
     (122, "28GB", "ok"),  # 7B * 4바이트 = 28GB
@@ -79,9 +79,7 @@ def test_seed_messages_say_why() -> None:
     assert article[112].computed == "6.57B"
     assert article[112].computed_full == "6,573,522,944"
     assert article[112].kind == "arithmetic"
-    assert (
-        article[108].message == "computed 65.3B ≠ stated 65.2B (the stated value is truncated, not rounded)"
-    )
+    assert article[108].message == "65.2B is 65.29B truncated, not rounded"
     note = {(r.line, r.stated): r for r in evaluate_claims(load("seed_note.md"))}
     assert note[(43, "~1.7T")].message.startswith("unknown model 'GPT-4'")
     assert note[(41, "110M")].computed_full == "109,514,298"

@@ -123,7 +123,7 @@ def _text(notes: list[NoteClaims], errors: list[str]) -> str:
             computed = c.computed or "—"
             if c.computed_full and c.computed_full != c.computed:
                 computed += f" ({c.computed_full})"
-            verdict = c.verdict + (f": {c.message}" if c.message and c.verdict != "ok" else "")
+            verdict = c.verdict + (f": {c.message}" if c.message else "")
             rows.append((str(c.line), _short(c.text), c.stated, computed, verdict))
         widths = [max(display_width(r[i]) for r in rows) for i in range(4)]
         for r in rows:

@@ -4,7 +4,9 @@ Rules (``step`` is one unit of the last significant digit the author wrote; trai
 are not significant, so ``110M`` has a step of 10M and ``6.7B`` a step of 0.1B):
 
 * **plain** (``6.7B``, ``= 1 GiB``): ok when the computed value rounds to the stated one at that step,
-  i.e. ``|computed − stated| ≤ step/2`` (an exact half is accepted either way);
+  i.e. ``|computed − stated| ≤ step/2`` (an exact half is accepted either way), or when it is the
+  computed value truncated at that step, as model cards write them (``1.23B`` for 1.2358B: two or more
+  significant digits, at most 3% off; the message says so);
 * **approximate** (``~``, ``≈``, ``about``, ``약``, or the size in a model's name restated as its count):
   a round number of one or two significant digits (``~13B``, ``약 70억``) is ok within
   ``max(step/2, 5%)``; a number written with more precision (``≈ 6.55B``, ``~6.7B``, ``≈ 405B``) shows
@@ -24,7 +26,7 @@ from typing import Literal
 
 from vault_tools.claims.grammar import Op
 from vault_tools.claims.numbers import BYTE_UNITS, TWIN_UNIT, Stated, format_full, format_like
-from vault_tools.records import record
+from vault_tools.records import record, replace
 
 Verdict = Literal["ok", "wrong", "unverified"]
 
@@ -80,11 +82,36 @@ def judge(stated: Stated, computed: int | Fraction, op: Op = "=", *, size_label:
     mixup = unit_mixup(stated, value, op)
     if mixup is not None:
         return Judgement("wrong", shown, full, mixup)
+    if truncated(stated, value, op):
+        return Judgement(
+            "ok", shown, full, f"{stated.text} is {_finer(value, stated)} truncated, not rounded"
+        )
     symbol = {"=": "≠", "≈": "is not ≈"}.get(op, f"is not {op}")
-    message = f"computed {shown} {symbol} stated {stated.text}"
-    if op in ("=", "≈") and stated.value <= value < stated.value + stated.step:
-        message += " (the stated value is truncated, not rounded)"
-    return Judgement("wrong", shown, full, message)
+    return Judgement("wrong", shown, full, f"computed {shown} {symbol} stated {stated.text}")
+
+
+TRUNCATED_SHARE = Fraction(3, 100)
+
+
+def truncated(stated: Stated, computed: Fraction, op: Op = "=") -> bool:
+    """Whether ``stated`` is ``computed`` cut off after the digits written, rather than rounded.
+
+    Model cards and papers write figures so (Meta's 1.23B for 1.2358B, the LLaMA paper's 65.2B for
+    65.29B, DeepSeek's 37B for 37.55B, Microsoft's 2.7B for 2.78B): such a figure is ok.  It takes two
+    significant digits or more and at most 3% between the two, so a round ``6B`` for 6.74B is no
+    truncation but a wrong count.
+    """
+    return (
+        op == "="
+        and stated.significant >= 2
+        and stated.value <= computed < stated.value + stated.step
+        and computed - stated.value <= computed * TRUNCATED_SHARE
+    )
+
+
+def _finer(value: Fraction, stated: Stated) -> str:
+    """``value`` with one digit more than ``stated`` was written with: what a truncation cut off."""
+    return format_like(value, replace(stated, step=stated.step / 10, decimals=stated.decimals + 1))
 
 
 def unit_mixup(stated: Stated, computed: Fraction, op: Op = "=") -> str | None:
