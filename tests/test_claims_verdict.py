@@ -113,3 +113,19 @@ def test_a_truncated_figure_is_ok_and_named() -> None:
 
 def test_fractions_are_exact() -> None:
     assert judge(parse_quantity("0.5 bytes"), Fraction(1, 2)).verdict == "ok"
+
+
+def test_a_wrong_verdicts_computed_value_keeps_enough_digits() -> None:
+    """Found in review: rounded to the stated precision, computed values misled ("computed 1 GiB" for
+    512 MiB beside a stated 4 GiB, "0B" for T5's 0.22B)."""
+    assert judge(parse_quantity("4 GiB"), 2**29).computed == "0.5 GiB"
+    assert judge(parse_quantity("11B"), 222_903_552).computed == "0.22B"
+    assert judge(parse_quantity("6.8B"), 6_738_415_616).computed == "6.7B"  # close enough: as written
+
+
+def test_korean_values_are_written_in_korean_units() -> None:
+    """Found in review: "67억 4000만" showed its computed value as "674000만"."""
+    assert judge(parse_quantity("67억 4000만"), 6_738_415_616).computed == "67억 4000만"
+    assert judge(parse_quantity("1억 1천만"), 110_000_000).computed == "1억 1000만"
+    assert judge(parse_quantity("1조 5천억"), 1_500_000_000_000).computed == "1조 5000억"
+    assert judge(parse_quantity("650억"), 65_285_660_672).computed == "650억"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from fractions import Fraction
 
 from vault_tools.claims.expr import Token, Value, count_operators, evaluate_tokens, tokenize
 from vault_tools.claims.grammar import Op
@@ -14,7 +15,7 @@ from vault_tools.records import record, replace
 
 # The literal a code line multiplies by, or assigns to a bytes-named variable: "n * 8", "dtype_bytes=2".
 _CODE_LITERAL_RE = re.compile(r"(?:\w*bytes?\w*\s*=\s*|\*\s*)(\d+(?:\.\d+)?)\s*[):,]*\s*$", re.IGNORECASE)
-_OPERATOR_HINT_RE = re.compile(r"[\w)²³]\s*(?:[*×·⋅/÷+^²³]|\s-\s|−)")
+_OPERATOR_HINT_RE = re.compile(r"[\w)²³]\s*(?:[*×·⋅/÷+^²³]|\s-\s|−|\s[xX]\s)")
 _COMMENT_LABEL_RE = re.compile(r"^[A-Za-z][\w\s-]{0,30}:\s*")
 
 
@@ -32,7 +33,7 @@ class ArithmeticCandidate:
 
 
 _EXPRESSION_KINDS = frozenset({"num", "op", "lpar", "rpar", "sup", "label", "unit"})
-_RESULT_FOLLOWERS = frozenset({"word", "sep", "rel", "rpar"})
+_RESULT_FOLLOWERS = frozenset({"word", "sep", "rel", "rpar", "lpar"})  # "= 140 GB (fp16)"
 
 
 def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCandidate]]:
@@ -65,6 +66,7 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
         if found is None:
             continue
         left, value = found
+        value = _in_result_unit(left, value, stated)
         if approximate and not stated.approximate:
             stated = replace(stated, approximate=True)
         start, end = left[0].start, tokens[k].end
@@ -72,6 +74,29 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
         op: Op = "≈" if approximate else "="
         out.append((start, end, ArithmeticCandidate(line, text[start:end], expression, value, stated, op)))
     return out
+
+
+def _in_result_unit(left: Sequence[Token], value: Value, stated: Stated) -> Value:
+    """``70 × 2 = 140 GB``: plain numbers counted in the unit of the byte size they are said to make.
+
+    Read so when the expression is all plain numbers and that reading is nearer the stated size than
+    bytes are (``2 × 4096 = 8 KB`` is 8,192 bytes).
+    """
+    if value.dim or value.value <= 0 or stated.kind != "bytes" or stated.scale <= 1 or stated.value <= 0:
+        return value
+    if any(
+        t.kind == "num" and (t.stated is None or t.stated.scaled or t.stated.kind != "count") for t in left
+    ):
+        return value
+    scaled = value.value * stated.scale
+    if _distance(scaled, stated.value) < _distance(value.value, stated.value):
+        return Value(scaled, 1)
+    return value
+
+
+def _distance(a: Fraction, b: Fraction) -> Fraction:
+    """How many times apart two positive values are (1 when equal)."""
+    return max(a / b, b / a)
 
 
 def _left_expression(

@@ -20,6 +20,7 @@ Rules that keep numbers that are not claims out (each has a test in ``tests/data
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -58,15 +59,53 @@ _PART_RE = lazy_compile(
     r"(?![A-Za-z])",
     re.IGNORECASE,
 )
+# After a count, words that make it a part's: "7.6B parameters (6.5B non-embedding)", "45.1B of which are in
+# the experts", "685B including the MTP module".
+_PART_AFTER_RE = lazy_compile(
+    r"(?<![A-Za-z])(?:non[- ]?embedding"
+    r"|(?:without|excluding|excl\.?|w/o)\s+(?:the\s+)?(?:input\s+)?embeddings?"
+    r"|in\s+(?:the\s+)?experts?|(?:including|incl\.?|with)\s+(?:the\s+)?MTP|비임베딩|임베딩\s?(?:제외|빼고))",
+    re.IGNORECASE,
+)
+# A count that is denied ("is not 56B but 46.7B", "not 7B", "56B가 아니라"), or one end of a range ("7–8B",
+# "65B~66B", "between 6.5B and 7B"): no statement of the count.
+_DENIED_BEFORE_RE = lazy_compile(r"(?:\bnot|n't|\binstead of|\brather than)\s*$", re.IGNORECASE)
+_DENIED_AFTER_RE = lazy_compile(r"^\s*(?:이|가)?\s*아니")
+_RANGE_BEFORE_RE = lazy_compile(
+    r"(?:\d\s*(?:[KMBT]|billion|million)?\s*(?:[–~∼-]|to)\s*|\bbetween\s+(?:\S+\s+and\s+)?)$", re.IGNORECASE
+)
+_RANGE_AFTER_RE = lazy_compile(r"^\s*(?:[–~∼-]|to)\s*[~≈]?\d", re.IGNORECASE)
 _ARTICLE_RE = re.compile(r"(?:^|\s)(?:the|a|an|this|that|these|those)$", re.IGNORECASE)
 # "LLaMA-7B and 13B", "LLaMA-7B, 13B, 65B": sibling sizes listed after a name are names, not counts.
-_SIBLING_RE = re.compile(r"^\s*(?:,|/|&|and|or|vs\.?|및|와|과|또는|이나)\s*$", re.IGNORECASE)
+_SIBLING_RE = re.compile(r"^\s*(?:,|/|&|and|or|vs\.?|versus|→|->|=>|및|와|과|또는|이나)\s*$", re.IGNORECASE)
+# Counts set against each other: "(8.0B vs 6.7B)" after two models compared in the same sentence.
+_VERSUS_RE = lazy_compile(r"^\s*(?:vs\.?|versus|→|->|=>)\s*$", re.IGNORECASE)
+# Right before a count, a capitalised name (and its version) the catalog does not know: the count is that
+# model's size ("outperforms Llama 2 13B … and Llama 1 34B", "Yi 34B"), not a count of the model before.
+_UNKNOWN_NAME_RE = lazy_compile(r"(?<![\w.-])([A-Z][\w.]*)(?:[ -]v?\d+(?:\.\d+)?)?[ -]$")
+_NOT_A_NAME = frozenset(
+    {"total", "active", "about", "approximately", "approx", "around", "roughly", "only", "just", "over"}
+    | {"under", "nearly", "almost", "has", "have", "with", "uses", "is", "are", "was", "params", "parameters"}
+    | {"size", "count", "all", "exactly", "some", "up", "at", "to", "of", "in", "and", "or", "the", "a"}
+)
 # Korean machine translations render "parameters" as 참여자/참가자 ("participants"); the seed article does.
 _PARAM_NOUN = r"(?:params?|parameters?|파라미터|매개\s?변수|참여자|참가자)"
 _PARAM_AFTER_RE = re.compile(rf"^[\s-]*(?:개|명)?\s*(?:의\s*)?{_PARAM_NOUN}", re.IGNORECASE)
-_ACTIVE_RE = re.compile(r"\bactive\b|\bactivate[sd]?\b|per[- ]token|활성", re.IGNORECASE)
+_ACTIVE_RE = re.compile(
+    r"\bactive\b|\bactivate[sd]?\b|per[- ]token|\b(?:each|every)\s+token\b|\bforward\s+pass\b|활성|토큰\s?당"
+    r"|만\s?사용|실제로?\s?(?:쓰이|사용)|\bcompute\s+(?:for|of|like)\b",
+    re.IGNORECASE,
+)
+# What ends the words that qualify a count besides its clause: a conjunction opens the next count's ("46.7B
+# total and 12.9B active"), "out of" the whole it is a part of ("13B per token out of 47B").
+_QUALIFIER_END_RE = lazy_compile(
+    r"\b(?:and|but|while|whereas|with|out\s+of)\b|그리고|하지만|지만|인데", re.IGNORECASE
+)
+# Between two counts, "of": the first is a part of the second ("12.9B of its 46.7B parameters are active").
+_PART_OF_RE = lazy_compile(r"^\s*(?:out\s+)?of\s+(?:its\s+|the\s+|their\s+)?(?:total\s+)?$", re.IGNORECASE)
+_WHOLE_RE = lazy_compile(r"\b(?:out\s+of|of)\s+(?:its\s+|the\s+|their\s+)?(?:total\s+)?$", re.IGNORECASE)
 _NEXT_COUNT_RE = lazy_compile(r"\d")
-_TOTAL_RE = re.compile(r"\btotal\b|총", re.IGNORECASE)
+_TOTAL_RE = re.compile(r"\btotal\b|총|전체", re.IGNORECASE)
 # Bound words before a count, in the order they are tried (">=" before ">").
 _ENGLISH_BOUNDS: tuple[tuple[re.Pattern[str], Op], ...] = (
     (re.compile(r"(?:\bat least|≥|>=)\s*$", re.IGNORECASE), "≥"),
@@ -289,6 +328,12 @@ def _eligible(text: str, start: int, end: int, stated: Stated) -> bool:
     before = text[:start].rstrip()
     if _ARTICLE_RE.search(before) and not _PARAM_AFTER_RE.match(after):
         return False  # "the 13B", "a 7B model": a size class named, not a count stated
+    if _DENIED_BEFORE_RE().search(before) or _DENIED_AFTER_RE().match(after):
+        return False
+    if _RANGE_BEFORE_RE().search(text, 0, start) or _RANGE_AFTER_RE().match(after):
+        return False
+    if stated.text[:1] in "~∼" and before and (before[-1].isdigit() or before[-1] in "KMBT"):
+        return False  # "65B~66B": the "~" joins a range
     following = after.lstrip()
     # An operand of arithmetic ("7B * 2바이트") is not a statement about a model.
     return not (before and before[-1] in _OPERATOR_CHARS) and not (
@@ -324,8 +369,17 @@ def _implicit(
             if ref is None:
                 previous_end = end
                 continue
-        if ref is not None and _PART_RE().search(text, ref.end, start):
-            previous_end = end  # "LLaMA-7B's MLP holds 4.3B": a count of a part, not of the model
+        if (ref is not None and _PART_RE().search(text, ref.end, start)) or _PART_AFTER_RE().search(
+            _clause_after(text, end)
+        ):
+            previous_end = end  # "LLaMA-7B's MLP holds 4.3B", "6.5B non-embedding": a part's count
+            continue
+        if (
+            ref is not None
+            and number not in paired
+            and _unknown_name_before(text, max(ref.end, previous_end), start)
+        ):
+            previous_end = end
             continue
         if ref is not None:
             since = chain[1] if chain is not None and chain[0] is ref else ref.end
@@ -342,9 +396,17 @@ def _implicit(
             claim_text = text[start : ref.end]
             floor = max(lo, previous_end)
         measure, op, stated = _qualifiers(text, start, end, floor, stated)
-        out.append(ImplicitCandidate(line, claim_text.strip(), ref, stated, measure, op))
+        if measure is not None:
+            out.append(ImplicitCandidate(line, claim_text.strip(), ref, stated, measure, op))
         previous_end = end
     return out
+
+
+def _unknown_name_before(text: str, floor: int, start: int) -> bool:
+    """Whether the count at ``start`` follows a capitalised name the catalog does not know (see
+    ``_UNKNOWN_NAME_RE``) after ``floor``."""
+    name = _UNKNOWN_NAME_RE().search(text, floor, start)
+    return name is not None and name.group(1).lower() not in _NOT_A_NAME
 
 
 def _respectively(
@@ -391,6 +453,14 @@ def _respectively(
             listed.insert(0, before.pop())
         sizes = [None for j in sorted(siblings) if last.end <= spans[j][0] < spans[run[0]][0]]
         members: list[ModelRef | None] = [*listed, *sizes]
+        if len(members) < len(run) and all(
+            _VERSUS_RE().match(text[spans[a][1] : spans[b][0]]) for a, b in itertools.pairwise(run)
+        ):
+            # "Llama 3 8B is larger than Llama 2 7B (8.0B vs 6.7B)": the models compared in the sentence.
+            compared = [
+                r for r in refs if r.end <= last.end and not _BOUNDARY_RE.search(text, r.end, last.start)
+            ]
+            members = [*compared[-len(run) :]] if len(compared) >= len(run) else members
         if len(members) < 2:
             continue
         for j, member in zip(run, members if len(members) == len(run) else [None] * len(run), strict=True):
@@ -422,16 +492,31 @@ def _ref_after(text: str, refs: Sequence[ModelRef], end: int) -> ModelRef | None
     return ref
 
 
-def _qualifiers(text: str, start: int, end: int, floor: int, stated: Stated) -> tuple[Measure, Op, Stated]:
-    """Total or active, the comparison, and the count with its bound words ("over 400B", "70억 개 이상")."""
-    after = _CLAUSE_END_RE().split(text[end : end + 25], maxsplit=1)[0]
+def _clause_after(text: str, end: int) -> str:
+    """The words after a count that qualify it: up to the end of its clause or the next count."""
+    after = _CLAUSE_END_RE().split(text[end : end + 60], maxsplit=1)[0]
+    return _NEXT_COUNT_RE().split(after, maxsplit=1)[0]
+
+
+def _qualifiers(
+    text: str, start: int, end: int, floor: int, stated: Stated
+) -> tuple[Measure | None, Op, Stated]:
+    """Total or active (None: a part of a count stated next, with nothing saying which), the comparison,
+    and the count with its bound words ("over 400B", "70억 개 이상")."""
     # What follows a count qualifies it up to the next count: in "46.7B total and 12.9B active" the
     # "active" is the second count's.
-    after = _NEXT_COUNT_RE().split(after, maxsplit=1)[0]
+    clause = _clause_after(text, end)
+    after = _QUALIFIER_END_RE().split(clause, maxsplit=1)[0]
     before = text[floor:start]
     before = before[max(before.rfind(","), before.rfind("("), before.rfind(":")) + 1 :]
-    measure: Measure = "total"
-    if _ACTIVE_RE.search(after) or (not _TOTAL_RE.search(after) and _ACTIVE_RE.search(before)):
+    measure: Measure | None = "total"
+    if _WHOLE_RE().search(before):
+        pass  # "39B active out of 141B", "12.9B of its 46.7B": the whole, whatever the sentence says
+    elif _PART_OF_RE().match(clause) and text[end + len(clause) : end + len(clause) + 1].isdigit():
+        # "12.9B of its 46.7B parameters are active": a part, active when the sentence says so.
+        rest = _CLAUSE_END_RE().split(text[end + len(clause) :], maxsplit=1)[0]
+        measure = "active" if _ACTIVE_RE.search(rest) or _ACTIVE_RE.search(before) else None
+    elif _ACTIVE_RE.search(after) or (not _TOTAL_RE.search(after) and _ACTIVE_RE.search(before)):
         measure = "active"
     op: Op = "≈" if stated.approximate else "="
     korean = _KOREAN_BOUND_RE.match(text[end:])
@@ -464,6 +549,8 @@ _BARE_NUMBER_RE = lazy_compile(r"^\s*(~|≈)?\s*(\d+(?:\.\d+)?)\s*$")
 # Called for every cell of every table row; a vault's tables repeat a few headers.
 @functools.lru_cache(maxsize=1024)
 def _column(header: str) -> Literal["param", "skip", "plain"]:
+    if _PART_AFTER_RE().search(header):
+        return "skip"  # "Non-embedding params"
     if _HEADER_PARAM_RE.search(header):
         return "param"
     if _HEADER_SKIP_RE.search(header):

@@ -286,8 +286,19 @@ class _Resolver:
             and candidate.measure == "total"
             and (stated.mantissa, stated.value) in entry.sizes
         )
-        value = _measured(candidate, model[1])
-        return judge(stated, value, candidate.op, size_label=candidate.size_label or nominal)
+        count = model[1]
+        judged = judge(
+            stated, _measured(candidate, count), candidate.op, size_label=candidate.size_label or nominal
+        )
+        if judged.verdict == "wrong" and candidate.measure == "active" and count.active != count.total:
+            # Some model cards count the active parameters without the input embedding, a lookup that does
+            # no compute (DeepSeek-V2-Lite's "2.4B activated" is 2.66B less its 0.21B embedding).
+            bare = judge(stated, count.active - count.breakdown.get("embedding", 0), candidate.op)
+            if bare.verdict == "ok":
+                return replace(
+                    bare, message="without the input embedding" + "; " * bool(bare.message) + bare.message
+                )
+        return judged
 
     def _family(self, candidate: ImplicitCandidate, family: Family) -> ClaimResult:
         """A count stated for a bare family name: ok when it fits one of the family's sizes."""

@@ -46,6 +46,7 @@ DTYPE_BYTES: dict[str, Fraction] = {
 LABELS = frozenset(
     {"param", "params", "parameter", "parameters", "state", "states", "layer", "layers", "head", "heads"}
     | {"token", "tokens", "gpu", "gpus", "copy", "copies", "expert", "experts", "weights", "개", "명"}
+    | {"kv", "dim", "dims", "seq", "batch", "context", "positions", "values", "elements", "vocab", "hidden"}
 )
 # Units written after a number or a parenthesis, not joined to it by the quantity pattern: ``4 bits``,
 # ``4-bit``, ``(2 + 2 + 12) bytes``; in bytes.
@@ -118,6 +119,12 @@ def tokenize(text: str) -> list[Token]:
             ):
                 tokens.pop()  # "4-bit": a hyphenated unit, not a subtraction
             tokens.append(Token("unit", piece, start, end, None, UNITS[piece.lower()], 1))
+        elif (
+            kind == "text" and piece in ("x", "X") and tokens and tokens[-1].kind in ("num", "rpar", "label")
+        ):
+            # "7B x 2 = 14GB": a spaced x between operands multiplies ("8x7B" is one name, never split)
+            spaced = text[start - 1 : start].isspace() and text[end : end + 1].isspace()
+            tokens.append(Token("op", "*", start, end) if spaced else Token("word", piece, start, end))
         elif kind == "text":
             tokens.append(Token("label" if piece.lower() in LABELS else "word", piece, start, end))
         elif kind != "space":

@@ -205,8 +205,10 @@ class ModelCatalog:
                 i += 1
                 continue
             j, ref = best
-            if j + 1 < len(pieces) and _continues(text, ref, pieces[j][1], pieces[j + 1][0]):
-                i = j + 2  # "Falcon 180B", "GPT-3.5": a longer name this catalog does not know
+            if (j + 1 < len(pieces) and _continues(text, ref, pieces[j][1], pieces[j + 1][0])) or _prefixed(
+                text, ref.start
+            ):
+                i = j + 2  # "Falcon 180B", "GPT-3.5", "Chinese-LLaMA-7B": a longer name the catalog lacks
                 continue
             refs.append(ref)
             i = j + 1
@@ -228,8 +230,15 @@ def _spans(text: str, pieces: Sequence[str]) -> list[tuple[int, int]]:
 # Words after a family's name that make it another model's: sizes and variants of other sizes.
 _OTHER_MODEL_WORDS = frozenset(
     {"large", "small", "medium", "xl", "xxl", "tiny", "mini", "nano", "micro", "huge", "lite"}
-    | {"distill", "distilled", "multilingual", "nemo"}
+    | {"distill", "distilled", "multilingual", "nemo", "vision", "vl", "coder", "math", "guard", "omni"}
 )
+_VERSION_WORD_RE = re.compile(r"v\d+")
+
+
+def _prefixed(text: str, start: int) -> bool:
+    """Whether the name at ``start`` is joined to a word before it (``Chinese-LLaMA-7B``, ``Code_Llama``):
+    the end of another model's name."""
+    return start >= 2 and text[start - 1] in "-_" and text[start - 2].isalnum()
 
 
 def _continues(text: str, ref: ModelRef, end: int, next_start: int) -> bool:
@@ -246,8 +255,12 @@ def _continues(text: str, ref: ModelRef, end: int, next_start: int) -> bool:
     if not text[next_start].isdigit():
         # "RoBERTa-large", "T5-large", "Mistral Nemo", "DeepSeek-R1-Distill-…": a word that names another
         # model of the family, which this catalog does not know (it would have matched the longer name).
+        # "Mistral 7B v0.3": a version the catalog would have matched had it known it.
         word = _PIECE_RE.match(text, next_start)
-        return word is not None and word.group().lower() in _OTHER_MODEL_WORDS
+        if word is None:
+            return False
+        folded = word.group().lower()
+        return folded in _OTHER_MODEL_WORDS or _VERSION_WORD_RE.fullmatch(folded) is not None
     if gap == "." and ref.text[-1].isdigit():
         return True
     return _PIECE_RE.fullmatch(ref.text) is not None and ref.size_label is None

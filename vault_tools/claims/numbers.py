@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Literal
 
 from vault_tools.lazyre import lazy_compile
-from vault_tools.records import record
+from vault_tools.records import record, replace
 
 Kind = Literal["count", "bytes"]
 
@@ -304,11 +304,35 @@ def format_like(value: Fraction | int, stated: Stated) -> str:
     return _fixed(round_half_up(units), stated.decimals, stated.grouped) + stated.suffix
 
 
+def format_close(value: Fraction | int, stated: Stated) -> str:
+    """``format_like``, with digits added while the figure is more than 5% off ``value``: a wrong verdict's
+    computed value must not mislead (``0.5 GiB``, not ``1 GiB``, beside a stated ``4 GiB``)."""
+    value = Fraction(value)
+    step, decimals = stated.step, stated.decimals
+    for _ in range(4):
+        if not value or abs(round_half_up(value / step) * step - value) <= abs(value) / 20:
+            break
+        step /= 10
+        while stated.scale / 10**decimals > step:
+            decimals += 1
+    return format_like(value, replace(stated, step=step, decimals=decimals))
+
+
+_KOREAN_UNITS = ((10**12, "조"), (10**8, "억"), (10**4, "만"))
+
+
 def _format_korean(rounded: Fraction, stated: Stated) -> str:
-    if stated.scale == 10**8 and abs(rounded) >= 10**12 and stated.decimals == 0:
-        jo, rest = divmod(round_half_up(rounded), 10**12)
-        eok = round_half_up(Fraction(rest, 10**8))
-        return f"{jo}조 {eok}억" if eok else f"{jo}조"
+    if stated.decimals == 0 and abs(rounded) >= stated.scale * 10**4:
+        # Written in Korean units down to the stated one: "67억 3842만", "1조 5억", never "674000만".
+        sign, rest = ("-" if rounded < 0 else ""), abs(round_half_up(rounded))
+        parts = []
+        for factor, unit in _KOREAN_UNITS:
+            if factor < stated.scale:
+                break
+            count, rest = divmod(rest, factor)
+            if count:
+                parts.append(f"{count}{unit}")
+        return sign + " ".join(parts)
     units = rounded / stated.scale * 10**stated.decimals
     return _fixed(round_half_up(units), stated.decimals, False) + stated.suffix
 

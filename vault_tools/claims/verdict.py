@@ -25,7 +25,7 @@ from fractions import Fraction
 from typing import Literal
 
 from vault_tools.claims.grammar import Op
-from vault_tools.claims.numbers import BYTE_UNITS, TWIN_UNIT, Stated, format_full, format_like
+from vault_tools.claims.numbers import BYTE_UNITS, TWIN_UNIT, Stated, format_close, format_full, format_like
 from vault_tools.records import record, replace
 
 Verdict = Literal["ok", "wrong", "unverified"]
@@ -79,6 +79,7 @@ def judge(stated: Stated, computed: int | Fraction, op: Op = "=", *, size_label:
         if size_label and not holds(stated, value, op):
             message = f"{stated.text} is the size in the model's name; read as 'about {stated.text}'"
         return Judgement("ok", shown, full, message)
+    shown = format_close(value, stated)
     mixup = unit_mixup(stated, value, op)
     if mixup is not None:
         return Judgement("wrong", shown, full, mixup)
