@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
@@ -56,7 +57,9 @@ def evaluate_claims(note: NoteContext, *, catalog: ModelCatalog | None = None) -
     """Every claim in ``note`` with its verdict, in line order (frontmatter claims first)."""
     catalog = catalog or preset_catalog()
     listed, found, own = _claims(note, catalog)
-    resolver = _Resolver(note.resolve_model, catalog, own)
+    resolver = _Resolver(
+        note.resolve_model, catalog, own, _linked_names(note) if own is not None else frozenset()
+    )
     results = [resolver.explicit(line, text) for line, text in listed]
     for line, key, candidates, plain in found:
         judged = _judged(key, catalog) if plain else (None,) * len(candidates)
@@ -161,6 +164,11 @@ def _spec_mapping(text: str) -> Mapping[str, Any] | None:
     return raw if isinstance(raw, Mapping) else None
 
 
+def _linked_names(note: NoteContext) -> frozenset[str]:
+    """The names a link to ``note`` may use (its title, aliases and file name), normalised."""
+    return frozenset([*_own_names(note), normalize_name(PurePath(note.path).stem)])
+
+
 def _own_names(note: NoteContext) -> dict[str, str]:
     aliases = note.frontmatter.get("aliases") or []
     names = [note.title, *([aliases] if isinstance(aliases, str) else aliases)]
@@ -175,14 +183,20 @@ class _Resolver:
         resolve_model: Callable[[str], Mapping[str, Any] | None],
         catalog: ModelCatalog,
         own: Mapping[str, Any] | None,
+        own_names: frozenset[str] = frozenset(),
     ) -> None:
         self._resolve_model = resolve_model
         self._catalog = catalog
         self._own = own
+        self._own_names = own_names
         self._cache: dict[tuple[str, str], Resolved | str] = {}
 
     def model(self, name: str, *, link: bool = False, own: bool = False) -> Resolved | str:
         """Spec and count of a model reference, or why there is none."""
+        if link and normalize_name(name) in self._own_names:
+            # A link to the note itself means the spec it holds, which the vault's index may not know yet
+            # (a first run): the same answer on every run, with or without the cache.
+            link, own = False, True
         key = ("own" if own else "link" if link else "name", name)
         if key not in self._cache:
             self._cache[key] = self._lookup(name, link=link, own=own)

@@ -122,15 +122,22 @@ def entry_for(
     *,
     check: bool,
 ) -> Entry | None:
-    """The entry to remember for a note, or None for a note that failed.
+    """The entry to remember for a note, or None for a note that could not be read.
 
     Only what a check of the bytes on disk would report can answer a later lookup.  A rewritten note, or
     one that refresh or diff found stale (their reports lack check's stale messages), is remembered for
     the model index only: its stat is recorded as unknown, so the next run processes it again.
     """
-    if report.failed or result is None:
+    if result is None:
         return None
-    lookup = not report.written and (check or not report.changed) and report.read_as is not None
+    # A failed note (a hand-edited region kept, a wrong claim) still serves the model index, as it does in
+    # check: only its verdicts are not remembered.
+    lookup = (
+        not report.failed
+        and not report.written
+        and (check or not report.changed)
+        and report.read_as is not None
+    )
     size, mtime, digest, racy = -1, -1, "", True
     if lookup:
         assert report.read_as is not None
