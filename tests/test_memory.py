@@ -360,6 +360,15 @@ def test_lora_adapter_count_matches_peft() -> None:
     assert lora_params(LLAMA_7B_COUNT, ("attention", "mlp"), 16) == 39_976_960
 
 
+@pytest.mark.parametrize("precision", ["mixed", "bf16", "fp32"])
+def test_lora_adam_moments_are_in_the_fp32_adapters_dtype_whatever_the_precision(precision: str) -> None:
+    # PEFT keeps the adapters in fp32 on a 16-bit base, and Adam's m and v take the dtype of what it steps:
+    # 32 layers · 16 · (2·4096 + 2·4096) adapter values, 2 moments · 4 bytes each, also under pure bf16.
+    n = 32 * 16 * (4 * 4096)
+    options = TrainingOptions(lora_rank=16, lora_targets=("q_proj", "v_proj"), precision=precision, zero=1)
+    assert training_memory(LLAMA_7B_COUNT, options).optimizer == 2 * 4 * n == 67_108_864
+
+
 def test_qlora_keeps_the_frozen_base_in_nf4_and_trains_fp32_adapters() -> None:
     options = TrainingOptions(lora_rank=16, lora_targets=("all-linear",), quant="nf4-dq", zero=1)
     mem = training_memory(LLAMA_7B_COUNT, options)

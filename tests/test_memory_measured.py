@@ -297,7 +297,8 @@ def test_sgd_without_momentum_keeps_no_state() -> None:
     assert measured == training_memory(count_params(spec), options).optimizer == 0
 
 
-def test_lora_optimizer_states_and_adapter_count_match_a_real_step() -> None:
+@pytest.mark.parametrize("precision", ["mixed", "bf16"])
+def test_lora_optimizer_states_and_adapter_count_match_a_real_step(precision: str) -> None:
     spec, config = _spec("llama")
     model = _model(config, dtype=torch.bfloat16)
     model.requires_grad_(False)
@@ -308,7 +309,9 @@ def test_lora_optimizer_states_and_adapter_count_match_a_real_step() -> None:
     model.enable_input_require_grads()
     trainable = [p for p in model.parameters() if p.requires_grad]
     measured = _optimizer_state_bytes(model, torch.optim.AdamW(trainable, lr=1e-3))
-    mem = training_memory(count_params(spec), TrainingOptions(lora_rank=8, lora_targets=("q_proj", "v_proj")))
+    # A bf16 model with fp32 adapters is both "mixed" (no master copy needed) and "bf16" (pure 16-bit base).
+    options = TrainingOptions(lora_rank=8, lora_targets=("q_proj", "v_proj"), precision=precision)
+    mem = training_memory(count_params(spec), options)
     assert mem.trainable == sum(p.numel() for p in trainable)  # exact: r·(in + out) per adapted matrix
     assert measured == mem.optimizer  # exact: fp32 m, v of the adapters + a step counter per adapter tensor
 

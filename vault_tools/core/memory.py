@@ -385,6 +385,9 @@ def model_states(count: ParamCount, options: TrainingOptions) -> ModelStates:
         raw.append(StateTerm("gradients", "adapter gradients", trainable * a_b, f"Ψ_lora · {a_b}", 2))
         if master:
             raw.append(StateTerm("optimizer", "fp32 master adapters", trainable * master, "Ψ_lora · 4", 1))
+        # Optimizer states live in the dtype of what the optimizer steps: the fp32 master adapters when
+        # there are some, else the adapters themselves (fp32 by default, whatever the base's precision).
+        elem = 4 if master else a_b
     else:
         trainable = count.total
         tensors = [(p.shape, p.copies) for p in count.parts]
