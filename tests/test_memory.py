@@ -253,6 +253,36 @@ def test_kv_cache_dtypes(kv_dtype: str, expected: int) -> None:
     assert kv_cache_bytes(LLAMA_3_8B, seq_len=8192, kv_dtype=kv_dtype) == expected
 
 
+def test_gemma_3_1b_slides_five_layers_of_six_without_layer_types() -> None:
+    # 26 layers, sliding_window_pattern 6: layers 6, 12, 18, 24 are global (every 6th), 22 slide over 512.
+    # One KV head of 256 in bf16: 2 · 256 · 2 = 1,024 bytes a token and layer.
+    gemma3 = spec_from_mapping({"preset": "gemma-3-1b"})
+    assert gemma3.layer_types is None
+    expected = 4 * 32768 * 1024 + 22 * 512 * 1024
+    assert kv_cache_bytes(gemma3, seq_len=32768, kv_dtype="bf16") == expected == 145_752_064
+
+
+def test_an_explicit_sliding_window_pattern_beats_the_family_s() -> None:
+    gemma3 = spec_from_mapping({"preset": "gemma-3-1b", "sliding_window_pattern": 2})
+    assert kv_cache_bytes(gemma3, seq_len=4096, kv_dtype="bf16") == (13 * 4096 + 13 * 512) * 1024
+
+
+def test_unknown_model_type_with_a_window_and_no_layer_types_counts_full_attention() -> None:
+    # Nothing says which layers of an unknown family slide (Gemma 3 slides 5 of 6, Mistral all, Qwen from
+    # max_window_layers on), so the cache is counted at its upper bound and the note says why.
+    config = {**LLAMA_3_8B.config, "model_type": "new_decoder", "sliding_window": 1024}
+    unknown = build_spec(config)
+    cache = kv_cache(unknown, seq_len=8192, kv_dtype="bf16")
+    assert cache.total == GIB  # every layer holds all 8,192 tokens, as Llama-3-8B without a window
+    assert cache.notes == (
+        "sliding_window 1024 without layer_types in a model_type outside the family table: which layers "
+        "slide is unknown, so every layer is counted as full attention (an upper bound; add layer_types to "
+        "count the window)",
+    )
+    with_types = build_spec({**config, "layer_types": ["sliding_attention"] * 32})
+    assert kv_cache_bytes(with_types, seq_len=8192, kv_dtype="bf16") == GIB // 8
+
+
 def test_sliding_window_caps_the_cache() -> None:
     mistral = spec_from_mapping({"preset": "mistral-7b"})  # v0.1: sliding_window 4096
     assert kv_cache_bytes(mistral, seq_len=32768) == kv_cache_bytes(mistral, seq_len=4096) == GIB // 2

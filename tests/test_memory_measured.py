@@ -349,6 +349,16 @@ KV_CASES: dict[str, dict[str, Any]] = {
         head_dim=32,
         sliding_window=8,
     ),
+    # five sliding layers of six, from transformers' own layer_types default (the config gives none)
+    "gemma3_text": dict(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=7,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
+        sliding_window=8,
+    ),
     # sliding window only from max_window_layers on
     "qwen2": dict(
         hidden_size=64,
@@ -394,7 +404,9 @@ def _cache_storage_bytes(cache: Any) -> int:
 @pytest.mark.parametrize("model_type", list(KV_CASES))
 def test_kv_cache_matches_a_real_dynamic_cache(model_type: str) -> None:
     spec, config = _spec(model_type, KV_CASES[model_type])
-    model = _model(config, dtype=torch.bfloat16, attn="eager" if model_type == "gemma2" else "sdpa").eval()
+    model = _model(
+        config, dtype=torch.bfloat16, attn="eager" if model_type.startswith("gemma") else "sdpa"
+    ).eval()
     prompt = 20  # longer than the 8-token windows
     ids = torch.randint(0, VOCAB, (B, prompt))
     with torch.no_grad(), _quiet():

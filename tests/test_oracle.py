@@ -83,6 +83,11 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "qwen3 default head_dim": ("qwen3-8b", {"head_dim": DROP, "hidden_size": 2048}),
     "gemma default head_dim": ("gemma-7b", {"head_dim": DROP}),
     "gemma untied": ("gemma-2b", {"tie_word_embeddings": False}),
+    "gemma3_text untied": ("gemma-3-1b", {"tie_word_embeddings": False}),
+    "gemma3_text default head_dim and K/V heads": (
+        "gemma-3-1b",
+        {"head_dim": DROP, "num_key_value_heads": DROP, "num_attention_heads": 8},
+    ),
     "olmo2 attention_bias": ("olmo-2-7b", {"attention_bias": True}),
     "phi qk_layernorm": ("phi-2", {"qk_layernorm": True}),
     "phi tied": ("phi-2", {"tie_word_embeddings": True}),

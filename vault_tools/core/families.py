@@ -58,6 +58,10 @@ class Family:
     mla: bool = False
     layout: Layout = "decoder"
     head_style: HeadStyle = "decoder"
+    # transformers' default layer_types when a config has a sliding_window and no layer_types: every
+    # ``sliding_period``-th layer is full attention and the rest slide; None: every layer slides (Mistral).
+    # A config's sliding_window_pattern overrides it.
+    sliding_period: int | None = None
     # Class-name prefixes in ``architectures`` that identify this family.
     arch_prefixes: tuple[str, ...] = ()
     generic: bool = False
@@ -143,8 +147,20 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             tie_default=True,
             norms_per_layer=4,
             mlp_bias_keys=(),
+            sliding_period=2,
             config_defaults=_defaults(num_key_value_heads=4, head_dim=256),
             arch_prefixes=("Gemma2",),
+        ),
+        "gemma3_text": replace(
+            _LLAMA,
+            label="gemma3_text",
+            tie_default=True,
+            norms_per_layer=4,
+            qk_norm="head",
+            mlp_bias_keys=(),
+            sliding_period=6,
+            config_defaults=_defaults(num_key_value_heads=4, head_dim=256),
+            arch_prefixes=("Gemma3ForCausalLM", "Gemma3Text"),
         ),
         "phi": Family(
             "phi",
@@ -364,8 +380,21 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             tie_default=True,
             ffn_mult_default=4,
         ),
-        # Unknown model_type: a Llama-style decoder from the generic fields, flagged as generic.
+        # Unknown model_type: a Llama-style decoder from the generic fields, flagged as generic.  Which of
+        # its layers slide is unknown without layer_types, so none are taken to (the KV cache's upper bound).
         "generic": replace(_LLAMA, label="generic Llama-style decoder", arch_prefixes=(), generic=True),
+    }
+)
+
+# model_types the counter refuses rather than count as something else: (their architectures, what to do).
+UNSUPPORTED: MappingProxyType[str, tuple[tuple[str, ...], str]] = MappingProxyType(
+    {
+        "gemma3": (
+            ("Gemma3ForConditionalGeneration", "Gemma3Model"),
+            "model_type 'gemma3' is multimodal Gemma 3: a SigLIP vision tower and a projector around the "
+            "language model, which the counter does not count; count the language model from the config's "
+            "text_config (model_type: gemma3_text, architectures: [Gemma3ForCausalLM])",
+        ),
     }
 )
 

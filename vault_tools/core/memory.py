@@ -74,10 +74,8 @@ def layer_attention_types(spec: ModelSpec) -> tuple[str, ...]:
     layers = spec.num_layers if not spec.encoder_decoder else spec.decoder_layers
     if spec.layer_types is not None:
         return spec.layer_types
-    if not spec.sliding_window:
+    if not spec.sliding_window or spec.generic:  # generic: which layers slide is unknown (see kv_cache)
         return ("full_attention",) * layers
-    if spec.model_type == "gemma2":  # every other layer, starting with a sliding one
-        return tuple("sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(layers))
     if spec.model_type in ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe"):
         # Qwen configs carry a window but only use it with use_sliding_window, from max_window_layers on.
         if not spec.config.get("use_sliding_window", False):
@@ -85,7 +83,12 @@ def layer_attention_types(spec: ModelSpec) -> tuple[str, ...]:
         first = spec.config.get("max_window_layers", layers)
         first = first if isinstance(first, int) else layers
         return tuple("sliding_attention" if i >= first else "full_attention" for i in range(layers))
-    return ("sliding_attention",) * layers
+    pattern = spec.config.get("sliding_window_pattern")  # a whole number, checked by build_spec
+    period = int(pattern) if pattern is not None else spec.family.sliding_period
+    if period is None:
+        return ("sliding_attention",) * layers
+    # transformers: layer i is full attention when (i + 1) is a multiple of the period, else it slides.
+    return tuple("sliding_attention" if (i + 1) % period else "full_attention" for i in range(layers))
 
 
 def _row_bytes(elements: int, kv_dtype: str) -> int:
@@ -128,6 +131,12 @@ def kv_cache(
         row = 2 * k_row
         formula = f"2 (K, V) · {spec.num_kv_heads} kv heads · {spec.head_dim} head_dim"
     kinds = layer_attention_types(spec)
+    if spec.generic and spec.sliding_window and spec.layer_types is None:
+        notes.append(
+            f"sliding_window {spec.sliding_window} without layer_types in a model_type outside the family "
+            "table: which layers slide is unknown, so every layer is counted as full attention (an upper "
+            "bound; add layer_types to count the window)"
+        )
     window = spec.sliding_window or seq_len
     by_kind: dict[str, int] = {}
     for kind in kinds:
