@@ -390,6 +390,51 @@ def test_lora_adapter_count_matches_peft() -> None:
     assert lora_params(LLAMA_7B_COUNT, ("attention", "mlp"), 16) == 39_976_960
 
 
+def _preset_count(key: str) -> ParamCount:
+    return count_params(spec_from_mapping({"preset": key}))
+
+
+@pytest.mark.parametrize(
+    ("key", "targets", "expected"),
+    [
+        # GPT-2: Conv1D c_attn h→3h, c_proj h→h, c_fc h→4h, c_proj 4h→h; 12 layers, r=16.
+        ("gpt2", ("all-linear",), 12 * 16 * ((768 + 3 * 768) + 2 * 768 + 2 * (768 + 3072))),
+        ("gpt2", (), 12 * 16 * (768 + 3 * 768)),  # PEFT's default: c_attn
+        # Phi-3: qkv_proj h→3h, o_proj, gate_up_proj h→2f, down_proj; 32 layers.
+        ("phi-3-mini-4k", ("all-linear",), 32 * 16 * (4 * 3072 + 2 * 3072 + (3072 + 2 * 8192) + 11264)),
+        ("phi-3-mini-4k", ("qkv_proj",), 32 * 16 * 4 * 3072),
+        # Pythia-1.4B: query_key_value h→3h, PEFT's default; 24 layers of 2048.
+        ("pythia-1.4b", (), 24 * 16 * 4 * 2048),
+        # Falcon-7B, multi-query: query_key_value h→(71 + 2)·64; 32 layers of 4544.
+        ("falcon-7b", (), 32 * 16 * (4544 + 73 * 64)),
+        # OPT names its output projection out_proj; the counter's o_proj still names it.
+        ("opt-1.3b", ("out_proj",), 24 * 16 * 2 * 2048),
+        ("opt-1.3b", ("o_proj",), 24 * 16 * 2 * 2048),
+    ],
+)
+def test_lora_adapts_whole_modules_as_the_modeling_code_builds_them(
+    key: str, targets: tuple[str, ...], expected: int
+) -> None:
+    assert lora_params(_preset_count(key), targets, 16) == expected
+
+
+def test_a_projection_fused_into_another_module_is_refused_by_the_module_s_name() -> None:
+    with pytest.raises(ValueError) as exc:
+        lora_params(_preset_count("gpt2"), ("q_proj", "v_proj"), 8)
+    assert str(exc.value) == (
+        "LoRA target 'q_proj' is fused into 'c_attn' in gpt2: PEFT adapts c_attn as a whole, so name c_attn"
+    )
+
+
+def test_lora_without_targets_where_peft_has_no_default_for_a_fused_model_is_refused() -> None:
+    with pytest.raises(ValueError) as exc:
+        lora_params(_preset_count("phi-3-mini-4k"), (), 8)
+    assert str(exc.value) == (
+        "PEFT has no default LoRA targets for phi3; set lora_targets to all-linear, attention, mlp or some "
+        "of down_proj, gate_up_proj, o_proj, qkv_proj"
+    )
+
+
 @pytest.mark.parametrize("precision", ["mixed", "bf16", "fp32"])
 def test_lora_adam_moments_are_in_the_fp32_adapters_dtype_whatever_the_precision(precision: str) -> None:
     # PEFT keeps the adapters in fp32 on a 16-bit base, and Adam's m and v take the dtype of what it steps:

@@ -67,7 +67,8 @@ def add_memory_arguments(parser: argparse.ArgumentParser) -> None:
     add("--lora-rank", type=int, help="train LoRA adapters of this rank instead of every weight")
     add(
         "--lora-targets",
-        help="comma-separated linear names, or all-linear / attention / mlp (default q_proj,v_proj)",
+        help="comma-separated linear module names, or all-linear / attention / mlp "
+        "(default: PEFT's for the model, e.g. q_proj,v_proj for Llama, c_attn for GPT-2)",
     )
     add("--recompute", help="activation recomputation: none (default), selective, full")
     add(
