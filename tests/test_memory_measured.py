@@ -424,6 +424,21 @@ def test_kv_cache_matches_a_real_dynamic_cache(model_type: str) -> None:
     assert after_prefill == kv_cache_bytes(no_window, batch=B, seq_len=prompt, kv_dtype="bf16")
 
 
+def test_a_sliding_layer_allocates_its_window_though_it_keeps_window_minus_one_tokens() -> None:
+    # transformers' DynamicSlidingWindowLayer keeps the last window − 1 tokens, as a view into the
+    # window-token tensor it built for the step; the view holds that whole buffer alive, so the memory a
+    # sliding layer takes while decoding is the window, which is what the counter reports.
+    config = {**KV_CASES["mistral"], "sliding_window": 16}
+    spec, hf_config = _spec("mistral", config)
+    model = _model(hf_config, dtype=torch.bfloat16).eval()
+    ids = torch.randint(0, VOCAB, (B, 40))
+    with torch.no_grad(), _quiet():
+        cache = model(input_ids=ids, use_cache=True).past_key_values
+        cache = model(input_ids=ids[:, :1], past_key_values=cache, use_cache=True).past_key_values
+    assert {layer.keys.shape[-2] for layer in cache.layers} == {15}  # window − 1 visible tokens
+    assert _cache_storage_bytes(cache) == kv_cache_bytes(spec, batch=B, seq_len=41, kv_dtype="bf16")
+
+
 def test_kv_cache_terms_name_each_kind_of_layer() -> None:
     spec, _ = _spec("gemma2", KV_CASES["gemma2"])
     cache = kv_cache(spec, batch=1, seq_len=100, kv_dtype="bf16")

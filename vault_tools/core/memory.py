@@ -115,7 +115,8 @@ def kv_cache(
 
     Per layer and token it holds K and V for the KV heads (grouped-query attention needs only those), or
     for MLA one latent of ``kv_lora_rank + qk_rope_head_dim`` values (no K/V pair).  Sliding-window layers
-    hold at most ``sliding_window`` tokens.
+    hold at most ``sliding_window`` tokens: transformers keeps the last window − 1 as a view into the
+    window-token buffer of the decode step, and that buffer is what stays allocated.
     """
     dtype = canonical_kv_dtype(kv_dtype)
     if batch < 1 or seq_len < 0:
