@@ -105,3 +105,21 @@ def test_lora_targets_without_a_rank_are_refused(capsys: pytest.CaptureFixture[s
     assert main(["calc", "llama-7b", "--lora-targets", "all-linear"]) == 2
     assert "training.lora_targets: set lora_rank too" in capsys.readouterr().err
     assert main(["calc", "llama-7b", "--lora-targets", "all-linear", "--lora-rank", "8", "--json"]) == 0
+
+
+def test_calc_quant_is_the_frozen_base_of_a_lora_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # QLoRA from the command line must give what the same run gives from a spec file's training.quant:
+    # --quant used to reach only the inference section, so the base stayed bf16 (13.48 GB, not 3.87 GB).
+    lora = ["--lora-rank", "16", "--lora-targets", "all-linear"]
+    assert main(["calc", "llama-7b", "--json", *lora, "--quant", "nf4-dq"]) == 0
+    flags = json.loads(capsys.readouterr().out)["memory"]
+    spec = tmp_path / "qlora.yaml"
+    spec.write_text("preset: llama-7b\ntraining: {quant: nf4-dq}\n", encoding="utf-8")
+    assert main(["calc", str(spec), "--json", *lora]) == 0
+    from_file = json.loads(capsys.readouterr().out)["memory"]
+    assert flags["training"] == from_file["training"]
+    base = flags["terms"]["training"][0]
+    assert (base["name"], base["bytes"]) == ("frozen base (nf4-dq)", flags["weights"]["nf4-dq"])
+    assert flags["options"]["training"]["quant"] == "nf4-dq"

@@ -253,6 +253,36 @@ def test_kv_cache_dtypes(kv_dtype: str, expected: int) -> None:
     assert kv_cache_bytes(LLAMA_3_8B, seq_len=8192, kv_dtype=kv_dtype) == expected
 
 
+def test_gemma_3_1b_slides_five_layers_of_six_without_layer_types() -> None:
+    # 26 layers, sliding_window_pattern 6: layers 6, 12, 18, 24 are global (every 6th), 22 slide over 512.
+    # One KV head of 256 in bf16: 2 · 256 · 2 = 1,024 bytes a token and layer.
+    gemma3 = spec_from_mapping({"preset": "gemma-3-1b"})
+    assert gemma3.layer_types is None
+    expected = 4 * 32768 * 1024 + 22 * 512 * 1024
+    assert kv_cache_bytes(gemma3, seq_len=32768, kv_dtype="bf16") == expected == 145_752_064
+
+
+def test_an_explicit_sliding_window_pattern_beats_the_family_s() -> None:
+    gemma3 = spec_from_mapping({"preset": "gemma-3-1b", "sliding_window_pattern": 2})
+    assert kv_cache_bytes(gemma3, seq_len=4096, kv_dtype="bf16") == (13 * 4096 + 13 * 512) * 1024
+
+
+def test_unknown_model_type_with_a_window_and_no_layer_types_counts_full_attention() -> None:
+    # Nothing says which layers of an unknown family slide (Gemma 3 slides 5 of 6, Mistral all, Qwen from
+    # max_window_layers on), so the cache is counted at its upper bound and the note says why.
+    config = {**LLAMA_3_8B.config, "model_type": "new_decoder", "sliding_window": 1024}
+    unknown = build_spec(config)
+    cache = kv_cache(unknown, seq_len=8192, kv_dtype="bf16")
+    assert cache.total == GIB  # every layer holds all 8,192 tokens, as Llama-3-8B without a window
+    assert cache.notes == (
+        "sliding_window 1024 without layer_types in a model_type outside the family table: which layers "
+        "slide is unknown, so every layer is counted as full attention (an upper bound; add layer_types to "
+        "count the window)",
+    )
+    with_types = build_spec({**config, "layer_types": ["sliding_attention"] * 32})
+    assert kv_cache_bytes(with_types, seq_len=8192, kv_dtype="bf16") == GIB // 8
+
+
 def test_sliding_window_caps_the_cache() -> None:
     mistral = spec_from_mapping({"preset": "mistral-7b"})  # v0.1: sliding_window 4096
     assert kv_cache_bytes(mistral, seq_len=32768) == kv_cache_bytes(mistral, seq_len=4096) == GIB // 2
@@ -358,6 +388,60 @@ def test_lora_adapter_count_matches_peft() -> None:
     # all seven projections at r=16, the usual QLoRA setting: 32 · 16 · (4·8192 + 3·15104)
     assert lora_params(LLAMA_7B_COUNT, ("all-linear",), 16) == 39_976_960
     assert lora_params(LLAMA_7B_COUNT, ("attention", "mlp"), 16) == 39_976_960
+
+
+def _preset_count(key: str) -> ParamCount:
+    return count_params(spec_from_mapping({"preset": key}))
+
+
+@pytest.mark.parametrize(
+    ("key", "targets", "expected"),
+    [
+        # GPT-2: Conv1D c_attn h→3h, c_proj h→h, c_fc h→4h, c_proj 4h→h; 12 layers, r=16.
+        ("gpt2", ("all-linear",), 12 * 16 * ((768 + 3 * 768) + 2 * 768 + 2 * (768 + 3072))),
+        ("gpt2", (), 12 * 16 * (768 + 3 * 768)),  # PEFT's default: c_attn
+        # Phi-3: qkv_proj h→3h, o_proj, gate_up_proj h→2f, down_proj; 32 layers.
+        ("phi-3-mini-4k", ("all-linear",), 32 * 16 * (4 * 3072 + 2 * 3072 + (3072 + 2 * 8192) + 11264)),
+        ("phi-3-mini-4k", ("qkv_proj",), 32 * 16 * 4 * 3072),
+        # Pythia-1.4B: query_key_value h→3h, PEFT's default; 24 layers of 2048.
+        ("pythia-1.4b", (), 24 * 16 * 4 * 2048),
+        # Falcon-7B, multi-query: query_key_value h→(71 + 2)·64; 32 layers of 4544.
+        ("falcon-7b", (), 32 * 16 * (4544 + 73 * 64)),
+        # OPT names its output projection out_proj; the counter's o_proj still names it.
+        ("opt-1.3b", ("out_proj",), 24 * 16 * 2 * 2048),
+        ("opt-1.3b", ("o_proj",), 24 * 16 * 2 * 2048),
+    ],
+)
+def test_lora_adapts_whole_modules_as_the_modeling_code_builds_them(
+    key: str, targets: tuple[str, ...], expected: int
+) -> None:
+    assert lora_params(_preset_count(key), targets, 16) == expected
+
+
+def test_a_projection_fused_into_another_module_is_refused_by_the_module_s_name() -> None:
+    with pytest.raises(ValueError) as exc:
+        lora_params(_preset_count("gpt2"), ("q_proj", "v_proj"), 8)
+    assert str(exc.value) == (
+        "LoRA target 'q_proj' is fused into 'c_attn' in gpt2: PEFT adapts c_attn as a whole, so name c_attn"
+    )
+
+
+def test_lora_without_targets_where_peft_has_no_default_for_a_fused_model_is_refused() -> None:
+    with pytest.raises(ValueError) as exc:
+        lora_params(_preset_count("phi-3-mini-4k"), (), 8)
+    assert str(exc.value) == (
+        "PEFT has no default LoRA targets for phi3; set lora_targets to all-linear, attention, mlp or some "
+        "of down_proj, gate_up_proj, o_proj, qkv_proj"
+    )
+
+
+@pytest.mark.parametrize("precision", ["mixed", "bf16", "fp32"])
+def test_lora_adam_moments_are_in_the_fp32_adapters_dtype_whatever_the_precision(precision: str) -> None:
+    # PEFT keeps the adapters in fp32 on a 16-bit base, and Adam's m and v take the dtype of what it steps:
+    # 32 layers · 16 · (2·4096 + 2·4096) adapter values, 2 moments · 4 bytes each, also under pure bf16.
+    n = 32 * 16 * (4 * 4096)
+    options = TrainingOptions(lora_rank=16, lora_targets=("q_proj", "v_proj"), precision=precision, zero=1)
+    assert training_memory(LLAMA_7B_COUNT, options).optimizer == 2 * 4 * n == 67_108_864
 
 
 def test_qlora_keeps_the_frozen_base_in_nf4_and_trains_fp32_adapters() -> None:

@@ -297,7 +297,8 @@ def test_sgd_without_momentum_keeps_no_state() -> None:
     assert measured == training_memory(count_params(spec), options).optimizer == 0
 
 
-def test_lora_optimizer_states_and_adapter_count_match_a_real_step() -> None:
+@pytest.mark.parametrize("precision", ["mixed", "bf16"])
+def test_lora_optimizer_states_and_adapter_count_match_a_real_step(precision: str) -> None:
     spec, config = _spec("llama")
     model = _model(config, dtype=torch.bfloat16)
     model.requires_grad_(False)
@@ -308,7 +309,9 @@ def test_lora_optimizer_states_and_adapter_count_match_a_real_step() -> None:
     model.enable_input_require_grads()
     trainable = [p for p in model.parameters() if p.requires_grad]
     measured = _optimizer_state_bytes(model, torch.optim.AdamW(trainable, lr=1e-3))
-    mem = training_memory(count_params(spec), TrainingOptions(lora_rank=8, lora_targets=("q_proj", "v_proj")))
+    # A bf16 model with fp32 adapters is both "mixed" (no master copy needed) and "bf16" (pure 16-bit base).
+    options = TrainingOptions(lora_rank=8, lora_targets=("q_proj", "v_proj"), precision=precision)
+    mem = training_memory(count_params(spec), options)
     assert mem.trainable == sum(p.numel() for p in trainable)  # exact: r·(in + out) per adapted matrix
     assert measured == mem.optimizer  # exact: fp32 m, v of the adapters + a step counter per adapter tensor
 
@@ -344,6 +347,16 @@ KV_CASES: dict[str, dict[str, Any]] = {
         num_attention_heads=4,
         num_key_value_heads=2,
         head_dim=32,
+        sliding_window=8,
+    ),
+    # five sliding layers of six, from transformers' own layer_types default (the config gives none)
+    "gemma3_text": dict(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=7,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
         sliding_window=8,
     ),
     # sliding window only from max_window_layers on
@@ -391,7 +404,9 @@ def _cache_storage_bytes(cache: Any) -> int:
 @pytest.mark.parametrize("model_type", list(KV_CASES))
 def test_kv_cache_matches_a_real_dynamic_cache(model_type: str) -> None:
     spec, config = _spec(model_type, KV_CASES[model_type])
-    model = _model(config, dtype=torch.bfloat16, attn="eager" if model_type == "gemma2" else "sdpa").eval()
+    model = _model(
+        config, dtype=torch.bfloat16, attn="eager" if model_type.startswith("gemma") else "sdpa"
+    ).eval()
     prompt = 20  # longer than the 8-token windows
     ids = torch.randint(0, VOCAB, (B, prompt))
     with torch.no_grad(), _quiet():
@@ -407,6 +422,21 @@ def test_kv_cache_matches_a_real_dynamic_cache(model_type: str) -> None:
         {"model_type": model_type, "vocab_size": VOCAB, **KV_CASES[model_type], "sliding_window": None}
     )
     assert after_prefill == kv_cache_bytes(no_window, batch=B, seq_len=prompt, kv_dtype="bf16")
+
+
+def test_a_sliding_layer_allocates_its_window_though_it_keeps_window_minus_one_tokens() -> None:
+    # transformers' DynamicSlidingWindowLayer keeps the last window − 1 tokens, as a view into the
+    # window-token tensor it built for the step; the view holds that whole buffer alive, so the memory a
+    # sliding layer takes while decoding is the window, which is what the counter reports.
+    config = {**KV_CASES["mistral"], "sliding_window": 16}
+    spec, hf_config = _spec("mistral", config)
+    model = _model(hf_config, dtype=torch.bfloat16).eval()
+    ids = torch.randint(0, VOCAB, (B, 40))
+    with torch.no_grad(), _quiet():
+        cache = model(input_ids=ids, use_cache=True).past_key_values
+        cache = model(input_ids=ids[:, :1], past_key_values=cache, use_cache=True).past_key_values
+    assert {layer.keys.shape[-2] for layer in cache.layers} == {15}  # window − 1 visible tokens
+    assert _cache_storage_bytes(cache) == kv_cache_bytes(spec, batch=B, seq_len=41, kv_dtype="bf16")
 
 
 def test_kv_cache_terms_name_each_kind_of_layer() -> None:

@@ -29,6 +29,11 @@ pytestmark = pytest.mark.oracle
 
 def meta_count(config: Mapping[str, Any]) -> int:
     """Parameters of ``config``'s ``architectures[0]`` class as transformers builds it on the meta device."""
+    return int(sum(p.numel() for p in meta_model(config).parameters()))
+
+
+def meta_model(config: Mapping[str, Any]) -> Any:
+    """``config``'s ``architectures[0]`` class as transformers builds it on the meta device."""
     kwargs = dict(config)
     model_type = kwargs.pop("model_type")
     verbosity = transformers.logging.get_verbosity()
@@ -43,7 +48,7 @@ def meta_count(config: Mapping[str, Any]) -> int:
                 model = model_cls(hf_config)
     finally:
         transformers.logging.set_verbosity(verbosity)
-    return int(sum(p.numel() for p in model.parameters()))
+    return model
 
 
 FAMILIES_WITH_DEFAULTS = sorted(name for name, family in FAMILIES.items() if family.config_defaults)
@@ -83,6 +88,11 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "qwen3 default head_dim": ("qwen3-8b", {"head_dim": DROP, "hidden_size": 2048}),
     "gemma default head_dim": ("gemma-7b", {"head_dim": DROP}),
     "gemma untied": ("gemma-2b", {"tie_word_embeddings": False}),
+    "gemma3_text untied": ("gemma-3-1b", {"tie_word_embeddings": False}),
+    "gemma3_text default head_dim and K/V heads": (
+        "gemma-3-1b",
+        {"head_dim": DROP, "num_key_value_heads": DROP, "num_attention_heads": 8},
+    ),
     "olmo2 attention_bias": ("olmo-2-7b", {"attention_bias": True}),
     "phi qk_layernorm": ("phi-2", {"qk_layernorm": True}),
     "phi tied": ("phi-2", {"tie_word_embeddings": True}),
@@ -336,6 +346,66 @@ def test_every_head_in_the_tables_is_oracle_checked() -> None:
     }
     known = {(style, kind) for style, table in HEADS.items() for kind in table}
     assert known - checked == set()
+
+
+# --- LoRA: the modules PEFT adapts ------------------------------------------------------------------------
+
+# PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING (peft/utils/constants.py), for the families here.
+PEFT_DEFAULT_TARGETS: dict[str, list[str]] = {
+    **{key: ["q_proj", "v_proj"] for key in ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma")},
+    **{key: ["q_proj", "v_proj"] for key in ("gemma2", "gemma3_text", "opt", "gptj")},
+    **{key: ["query_key_value"] for key in ("gpt_neox", "falcon", "bloom")},
+    "gpt2": ["c_attn"],
+    "phi": ["q_proj", "v_proj", "fc1", "fc2"],
+    "bert": ["query", "value"],
+    "roberta": ["query", "value"],
+    "t5": ["q", "v"],
+}
+
+
+def peft_lora_params(config: Mapping[str, Any], targets: list[str] | None, rank: int) -> int:
+    """``r · (in + out)`` over the nn.Linear / Conv1D modules PEFT would adapt: those whose name ends in a
+    target (PEFT's suffix match), or for ``None`` (all-linear) every one but the output embedding."""
+    from transformers.pytorch_utils import Conv1D
+
+    model = meta_model(config)
+    head = model.get_output_embeddings()
+    total = 0
+    for name, module in model.named_modules():
+        if not isinstance(module, torch.nn.Linear | Conv1D) or module is head:
+            continue
+        if targets is not None and not any(name == t or name.endswith(f".{t}") for t in targets):
+            continue
+        # Conv1D stores its weight as (in, out), nn.Linear as (out, in); r·(in + out) is the same sum.
+        total += rank * sum(module.weight.shape)
+    return total
+
+
+# transformers 5 builds MoE experts as one fused parameter, not an nn.Linear per expert: PEFT's all-linear
+# leaves them out there, while the counter follows the transformers 4.x layout (README), so MoE presets are
+# compared on their default targets only.
+DENSE_PRESETS = [key for key in presets() if spec_from_mapping({"preset": key}).moe is None]
+
+
+@pytest.mark.parametrize("key", DENSE_PRESETS)
+def test_lora_all_linear_adapts_the_modules_peft_adapts(key: str) -> None:
+    from vault_tools.core.memory import lora_params
+
+    count = count_params(spec_from_mapping({"preset": key}))
+    assert lora_params(count, ("all-linear",), 16) == peft_lora_params(get_preset(key).config, None, 16)
+
+
+@pytest.mark.parametrize(
+    "key", [key for key in presets() if get_preset(key).config["model_type"] in PEFT_DEFAULT_TARGETS]
+)
+def test_lora_default_targets_are_peft_s(key: str) -> None:
+    from vault_tools.core.memory import lora_params
+
+    config = get_preset(key).config
+    count = count_params(spec_from_mapping({"preset": key}))
+    expected = peft_lora_params(config, PEFT_DEFAULT_TARGETS[config["model_type"]], 8)
+    assert lora_params(count, (), 8) == expected
+    assert lora_params(count, PEFT_DEFAULT_TARGETS[config["model_type"]], 8) == expected
 
 
 # --- calc --exact --------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ REQUIRED = [
 ]
 FAMILIES_WITH_A_PRESET = {
     *("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma", "gemma2", "phi"),
+    *("gemma3_text",),
     *("phi3", "gpt2", "gptj", "gpt_neox", "falcon", "opt", "bloom", "olmo2", "starcoder2", "deepseek_v2"),
     *("deepseek_v3", "bert", "roberta", "t5"),
 }

@@ -205,6 +205,25 @@ def test_unknown_model_type_is_counted_as_generic_with_a_note() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "config",
+    [{"model_type": "gemma3"}, {"architectures": ["Gemma3ForConditionalGeneration"]}],
+    ids=["model_type", "architecture"],
+)
+def test_multimodal_gemma_3_is_refused_with_the_way_to_count_its_language_model(
+    config: dict[str, Any],
+) -> None:
+    # Counting it as a Gemma or generic decoder would leave out the vision tower and still print a total.
+    sizes = {key: value for key, value in LLAMA.items() if key != "model_type"}
+    with pytest.raises(SpecError) as exc:
+        spec({**sizes, **config})
+    assert str(exc.value) == (
+        "model_type 'gemma3' is multimodal Gemma 3: a SigLIP vision tower and a projector around the "
+        "language model, which the counter does not count; count the language model from the config's "
+        "text_config (model_type: gemma3_text, architectures: [Gemma3ForCausalLM])"
+    )
+
+
 def test_unknown_task_head_is_noted() -> None:
     result = spec({**LLAMA, "architectures": ["LlamaForSomethingNew"]})
     assert result.head == "causal_lm"

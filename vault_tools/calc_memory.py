@@ -16,10 +16,11 @@ if TYPE_CHECKING:
     from vault_tools.core.report import MemoryReport
 from vault_tools.fmt import grouped, human_bytes, human_count, text_table
 
-# CLI flag → (section, key) of the note mapping; --batch and --seq-len set both sections.
+# CLI flag → (section, key) of the note mapping.  --batch and --seq-len set both sections, and so does
+# --quant: the format the weights are served in is the frozen base a LoRA run trains on (QLoRA).
 _FLAGS: dict[str, tuple[str, ...]] = {
     "dtype": ("memory",),
-    "quant": ("memory",),
+    "quant": ("memory", "training"),
     "kv_dtype": ("memory",),
     "overhead": ("memory", "training"),
     "batch": ("memory", "training"),
@@ -45,7 +46,8 @@ def add_memory_arguments(parser: argparse.ArgumentParser) -> None:
     add("--dtype", help="weight dtype for inference: fp32, fp16, bf16, fp8, int8, int4 (default bf16)")
     add(
         "--quant",
-        help="quantized weight format: q4_k_m, q8_0, gptq-4bit-g128, awq-4bit-g128, nf4, nf4-dq, ...",
+        help="quantized weight format: q4_k_m, q8_0, gptq-4bit-g128, awq-4bit-g128, nf4, nf4-dq, ... "
+        "(also the frozen base under --lora-rank: QLoRA)",
     )
     add(
         "--batch",
@@ -65,7 +67,8 @@ def add_memory_arguments(parser: argparse.ArgumentParser) -> None:
     add("--lora-rank", type=int, help="train LoRA adapters of this rank instead of every weight")
     add(
         "--lora-targets",
-        help="comma-separated linear names, or all-linear / attention / mlp (default q_proj,v_proj)",
+        help="comma-separated linear module names, or all-linear / attention / mlp "
+        "(default: PEFT's for the model, e.g. q_proj,v_proj for Llama, c_attn for GPT-2)",
     )
     add("--recompute", help="activation recomputation: none (default), selective, full")
     add(

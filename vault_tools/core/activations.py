@@ -239,6 +239,8 @@ def _adapter_rows(ctx: _Ctx, block: _Block, linear: str, in_features: int) -> No
     """A LoRA adapter keeps A's output for B; an fp32 adapter on a 16-bit model also keeps the input cast."""
     if linear not in ctx.targets:
         return
+    if any(linear in group[1:] for group in ctx.spec.family.fused_linears):
+        return  # one adapter on the fused module (GPT-2's c_attn), counted with its first part
     ab, t = ctx.adapter_bytes, ctx.t
     if ab != ctx.p:
         block.add(

@@ -58,6 +58,18 @@ class Family:
     mla: bool = False
     layout: Layout = "decoder"
     head_style: HeadStyle = "decoder"
+    # transformers' default layer_types when a config has a sliding_window and no layer_types: every
+    # ``sliding_period``-th layer is full attention and the rest slide; None: every layer slides (Mistral).
+    # A config's sliding_window_pattern overrides it.
+    sliding_period: int | None = None
+    # The linear modules as the modeling code builds them, for LoRA (PEFT adapts whole nn.Linear/Conv1D
+    # modules): counted parts one module holds (GPT-2's c_attn is q, k and v), and a part's module name
+    # where it is not the counter's (the first part of a fused group names the group).
+    fused_linears: tuple[tuple[str, ...], ...] = ()
+    module_names: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # PEFT's default target_modules (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING); None where PEFT
+    # has no default for the model_type.
+    lora_default: tuple[str, ...] | None = ("q_proj", "v_proj")
     # Class-name prefixes in ``architectures`` that identify this family.
     arch_prefixes: tuple[str, ...] = ()
     generic: bool = False
@@ -65,6 +77,20 @@ class Family:
 
 def _defaults(**values: object) -> MappingProxyType[str, object]:
     return MappingProxyType(values)
+
+
+def _names(**values: str) -> MappingProxyType[str, str]:
+    return MappingProxyType(values)
+
+
+_QKV = ("q_proj", "k_proj", "v_proj")
+# GPT-NeoX, Falcon and BLOOM: one query_key_value, dense, dense_h_to_4h, dense_4h_to_h.
+_NEOX_NAMES = _names(
+    q_proj="query_key_value", o_proj="dense", up_proj="dense_h_to_4h", down_proj="dense_4h_to_h"
+)
+_BERT_NAMES = _names(
+    q_proj="query", k_proj="key", v_proj="value", o_proj="dense", up_proj="dense", down_proj="dense"
+)
 
 
 _LLAMA = Family("llama", arch_prefixes=("Llama",))
@@ -98,6 +124,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
         "qwen2_moe": replace(
             _LLAMA,
             label="qwen2_moe",
+            lora_default=None,
             qkv_bias=True,
             attn_bias_keys=("qkv_bias",),
             o_bias_keys=(),
@@ -123,6 +150,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
         "qwen3_moe": replace(
             _LLAMA,
             label="qwen3_moe",
+            lora_default=None,
             qk_norm="head",
             mlp_bias_keys=(),
             moe_layers="sparse_step",
@@ -143,8 +171,20 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             tie_default=True,
             norms_per_layer=4,
             mlp_bias_keys=(),
+            sliding_period=2,
             config_defaults=_defaults(num_key_value_heads=4, head_dim=256),
             arch_prefixes=("Gemma2",),
+        ),
+        "gemma3_text": replace(
+            _LLAMA,
+            label="gemma3_text",
+            tie_default=True,
+            norms_per_layer=4,
+            qk_norm="head",
+            mlp_bias_keys=(),
+            sliding_period=6,
+            config_defaults=_defaults(num_key_value_heads=4, head_dim=256),
+            arch_prefixes=("Gemma3ForCausalLM", "Gemma3Text"),
         ),
         "phi": Family(
             "phi",
@@ -159,10 +199,20 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             norms_per_layer=1,
             qk_norm="none",
             lm_head_bias=True,
+            module_names=_names(o_proj="dense", up_proj="fc1", down_proj="fc2"),
+            lora_default=("q_proj", "v_proj", "fc1", "fc2"),
             arch_prefixes=("Phi",),
         ),
         "phi3": replace(
-            _LLAMA, label="phi3", attn_bias_keys=(), o_bias_keys=(), mlp_bias_keys=(), arch_prefixes=("Phi3",)
+            _LLAMA,
+            label="phi3",
+            attn_bias_keys=(),
+            o_bias_keys=(),
+            mlp_bias_keys=(),
+            fused_linears=(_QKV, ("gate_proj", "up_proj")),
+            module_names=_names(q_proj="qkv_proj", gate_proj="gate_up_proj"),
+            lora_default=None,
+            arch_prefixes=("Phi3",),
         ),
         "gpt2": Family(
             "gpt2",
@@ -177,6 +227,9 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             positions="learned",
             tie_default=True,
             ffn_mult_default=4,
+            fused_linears=(_QKV,),
+            module_names=_names(q_proj="c_attn", o_proj="c_proj", up_proj="c_fc", down_proj="c_proj"),
+            lora_default=("c_attn",),
             arch_prefixes=("GPT2",),
         ),
         "gptj": Family(
@@ -192,6 +245,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             ffn_mult_default=4,
             # GPTJForQuestionAnswering read num_labels up to transformers 5.23; from 5.24 it is the generic
             # two-logit head like every other decoder.
+            module_names=_names(o_proj="out_proj", up_proj="fc_in", down_proj="fc_out"),
             arch_prefixes=("GPTJ",),
         ),
         "gpt_neox": Family(
@@ -203,6 +257,9 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             mlp_bias=True,
             attn_bias_keys=("attention_bias",),
             mlp_bias_keys=(),
+            fused_linears=(_QKV,),
+            module_names=_NEOX_NAMES,
+            lora_default=("query_key_value",),
             arch_prefixes=("GPTNeoX",),
         ),
         # Falcon's per-layer norms and K/V heads depend on new_decoder_architecture/parallel_attn; the spec
@@ -218,6 +275,9 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             norms_per_layer=1,
             tie_default=True,
             ffn_mult_default=4,
+            fused_linears=(_QKV,),
+            module_names=_NEOX_NAMES,
+            lora_default=("query_key_value",),
             arch_prefixes=("Falcon", "RW"),
         ),
         "opt": Family(
@@ -235,6 +295,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             positions="learned",
             position_offset=2,
             tie_default=True,
+            module_names=_names(o_proj="out_proj", up_proj="fc1", down_proj="fc2"),
             arch_prefixes=("OPT",),
         ),
         "bloom": Family(
@@ -251,6 +312,9 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             embed_norm=True,
             tie_default=True,
             ffn_mult_default=4,
+            fused_linears=(_QKV,),
+            module_names=_NEOX_NAMES,
+            lora_default=("query_key_value",),
             arch_prefixes=("Bloom",),
         ),
         "bert": Family(
@@ -270,6 +334,8 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             tie_default=True,
             layout="encoder",
             head_style="bert",
+            module_names=_BERT_NAMES,
+            lora_default=("query", "value"),
             arch_prefixes=("Bert",),
         ),
         "roberta": Family(
@@ -289,6 +355,8 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             tie_default=True,
             layout="encoder",
             head_style="roberta",
+            module_names=_BERT_NAMES,
+            lora_default=("query", "value"),
             arch_prefixes=("Roberta",),
         ),
         # T5's MLP is plain unless feed_forward_proj says "gated-…"; the spec builder reads it.
@@ -303,11 +371,17 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             layout="encoder_decoder",
             head_style="t5",
             config_defaults=_defaults(head_dim=64),  # T5Config's d_kv
+            # wi is wi_1 in a gated (v1.1) MLP; the counts are the same.
+            module_names=_names(
+                q_proj="q", k_proj="k", v_proj="v", o_proj="o", gate_proj="wi_0", up_proj="wi", down_proj="wo"
+            ),
+            lora_default=("q", "v"),
             arch_prefixes=("T5",),
         ),
         "deepseek_v2": replace(
             _LLAMA,
             label="deepseek_v2",
+            lora_default=None,
             mla=True,
             moe_layers="first_k_dense",
             shared_experts="deepseek",
@@ -320,6 +394,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
         "deepseek_v3": replace(
             _LLAMA,
             label="deepseek_v3",
+            lora_default=None,
             mla=True,
             moe_layers="first_k_dense",
             shared_experts="deepseek",
@@ -334,7 +409,14 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             ),
             arch_prefixes=("DeepseekV3",),
         ),
-        "olmo2": replace(_LLAMA, label="olmo2", qk_norm="full", mlp_bias_keys=(), arch_prefixes=("Olmo2",)),
+        "olmo2": replace(
+            _LLAMA,
+            label="olmo2",
+            qk_norm="full",
+            mlp_bias_keys=(),
+            lora_default=None,
+            arch_prefixes=("Olmo2",),
+        ),
         "starcoder2": Family(
             "starcoder2",
             norm="layernorm",
@@ -348,6 +430,8 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             all_bias_keys=("use_bias",),
             tie_default=True,
             config_defaults=_defaults(num_key_value_heads=2),
+            module_names=_names(up_proj="c_fc", down_proj="c_proj"),
+            lora_default=None,
             arch_prefixes=("Starcoder2",),
         ),
         # The seed article's block: 4h² attention, h→4h→h MLP, two LayerNorms a layer, a final one, no
@@ -364,8 +448,23 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             tie_default=True,
             ffn_mult_default=4,
         ),
-        # Unknown model_type: a Llama-style decoder from the generic fields, flagged as generic.
-        "generic": replace(_LLAMA, label="generic Llama-style decoder", arch_prefixes=(), generic=True),
+        # Unknown model_type: a Llama-style decoder from the generic fields, flagged as generic.  Which of
+        # its layers slide is unknown without layer_types, so none are taken to (the KV cache's upper bound).
+        "generic": replace(
+            _LLAMA, label="generic Llama-style decoder", lora_default=None, arch_prefixes=(), generic=True
+        ),
+    }
+)
+
+# model_types the counter refuses rather than count as something else: (their architectures, what to do).
+UNSUPPORTED: MappingProxyType[str, tuple[tuple[str, ...], str]] = MappingProxyType(
+    {
+        "gemma3": (
+            ("Gemma3ForConditionalGeneration", "Gemma3Model"),
+            "model_type 'gemma3' is multimodal Gemma 3: a SigLIP vision tower and a projector around the "
+            "language model, which the counter does not count; count the language model from the config's "
+            "text_config (model_type: gemma3_text, architectures: [Gemma3ForCausalLM])",
+        ),
     }
 )
 

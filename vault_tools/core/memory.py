@@ -34,14 +34,18 @@ __all__ = [
     "InferenceMemory",
     "InferenceOptions",
     "KVCache",
+    "LinearModule",
     "ModelStates",
     "TrainingMemory",
     "TrainingOptions",
     "WeightMemory",
+    "default_lora_targets",
     "inference_memory",
     "kv_cache",
     "kv_cache_bytes",
     "layer_attention_types",
+    "linear_modules",
+    "lora_modules",
     "lora_params",
     "lora_parts",
     "model_states",
@@ -74,10 +78,8 @@ def layer_attention_types(spec: ModelSpec) -> tuple[str, ...]:
     layers = spec.num_layers if not spec.encoder_decoder else spec.decoder_layers
     if spec.layer_types is not None:
         return spec.layer_types
-    if not spec.sliding_window:
+    if not spec.sliding_window or spec.generic:  # generic: which layers slide is unknown (see kv_cache)
         return ("full_attention",) * layers
-    if spec.model_type == "gemma2":  # every other layer, starting with a sliding one
-        return tuple("sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(layers))
     if spec.model_type in ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe"):
         # Qwen configs carry a window but only use it with use_sliding_window, from max_window_layers on.
         if not spec.config.get("use_sliding_window", False):
@@ -85,7 +87,12 @@ def layer_attention_types(spec: ModelSpec) -> tuple[str, ...]:
         first = spec.config.get("max_window_layers", layers)
         first = first if isinstance(first, int) else layers
         return tuple("sliding_attention" if i >= first else "full_attention" for i in range(layers))
-    return ("sliding_attention",) * layers
+    pattern = spec.config.get("sliding_window_pattern")  # a whole number, checked by build_spec
+    period = int(pattern) if pattern is not None else spec.family.sliding_period
+    if period is None:
+        return ("sliding_attention",) * layers
+    # transformers: layer i is full attention when (i + 1) is a multiple of the period, else it slides.
+    return tuple("sliding_attention" if (i + 1) % period else "full_attention" for i in range(layers))
 
 
 def _row_bytes(elements: int, kv_dtype: str) -> int:
@@ -108,7 +115,8 @@ def kv_cache(
 
     Per layer and token it holds K and V for the KV heads (grouped-query attention needs only those), or
     for MLA one latent of ``kv_lora_rank + qk_rope_head_dim`` values (no K/V pair).  Sliding-window layers
-    hold at most ``sliding_window`` tokens.
+    hold at most ``sliding_window`` tokens: transformers keeps the last window − 1 as a view into the
+    window-token buffer of the decode step, and that buffer is what stays allocated.
     """
     dtype = canonical_kv_dtype(kv_dtype)
     if batch < 1 or seq_len < 0:
@@ -128,6 +136,12 @@ def kv_cache(
         row = 2 * k_row
         formula = f"2 (K, V) · {spec.num_kv_heads} kv heads · {spec.head_dim} head_dim"
     kinds = layer_attention_types(spec)
+    if spec.generic and spec.sliding_window and spec.layer_types is None:
+        notes.append(
+            f"sliding_window {spec.sliding_window} without layer_types in a model_type outside the family "
+            "table: which layers slide is unknown, so every layer is counted as full attention (an upper "
+            "bound; add layer_types to count the window)"
+        )
     window = spec.sliding_window or seq_len
     by_kind: dict[str, int] = {}
     for kind in kinds:
@@ -215,30 +229,106 @@ _TARGET_SETS = {
 }
 
 
-def lora_parts(count: ParamCount, targets: Collection[str]) -> tuple[Part, ...]:
-    """The linear parts LoRA adapts: named ones, or ``all-linear`` (PEFT: every linear but the head)."""
-    linear = [p for p in count.parts if p.linear and part_role(p) in ("linear", "router")]
-    names = {p.name for p in linear}
-    wanted: set[str] = set()
-    for target in targets:
+@record
+class LinearModule:
+    """One nn.Linear (or GPT-2's Conv1D) as the modeling code builds it, repeated ``copies`` times.
+
+    ``parts`` are the counted matrices it holds: one, or several fused along the output (q, k and v in
+    GPT-2's ``c_attn``).  PEFT adapts a whole module: A is r × in, B is out × r.
+    """
+
+    name: str
+    parts: tuple[Part, ...]
+
+    @property
+    def in_features(self) -> int:
+        return self.parts[0].shape[1]
+
+    @property
+    def out_features(self) -> int:
+        return sum(p.shape[0] for p in self.parts)
+
+    @property
+    def copies(self) -> int:
+        return self.parts[0].copies
+
+    def lora_params(self, rank: int) -> int:
+        return rank * (self.in_features + self.out_features) * self.copies
+
+
+def linear_modules(count: ParamCount) -> tuple[LinearModule, ...]:
+    """The linear modules LoRA can adapt, in build order: every linear but the output head and the heads
+    that output labels (PEFT's all-linear; it keeps a classifier trainable whole, not adapted)."""
+    family = count.spec.family
+    group_of = {name: group for group in family.fused_linears for name in group}
+    groups: dict[tuple[str, str, tuple[str, ...]], list[Part]] = {}
+    for part in count.parts:
+        role = part_role(part)
+        # A pooler or an MLM transform maps h to h and is adapted like a layer's linear.
+        hidden = role == "task" and part.shape == (count.spec.hidden_size, count.spec.hidden_size)
+        if part.linear and (role in ("linear", "router") or hidden):
+            group = group_of.get(part.name, (part.name,))
+            # T5's encoder and decoder both have a q_proj: the stack (``per``) tells them apart.
+            groups.setdefault((part.component, part.per, group), []).append(part)
+    return tuple(
+        LinearModule(family.module_names.get(group[0], group[0]), tuple(parts))
+        for (_, _, group), parts in groups.items()
+    )
+
+
+def default_lora_targets(count: ParamCount) -> tuple[str, ...]:
+    """PEFT's default target_modules for the family; q_proj, v_proj where PEFT has none but they exist."""
+    default = count.spec.family.lora_default
+    if default is not None:
+        return default
+    names = {m.name for m in linear_modules(count)}
+    if {"q_proj", "v_proj"} <= names:
+        return ("q_proj", "v_proj")
+    raise ValueError(
+        f"PEFT has no default LoRA targets for {count.spec.model_type}; set lora_targets to all-linear, "
+        f"attention, mlp or some of {', '.join(sorted(names))}"
+    )
+
+
+def lora_modules(count: ParamCount, targets: Collection[str]) -> tuple[LinearModule, ...]:
+    """The modules LoRA adapts: named ones, or ``all-linear`` (PEFT: every linear but the head); none
+    named means PEFT's default for the family."""
+    modules = linear_modules(count)
+    chosen: set[int] = set()
+    for target in tuple(targets) or default_lora_targets(count):
         if target == "all-linear":
-            wanted |= names
+            hits = set(range(len(modules)))
         elif target in _TARGET_SETS:
-            wanted |= _TARGET_SETS[target] & names
-        elif target in names:
-            wanted.add(target)
+            wanted = _TARGET_SETS[target]
+            hits = {i for i, m in enumerate(modules) if any(p.name in wanted for p in m.parts)}
         else:
-            known = ", ".join(sorted(names))
-            raise ValueError(
-                f"LoRA target {target!r} is not a linear layer of this model; use all-linear, attention, mlp "
-                f"or one of {known}"
-            )
-    return tuple(p for p in linear if p.name in wanted)
+            hits = {i for i, m in enumerate(modules) if m.name == target}
+            # The counter's own name for a module the modeling code calls otherwise (OPT's out_proj: o_proj).
+            hits = hits or {i for i, m in enumerate(modules) if (target,) == tuple(p.name for p in m.parts)}
+            if not hits:
+                fused = next((m for m in modules if any(p.name == target for p in m.parts)), None)
+                if fused is not None:
+                    raise ValueError(
+                        f"LoRA target {target!r} is fused into {fused.name!r} in {count.spec.model_type}: "
+                        f"PEFT adapts {fused.name} as a whole, so name {fused.name}"
+                    )
+                known = ", ".join(sorted({m.name for m in modules}))
+                raise ValueError(
+                    f"LoRA target {target!r} is not a linear layer of this model; use all-linear, attention, "
+                    f"mlp or one of {known}"
+                )
+        chosen |= hits
+    return tuple(m for i, m in enumerate(modules) if i in chosen)
+
+
+def lora_parts(count: ParamCount, targets: Collection[str]) -> tuple[Part, ...]:
+    """The counted matrices inside the modules LoRA adapts."""
+    return tuple(p for m in lora_modules(count, targets) for p in m.parts)
 
 
 def lora_params(count: ParamCount, targets: Collection[str], rank: int) -> int:
-    """Trainable LoRA parameters: ``r · (in + out)`` for each adapted matrix (A is r×in, B is out×r)."""
-    return sum(rank * (p.shape[0] + p.shape[1]) * p.copies for p in lora_parts(count, targets))
+    """Trainable LoRA parameters: ``r · (in + out)`` for each adapted module (A is r×in, B is out×r)."""
+    return sum(m.lora_params(rank) for m in lora_modules(count, targets))
 
 
 # --- training ----------------------------------------------------------------------------------------
@@ -363,10 +453,10 @@ def model_states(count: ParamCount, options: TrainingOptions) -> ModelStates:
     raw: list[StateTerm] = []
     if options.lora:
         rank = options.lora_rank or 0
-        adapted = lora_parts(count, options.lora_targets)
-        trainable = sum(rank * (p.shape[0] + p.shape[1]) * p.copies for p in adapted)
-        tensors: list[tuple[tuple[int, ...], int]] = [((rank, p.shape[1]), p.copies) for p in adapted]
-        tensors += [((p.shape[0], rank), p.copies) for p in adapted]
+        adapted = lora_modules(count, options.lora_targets)
+        trainable = sum(m.lora_params(rank) for m in adapted)
+        tensors: list[tuple[tuple[int, ...], int]] = [((rank, m.in_features), m.copies) for m in adapted]
+        tensors += [((m.out_features, rank), m.copies) for m in adapted]
         base_fmt = options.quant or ("fp32" if options.precision == "fp32" else "bf16")
         a_b = DTYPE_BITS[options.adapter_dtype] // 8
         master = 4 if a_b < 4 and options.precision.startswith("mixed") else 0
@@ -385,6 +475,9 @@ def model_states(count: ParamCount, options: TrainingOptions) -> ModelStates:
         raw.append(StateTerm("gradients", "adapter gradients", trainable * a_b, f"Ψ_lora · {a_b}", 2))
         if master:
             raw.append(StateTerm("optimizer", "fp32 master adapters", trainable * master, "Ψ_lora · 4", 1))
+        # Optimizer states live in the dtype of what the optimizer steps: the fp32 master adapters when
+        # there are some, else the adapters themselves (fp32 by default, whatever the base's precision).
+        elem = 4 if master else a_b
     else:
         trainable = count.total
         tensors = [(p.shape, p.copies) for p in count.parts]

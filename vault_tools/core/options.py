@@ -131,7 +131,7 @@ class TrainingOptions:
     recompute: str = "none"
     flash_attn: bool = True
     lora_rank: int | None = None
-    lora_targets: tuple[str, ...] = ("q_proj", "v_proj")  # PEFT's default for Llama-style models
+    lora_targets: tuple[str, ...] = ()  # (): PEFT's default for the family (q_proj, v_proj for Llama)
     adapter_dtype: str = "fp32"  # PEFT keeps adapters in fp32 on a 16-bit base (autocast_adapter_dtype)
     quant: str | None = None  # frozen base format under LoRA (nf4-dq: QLoRA); None: the precision's dtype
     overhead: int = DEFAULT_OVERHEAD
@@ -152,8 +152,6 @@ class TrainingOptions:
         if self.lora_rank is not None:
             _check_int("lora_rank", self.lora_rank, 1)
         object.__setattr__(self, "lora_targets", tuple(normalize_target(t) for t in self.lora_targets))
-        if not self.lora_targets:
-            raise ValueError("lora_targets must name at least one linear layer, or all-linear")
         object.__setattr__(self, "adapter_dtype", canonical_format(self.adapter_dtype))
         if self.adapter_dtype not in ("fp32", "fp16", "bf16"):
             raise ValueError(f"adapter_dtype must be fp32, fp16 or bf16, got {self.adapter_dtype!r}")
@@ -278,11 +276,14 @@ def _zero_value(value: Any) -> int:
 
 
 def _targets_value(value: Any) -> tuple[str, ...]:
+    targets: tuple[str, ...] | None = None
     if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
-    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise ValueError(f"expected a list of linear layer names such as [q_proj, v_proj], got {value!r}")
+        targets = tuple(v.strip() for v in value.split(",") if v.strip())
+    elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        targets = tuple(value)
+    if not targets:
+        raise ValueError(f"expected a list of linear layer names such as [q_proj, v_proj], got {value!r}")
+    return targets
 
 
 def _mfu_value(value: Any) -> float:

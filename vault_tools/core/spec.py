@@ -11,6 +11,7 @@ from vault_tools.core.families import (
     FAMILIES,
     MODEL_TYPE_ALIASES,
     MODEL_TYPE_IMPLIES,
+    UNSUPPORTED,
     Family,
     MlpKind,
     NormKind,
@@ -115,6 +116,9 @@ def resolve_model_type(cfg: Mapping[str, Any], *, short_notation: bool) -> tuple
             raise SpecError("'architectures' must be a list of class names such as ['LlamaForCausalLM']")
         architecture = architectures[0]
     model_type = cfg.get("model_type")
+    for refused, (classes, message) in UNSUPPORTED.items():
+        if model_type == refused or (model_type is None and architecture in classes):
+            raise SpecError(message)
     if model_type is not None:
         if not isinstance(model_type, str):
             raise SpecError(f"'model_type' must be a string such as 'llama', got {model_type!r}")
@@ -261,6 +265,7 @@ def build_spec(raw: Mapping[str, Any], *, name: str | None = None) -> ModelSpec:
         notes.append(head_note)
 
     sliding_window = fields.whole("sliding_window", required=False, minimum=0) or None
+    fields.whole("sliding_window_pattern", required=False, minimum=1)  # checked here, read by the KV cache
     layer_types_raw = cfg.get("layer_types")
     layer_types = tuple(str(t) for t in layer_types_raw) if isinstance(layer_types_raw, list) else None
 
