@@ -136,6 +136,24 @@ def test_bad_spec_leaves_the_note_untouched() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("lines", "line", "message"),
+    [
+        ("L: .inf\nh: 768\nV: 100", 2, "'L' must be a whole number, got inf"),
+        ("h: 768\nL: .nan\nV: 100", 3, "'L' must be a whole number, got nan"),
+        ("preset: llama-7b\npartial_rotary_factor: .inf", 3, "'partial_rotary_factor' must be a number "),
+        ("preset: llama-7b\nmemory:\n  batch: .inf", 4, "memory.batch: expected a whole number, got inf"),
+        ("preset: llama-7b\nmemory:\n  seq_len: .nan", 4, "memory.seq_len: expected a whole number, got nan"),
+    ],
+)
+def test_infinite_or_nan_spec_value_is_named_at_its_line(lines: str, line: int, message: str) -> None:
+    # Found in review: int(inf) and int(nan) escaped the checks, as a crash or a message at the fence.
+    note = f"```model-spec\n{lines}\n```\n"
+    problems = run(note).problems
+    assert [(p.line, p.severity) for p in problems] == [(line, "error")]
+    assert problems[0].message.startswith(f"model-spec: {message}")
+
+
 def test_broken_yaml_in_spec_names_the_line() -> None:
     bad = NOTE.replace("preset: llama-7b", "preset: [llama-7b")
     problems = run(bad).problems
