@@ -154,6 +154,16 @@ def test_infinite_or_nan_spec_value_is_named_at_its_line(lines: str, line: int, 
     assert problems[0].message.startswith(f"model-spec: {message}")
 
 
+def test_recursive_frontmatter_alias_is_one_clear_problem_in_refresh_and_check() -> None:
+    # Found in review: refresh crashed with a RecursionError, check said the tables were missing.
+    note = "---\na: &a [*a]\ntitle: x\n---\n```model-spec\npreset: llama-7b\n```\n"
+    refreshed, checked = run(note), run(note, check=True)
+    assert not refreshed.changed and refreshed.text == note
+    assert refreshed.problems == checked.problems
+    assert [(p.line, p.severity) for p in checked.problems] == [(2, "error")]
+    assert "holds an alias (*name) of itself" in checked.problems[0].message
+
+
 def test_broken_yaml_in_spec_names_the_line() -> None:
     bad = NOTE.replace("preset: llama-7b", "preset: [llama-7b")
     problems = run(bad).problems
