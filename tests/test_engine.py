@@ -164,6 +164,26 @@ def test_recursive_frontmatter_alias_is_one_clear_problem_in_refresh_and_check()
     assert "holds an alias (*name) of itself" in checked.problems[0].message
 
 
+@pytest.mark.parametrize(
+    "note",
+    [
+        # Found in review: the row went into the model-spec region's table; the next refresh failed
+        # with "managed region 'model-spec' was edited by hand".
+        "# A\n\n## Changelog\n\nNotes below.\n\n```model-spec\npreset: llama-7b\n```\n",
+        # Found in review: the row went into the user's own table, below prose under a History heading.
+        "# A\n\n```model-spec\npreset: llama-7b\n```\n\n## History\n\nGPT-2 was released in 2019.\n\n"
+        "| Year | Event |\n| --- | --- |\n| 2019 | release |\n",
+    ],
+)
+def test_no_row_without_a_changelog_table(note: str) -> None:
+    first = run(note)
+    assert first.problems == () and first.changed
+    assert "vault-tools: model-spec added" not in "".join(outside_regions(first.text))
+    assert "2026-11-23 |" not in first.text
+    again = run(first.text)
+    assert again.problems == () and not again.changed
+
+
 def test_broken_yaml_in_spec_names_the_line() -> None:
     bad = NOTE.replace("preset: llama-7b", "preset: [llama-7b")
     problems = run(bad).problems
