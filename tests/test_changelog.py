@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from vault_tools.pipeline.changelog import append_row, heading_key, last_row
 from vault_tools.pipeline.config import DEFAULT_HEADINGS
-from vault_tools.pipeline.text import split_lines
+from vault_tools.pipeline.text import NoteSyntaxError, split_lines
 
 # The end of seeds/000 as it is in the vault.
 SEED_END = """\
@@ -144,6 +144,26 @@ def test_the_row_goes_to_the_table_of_a_changelog_section_only(text: str, after:
         assert text.count(after) == 1
         row = ("> " if after.startswith(">") else "") + "| 2026-11-23 | vault-tools: params 6.74B |\n"
         assert out == text.replace(after, after + row)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        # Found in review: markdown-it reads "\r## After" as one more row, and the row was written after it
+        # in its style, without pipes; with the CR in the delimiter row no row came, and no word why.
+        ("## Changelog\n\n| Date | Change |\n| --- | --- |\n\r## After\n\ntext\n", 5),
+        ("## Changelog\n\n| Date | Change |\n| --- | --- |\r## After\n\ntext\n", 4),
+    ],
+)
+def test_a_lone_cr_in_the_changelog_table_refuses_the_row(text: str, line: int) -> None:
+    with pytest.raises(NoteSyntaxError) as info:
+        _append(text)
+    assert info.value.line == line and "lone carriage return (CR)" in info.value.message
+
+
+def test_a_lone_cr_elsewhere_does_not_stop_the_row() -> None:
+    text = "Intro\r with a CR\n\n## Changelog\n\n| Date | Change |\n| --- | --- |\n"
+    assert _append(text) == text + "| 2026-11-23 | vault-tools: params 6.74B |\n"
 
 
 def test_cells_are_escaped_and_padded() -> None:

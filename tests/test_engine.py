@@ -184,6 +184,36 @@ def test_no_row_without_a_changelog_table(note: str) -> None:
     assert again.problems == () and not again.changed
 
 
+def test_a_lone_cr_under_the_changelog_table_gets_a_warning_not_a_broken_row() -> None:
+    note = "# A\n\n```model-spec\npreset: llama-7b\n```\n\n## Changelog\n\n| Date | Change |\n| --- | --- |\n"
+    note += "\r## After\n\ntext\n"
+    result = run(note)
+    cr_line = result.text.split("\n").index("\r## After") + 1  # in the note as written
+    assert [(p.line, p.severity) for p in result.problems] == [(cr_line, "warning")]
+    assert "lone carriage return" in result.problems[0].message
+    assert "2026-11-23" not in result.text and result.text.endswith("| --- | --- |\n\r## After\n\ntext\n")
+    assert not run(result.text).changed
+
+
+def test_a_note_ending_in_a_lone_cr_keeps_its_bytes_and_ends_in_a_line_break() -> None:
+    # Found in review: "…parameters.\r" became "…parameters.\r\r\n\r\n<!-- vault-tools:begin" and the
+    # note ended without a line break.  The CR now becomes the CRLF the note uses.
+    note = "# A\r\n\r\nLLaMA-7B has 6.7B parameters.\r"
+    result = process_text(
+        note,
+        path="n.md",
+        config=CONFIG,
+        processors={"claims": ClaimsProcessor()},
+        newline="\r\n",
+    )
+    assert result.changed and result.text.startswith(note + "\n\r\n<!-- vault-tools:begin verification")
+    assert result.text.endswith("-->\r\n") and "\r\r" not in result.text
+    again = process_text(
+        result.text, path="n.md", config=CONFIG, processors={"claims": ClaimsProcessor()}, newline="\r\n"
+    )
+    assert not again.changed
+
+
 def test_broken_yaml_in_spec_names_the_line() -> None:
     bad = NOTE.replace("preset: llama-7b", "preset: [llama-7b")
     problems = run(bad).problems

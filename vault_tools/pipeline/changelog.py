@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from vault_tools.lazyre import lazy_compile
 from vault_tools.pipeline.blocks import one_line_comment, parse
-from vault_tools.pipeline.text import common_length, display_width, line_body, line_ending
+from vault_tools.pipeline.text import NoteSyntaxError, common_length, display_width, line_body, line_ending
 from vault_tools.records import record
 
 if TYPE_CHECKING:
@@ -370,7 +370,14 @@ def append_row(
     """
     table = _find_table(lines, heading_names, body_start)
     if table is None:
+        # A lone CR may have cut the table's delimiter row ("| --- |\r## After"): say why no row came.
+        heading = heading_line(lines, heading_names, body_start=body_start)
+        if heading is not None and _lone_cr(lines, heading):
+            _refuse_lone_cr(lines, heading, len(lines))
         return None
+    # markdown-it reads "\r## After" under a table as one more row (the pipeline keeps a lone CR inside
+    # its line), and a row written in that line's style would have no pipes: write none.
+    _refuse_lone_cr(lines, table.first, table.last + 1)
     if len(cells) > table.columns:
         # A narrower table ("| change |") gets the cells it has no column for in its last one.
         last = max(table.columns, 1) - 1
@@ -401,6 +408,18 @@ def append_row(
         out[table.last] += newline  # the table ended the note: the new row keeps the missing final newline
     out.insert(table.last + 1, row + ending)
     return out
+
+
+def _refuse_lone_cr(lines: Sequence[str], start: int, stop: int) -> None:
+    """Raise ``NoteSyntaxError`` at the first line in ``lines[start:stop]`` holding a lone CR."""
+    for index in range(start, stop):
+        line = lines[index]
+        if "\r" in line and line.count("\r") != line.count("\r\n"):
+            raise NoteSyntaxError(
+                "changelog: a lone carriage return (CR) on this line, which editors show as a line break; "
+                "no row was added: save the note with LF or CRLF line endings",
+                index + 1,
+            )
 
 
 def _escape(cell: str) -> str:
