@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from vault_tools.pipeline.changelog import append_row, heading_key, last_row
 from vault_tools.pipeline.config import DEFAULT_HEADINGS
-from vault_tools.pipeline.text import split_lines
+from vault_tools.pipeline.text import NoteSyntaxError, split_lines
 
 # The end of seeds/000 as it is in the vault.
 SEED_END = """\
@@ -114,6 +114,56 @@ def test_a_table_that_ends_the_note_still_has_no_final_newline() -> None:
 def test_no_changelog_table(text: str) -> None:
     assert _append(text) is None
     assert last_row(split_lines(text), DEFAULT_HEADINGS) is None
+
+
+REGION = "<!-- vault-tools:begin model-spec sha256=0123456789ab -->\n| x | y |\n|:-|-:|\n| 1 | 2 |\n"
+REGION += "<!-- vault-tools:end model-spec -->\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "after"),
+    [
+        # Found in review: the row went into the region's table (a hand edit on the next refresh).
+        ("## Changelog\n\nNotes below.\n\n" + REGION, None),
+        ("## Changelog\n\n" + REGION + "\n| Date | Change |\n|---|---|\n", "|---|---|\n"),
+        # Found in review: a "History" of prose is the note's text (the claims scan checks it), and so is
+        # a table further down its section; only a section a table opens is a changelog.
+        ("## History\n\nGPT-2 was released in 2019.\n\n| Year | Event |\n|---|---|\n| 2019 | r |\n", None),
+        ("## History\n\n\n| Year | Event |\n|---|---|\n| 2019 | r |\n", "| 2019 | r |\n"),
+        ("## History\n\n> | Year | Event |\n> |---|---|\n", "> |---|---|\n"),
+        ("## History\n\nprose\n\n### Changelog\n| a | b |\n|---|---|\n", "|---|---|\n"),
+        # A section titled Changelog is one whatever it opens with: the row goes to its first table.
+        ("## 🕓 Changelog\n\nSome prose.\n\n| Year | Event |\n|---|---|\n", "|---|---|\n"),
+    ],
+)
+def test_the_row_goes_to_the_table_of_a_changelog_section_only(text: str, after: str | None) -> None:
+    out = _append(text)
+    if after is None:
+        assert out is None
+    else:
+        assert text.count(after) == 1
+        row = ("> " if after.startswith(">") else "") + "| 2026-11-23 | vault-tools: params 6.74B |\n"
+        assert out == text.replace(after, after + row)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        # Found in review: markdown-it reads "\r## After" as one more row, and the row was written after it
+        # in its style, without pipes; with the CR in the delimiter row no row came, and no word why.
+        ("## Changelog\n\n| Date | Change |\n| --- | --- |\n\r## After\n\ntext\n", 5),
+        ("## Changelog\n\n| Date | Change |\n| --- | --- |\r## After\n\ntext\n", 4),
+    ],
+)
+def test_a_lone_cr_in_the_changelog_table_refuses_the_row(text: str, line: int) -> None:
+    with pytest.raises(NoteSyntaxError) as info:
+        _append(text)
+    assert info.value.line == line and "lone carriage return (CR)" in info.value.message
+
+
+def test_a_lone_cr_elsewhere_does_not_stop_the_row() -> None:
+    text = "Intro\r with a CR\n\n## Changelog\n\n| Date | Change |\n| --- | --- |\n"
+    assert _append(text) == text + "| 2026-11-23 | vault-tools: params 6.74B |\n"
 
 
 def test_cells_are_escaped_and_padded() -> None:
@@ -244,6 +294,28 @@ def test_appending_with_the_line_scan_equals_appending_after_a_full_parse(parts:
     with mock.patch.object(changelog, "_heading_fast", return_value=-1):
         full = append()
     assert fast == full
+
+
+# Setext headings ("Changelog" over "---") are left out: the claims scan reads ATX headings only.
+_ATX_FRAGMENTS = [part for part in _FRAGMENTS if part.strip() not in ("---", "=====")]
+
+
+@given(st.lists(st.sampled_from([*_ATX_FRAGMENTS, "## History", "## Changelog", "7B", REGION]), max_size=14))
+@settings(max_examples=2000, deadline=None)
+def test_the_claims_scan_skips_the_row_the_writer_appends(parts: list[str]) -> None:
+    """Writer and claims scan agree on what the changelog is: the row (it has digits) is never a claim."""
+    from vault_tools.claims.scan import scan
+
+    lines = split_lines("".join(f"{part}\n" for part in parts))
+    try:
+        out = append_row(lines, DEFAULT_HEADINGS, ["2026-11-23", "params 6.74B"], "\n")
+    except ValueError:
+        return
+    if out is None:
+        return
+    row = next(index for index, (a, b) in enumerate(zip([*lines, ""], out, strict=False)) if a != b)
+    assert "6.74B" in out[row]
+    assert row + 1 not in {segment.line for segment in scan("".join(out))[0]}
 
 
 _EDIT = st.tuples(st.integers(0, 14), st.integers(0, 2), st.lists(st.sampled_from(_FRAGMENTS), max_size=3))

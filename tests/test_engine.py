@@ -136,6 +136,84 @@ def test_bad_spec_leaves_the_note_untouched() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("lines", "line", "message"),
+    [
+        ("L: .inf\nh: 768\nV: 100", 2, "'L' must be a whole number, got inf"),
+        ("h: 768\nL: .nan\nV: 100", 3, "'L' must be a whole number, got nan"),
+        ("preset: llama-7b\npartial_rotary_factor: .inf", 3, "'partial_rotary_factor' must be a number "),
+        ("preset: llama-7b\nmemory:\n  batch: .inf", 4, "memory.batch: expected a whole number, got inf"),
+        ("preset: llama-7b\nmemory:\n  seq_len: .nan", 4, "memory.seq_len: expected a whole number, got nan"),
+    ],
+)
+def test_infinite_or_nan_spec_value_is_named_at_its_line(lines: str, line: int, message: str) -> None:
+    # Found in review: int(inf) and int(nan) escaped the checks, as a crash or a message at the fence.
+    note = f"```model-spec\n{lines}\n```\n"
+    problems = run(note).problems
+    assert [(p.line, p.severity) for p in problems] == [(line, "error")]
+    assert problems[0].message.startswith(f"model-spec: {message}")
+
+
+def test_recursive_frontmatter_alias_is_one_clear_problem_in_refresh_and_check() -> None:
+    # Found in review: refresh crashed with a RecursionError, check said the tables were missing.
+    note = "---\na: &a [*a]\ntitle: x\n---\n```model-spec\npreset: llama-7b\n```\n"
+    refreshed, checked = run(note), run(note, check=True)
+    assert not refreshed.changed and refreshed.text == note
+    assert refreshed.problems == checked.problems
+    assert [(p.line, p.severity) for p in checked.problems] == [(2, "error")]
+    assert "holds an alias (*name) of itself" in checked.problems[0].message
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        # Found in review: the row went into the model-spec region's table; the next refresh failed
+        # with "managed region 'model-spec' was edited by hand".
+        "# A\n\n## Changelog\n\nNotes below.\n\n```model-spec\npreset: llama-7b\n```\n",
+        # Found in review: the row went into the user's own table, below prose under a History heading.
+        "# A\n\n```model-spec\npreset: llama-7b\n```\n\n## History\n\nGPT-2 was released in 2019.\n\n"
+        "| Year | Event |\n| --- | --- |\n| 2019 | release |\n",
+    ],
+)
+def test_no_row_without_a_changelog_table(note: str) -> None:
+    first = run(note)
+    assert first.problems == () and first.changed
+    assert "vault-tools: model-spec added" not in "".join(outside_regions(first.text))
+    assert "2026-11-23 |" not in first.text
+    again = run(first.text)
+    assert again.problems == () and not again.changed
+
+
+def test_a_lone_cr_under_the_changelog_table_gets_a_warning_not_a_broken_row() -> None:
+    note = "# A\n\n```model-spec\npreset: llama-7b\n```\n\n## Changelog\n\n| Date | Change |\n| --- | --- |\n"
+    note += "\r## After\n\ntext\n"
+    result = run(note)
+    cr_line = result.text.split("\n").index("\r## After") + 1  # in the note as written
+    assert [(p.line, p.severity) for p in result.problems] == [(cr_line, "warning")]
+    assert "lone carriage return" in result.problems[0].message
+    assert "2026-11-23" not in result.text and result.text.endswith("| --- | --- |\n\r## After\n\ntext\n")
+    assert not run(result.text).changed
+
+
+def test_a_note_ending_in_a_lone_cr_keeps_its_bytes_and_ends_in_a_line_break() -> None:
+    # Found in review: "…parameters.\r" became "…parameters.\r\r\n\r\n<!-- vault-tools:begin" and the
+    # note ended without a line break.  The CR now becomes the CRLF the note uses.
+    note = "# A\r\n\r\nLLaMA-7B has 6.7B parameters.\r"
+    result = process_text(
+        note,
+        path="n.md",
+        config=CONFIG,
+        processors={"claims": ClaimsProcessor()},
+        newline="\r\n",
+    )
+    assert result.changed and result.text.startswith(note + "\n\r\n<!-- vault-tools:begin verification")
+    assert result.text.endswith("-->\r\n") and "\r\r" not in result.text
+    again = process_text(
+        result.text, path="n.md", config=CONFIG, processors={"claims": ClaimsProcessor()}, newline="\r\n"
+    )
+    assert not again.changed
+
+
 def test_broken_yaml_in_spec_names_the_line() -> None:
     bad = NOTE.replace("preset: llama-7b", "preset: [llama-7b")
     problems = run(bad).problems

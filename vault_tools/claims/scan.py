@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from vault_tools.pipeline.changelog import heading_key
+from vault_tools.pipeline.changelog import heading_key, titled_changelog
 from vault_tools.pipeline.config import DEFAULT_HEADINGS
 from vault_tools.pipeline.text import common_length, note_lines
 from vault_tools.records import record
@@ -29,8 +29,7 @@ _QUOTE_PREFIX_RE = re.compile(r"^[ \t]*(?:>[ \t]?)*")
 _QUOTE_STARTS = (" ", "\t", ">")  # the first character of any line _QUOTE_PREFIX_RE strips something from
 _FENCE_RE = re.compile(r"^(?P<prefix>[ \t]*(?:>[ \t]?)*[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.*)$")
-# A heading that is a changelog in any vault ("Changelog", "🕓 Changelog", "변경 이력"), not one naming it.
-_CHANGELOG_RE = re.compile(r"^[^\w]*(?:change\s?log|변경\s?(?:이력|내역|기록))\s*$", re.IGNORECASE)
+_CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 _SEPARATOR_ROW_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:?-+:?\s*\|\s*$")
 _DIGIT_RE = re.compile(r"\d")
 _REGION_BEGIN = "<!-- vault-tools:begin"
@@ -178,16 +177,17 @@ def _section_heading(line: str, changelog: frozenset[str]) -> tuple[int, int] | 
     """The level of the heading ``line`` (a stripped line) and what it says of its section (``_PLAIN``,
     ``_TITLED``, ``_NAMED``); None for a line that is no heading.
 
-    A heading titled Changelog or 변경 이력 (``_CHANGELOG_RE``) opens a changelog in any vault.  A heading
+    A heading titled Changelog or 변경 이력 (``titled_changelog``) opens a changelog in any vault.  A heading
     only the vault's ``changelog_headings`` name ("History" by default) opens one when a table stands right
     under it, the table the changelog writer appends to; a "History" section of prose is the note's text.
+    The writer (``pipeline.changelog``) goes by the same rule, within the vault's ``changelog_headings``.
     Remembered: a vault's notes repeat their section headings.
     """
     heading = _HEADING_RE.match(line)
     if heading is None:
         return None
-    title = heading.group(2)
-    if _CHANGELOG_RE.match(title) is not None:
+    title = _CLOSING_HASHES.sub("", heading.group(2))  # "# Changelog #" is titled Changelog
+    if titled_changelog(title):
         return len(heading.group(1)), _TITLED
     return len(heading.group(1)), _NAMED if heading_key(title) in changelog else _PLAIN
 
@@ -283,7 +283,7 @@ def _scan(
                 break
             i, pos = i + 1 + body.count("\n", at, end), body.find("\n", end) + 1 or len(body)
             continue
-        elif char == "<" and (comment := line.lstrip()).startswith("<!--") and "-->" not in comment[4:]:
+        elif char == "<" and (comment := line.lstrip()).startswith("<!--") and "-->" not in comment[2:]:
             # An HTML comment over several lines (a commented-out section): shown to no reader.
             comment_end = body.find("-->", at + 4)
             if comment_end < 0:
@@ -291,12 +291,13 @@ def _scan(
         elif (
             char == "#"
             and at > comment_end
+            and not raw.startswith(("    ", "\t"))  # indented code, not a heading
             and (heading := _section_heading(line.strip(), changelog_names)) is not None
         ):
             (level, says), was = heading, skip_level
             if skip_level and level <= skip_level:
                 skip_level = 0
-            if says == _TITLED:
+            if says == _TITLED and not skip_level:  # (a Changelog inside one does not end it sooner)
                 skip_level = level
             elif says == _NAMED and not skip_level:
                 pending, pending_end = level, pos

@@ -6,6 +6,7 @@ the user wrote it (``n_embd``), so they can be acted on without a lookup.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -86,7 +87,13 @@ class ConfigFields:
                     f"{also_spelled(key, self.spelled.get(key, key))}"
                 )
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        # YAML reads ".inf" and ".nan" as floats, which int() cannot convert: they are no whole number either.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, float) and not math.isfinite(value))
+            or int(value) != value
+        ):
             raise SpecError(f"{self.name(key)} must be a whole number, got {value!r}")
         if value < minimum:
             if key == "vocab_size" and value == -1:

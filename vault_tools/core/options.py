@@ -5,6 +5,7 @@ Every assumption the figures rest on is a field here with a stated default; noth
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -229,7 +230,12 @@ def _check_int(name: str, value: Any, minimum: int) -> None:
 
 
 def _int_value(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))  # .inf and .nan: int() cannot convert
+        or int(value) != value
+    ):
         raise ValueError(f"expected a whole number, got {value!r}")
     return int(value)
 

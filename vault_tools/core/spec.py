@@ -266,6 +266,7 @@ def build_spec(raw: Mapping[str, Any], *, name: str | None = None) -> ModelSpec:
 
     sliding_window = fields.whole("sliding_window", required=False, minimum=0) or None
     fields.whole("sliding_window_pattern", required=False, minimum=1)  # checked here, read by the KV cache
+    _check_rotary_factor(cfg.get("partial_rotary_factor"))
     layer_types_raw = cfg.get("layer_types")
     layer_types = tuple(str(t) for t in layer_types_raw) if isinstance(layer_types_raw, list) else None
 
@@ -312,6 +313,14 @@ def build_spec(raw: Mapping[str, Any], *, name: str | None = None) -> ModelSpec:
     )
 
 
+def _check_rotary_factor(factor: Any) -> None:
+    """The share of each head's width rotary embeddings rotate: a number from 0 to 1 (or not given)."""
+    if factor is None:
+        return
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or not 0 <= factor <= 1:
+        raise SpecError(f"'partial_rotary_factor' must be a number from 0 to 1 such as 0.4, got {factor!r}")
+
+
 def _meta_ffn_size(fields: ConfigFields) -> int:
     """FFN width of Meta's LLaMA reference code: 2/3·4h, times an optional multiplier, rounded up."""
     hidden = fields.need("hidden_size")
@@ -319,7 +328,11 @@ def _meta_ffn_size(fields: ConfigFields) -> int:
     width = int(2 * 4 * hidden / 3)
     multiplier = fields.cfg.get("ffn_dim_multiplier")
     if multiplier is not None:
-        if isinstance(multiplier, bool) or not isinstance(multiplier, int | float) or multiplier <= 0:
+        if (
+            isinstance(multiplier, bool)
+            or not isinstance(multiplier, int | float)
+            or not 0 < multiplier < math.inf  # ".nan" and ".inf" too: int() cannot convert them
+        ):
             raise SpecError(f"'ffn_dim_multiplier' must be a positive number such as 1.3, got {multiplier!r}")
         width = int(float(multiplier) * width)
     return multiple_of * math.ceil(width / multiple_of)

@@ -1,6 +1,10 @@
 """The note's changelog table: found under its heading, appended to in the table's own style.
 
-The tool never invents a changelog: a note without one gets no row.
+A changelog section is one under a heading the vault's ``changelog_headings`` name that either reads
+Changelog (or 변경 이력, …: ``titled_changelog``), the row going to its first table, or opens with a table
+(only blank lines between), the row going to that table; a "## History" of prose is the note's text.
+The claims scan skips these sections by the same rule.  The tool never invents a changelog table: a note
+without one gets no row, and no row goes into a managed region.
 """
 
 from __future__ import annotations
@@ -8,15 +12,27 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import re
 import unicodedata
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from vault_tools.lazyre import lazy_compile
 from vault_tools.pipeline.blocks import one_line_comment, parse
-from vault_tools.pipeline.text import common_length, display_width, line_body, line_ending
+from vault_tools.pipeline.text import NoteSyntaxError, common_length, display_width, line_body, line_ending
 from vault_tools.records import record
 
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+
 _CELL_SPLIT = lazy_compile(r"(?<!\\)\|")
+# A heading that is a changelog in any vault ("Changelog", "🕓 Changelog", "변경 이력"), not one naming it.
+_CHANGELOG_TITLE = lazy_compile(r"[^\w]*(?:change\s?log|변경\s?(?:이력|내역|기록))\s*", re.IGNORECASE)
+_REGION_BEGIN, _REGION_END = "<!-- vault-tools:begin", "<!-- vault-tools:end"
+# What may open around a table that opens a section ("> | a |", "- | a |"): the table still opens it.
+_CONTAINER_OPENS = frozenset({"blockquote_open", "bullet_list_open", "ordered_list_open", "list_item_open"})
+_LIST_OPENS = frozenset({"bullet_list_open", "ordered_list_open"})
+_LIST_CLOSES = frozenset({"bullet_list_close", "ordered_list_close"})
 _CONTAINER = lazy_compile(r"[ \t>]*")
 
 
@@ -30,6 +46,15 @@ def heading_key(text: str) -> str:
         char if unicodedata.category(char)[0] in "LN" else " " for char in unicodedata.normalize("NFC", text)
     )
     return " ".join(kept.casefold().split())
+
+
+def titled_changelog(title: str) -> bool:
+    """Whether a heading's ``title`` reads Changelog, 변경 이력, 변경 내역 or 변경 기록 (emoji aside).
+
+    Such a section is a changelog whatever it holds; a heading only ``changelog_headings`` name
+    ("History") opens one when a table opens its section.
+    """
+    return _CHANGELOG_TITLE().fullmatch(title) is not None
 
 
 @record
@@ -53,18 +78,57 @@ def _find_table(lines: Sequence[str], heading_names: Sequence[str], body_start: 
     names = {heading_key(name) for name in heading_names}
     section: int | None = None  # heading level of the changelog section we are in
     heading = 0  # and its heading's line
+    in_region = False  # a generated table (a managed region's) is never the changelog
+    # A heading in a list item ("- ## Changelog") is none to the claims scan, which reads lines, not
+    # containers: it neither opens nor ends a changelog section here either.
+    lists = 0
     tokens = parse("".join(lines[begin:]))
     for index, token in enumerate(tokens):
-        if token.type == "heading_open":
+        if token.type in _LIST_OPENS:
+            lists += 1
+        elif token.type in _LIST_CLOSES:
+            lists -= 1
+        elif token.type == "html_block":
+            marker = token.content.lstrip(" \t")
+            if marker.startswith(_REGION_BEGIN):
+                in_region = True
+            elif marker.startswith(_REGION_END):
+                in_region = False
+        elif token.type == "heading_open" and not lists:
             level = int(token.tag[1:])
             if section is not None and level <= section:
                 section = None
-            if section is None and heading_key(tokens[index + 1].content) in names:
+            title = tokens[index + 1].content
+            if (
+                section is None
+                and heading_key(title) in names
+                and (titled_changelog(title) or _opens_with_table(tokens, index + 3, lines, begin))
+            ):
                 section, heading = level, (token.map[0] if token.map else 0) + begin
-        elif token.type == "table_open" and section is not None and token.map is not None:
+        elif (
+            token.type == "table_open"
+            and section is not None
+            and not in_region
+            and _is_table(token, lines, begin)
+        ):
+            assert token.map is not None
             first, end = token.map
             return _Table(first + begin, end - 1 + begin, _row_cells(lines[first + begin + 1]), heading)
     return None
+
+
+def _opens_with_table(tokens: Sequence[Token], index: int, lines: Sequence[str], begin: int) -> bool:
+    """Whether the first block from ``tokens[index]`` on (the one after a heading) is a table, maybe in a
+    quote or list item: only blank lines stand between them, as markdown-it skips those."""
+    while index < len(tokens) and tokens[index].type in _CONTAINER_OPENS:
+        index += 1
+    return index < len(tokens) and _is_table(tokens[index], lines, begin)
+
+
+def _is_table(token: Token, lines: Sequence[str], begin: int) -> bool:
+    """Whether ``token`` opens a table whose delimiter row has a pipe, as the claims scan requires: a
+    one-column "| x |" over "---" is a table to markdown-it only."""
+    return token.type == "table_open" and token.map is not None and "|" in lines[token.map[0] + begin + 1]
 
 
 # A GFM delimiter row with outer pipes, cells such as ---, :--, --: or :-: (markdown-it's test per cell).
@@ -306,7 +370,14 @@ def append_row(
     """
     table = _find_table(lines, heading_names, body_start)
     if table is None:
+        # A lone CR may have cut the table's delimiter row ("| --- |\r## After"): say why no row came.
+        heading = heading_line(lines, heading_names, body_start=body_start)
+        if heading is not None and _lone_cr(lines, heading):
+            _refuse_lone_cr(lines, heading, len(lines))
         return None
+    # markdown-it reads "\r## After" under a table as one more row (the pipeline keeps a lone CR inside
+    # its line), and a row written in that line's style would have no pipes: write none.
+    _refuse_lone_cr(lines, table.first, table.last + 1)
     if len(cells) > table.columns:
         # A narrower table ("| change |") gets the cells it has no column for in its last one.
         last = max(table.columns, 1) - 1
@@ -337,6 +408,18 @@ def append_row(
         out[table.last] += newline  # the table ended the note: the new row keeps the missing final newline
     out.insert(table.last + 1, row + ending)
     return out
+
+
+def _refuse_lone_cr(lines: Sequence[str], start: int, stop: int) -> None:
+    """Raise ``NoteSyntaxError`` at the first line in ``lines[start:stop]`` holding a lone CR."""
+    for index in range(start, stop):
+        line = lines[index]
+        if "\r" in line and line.count("\r") != line.count("\r\n"):
+            raise NoteSyntaxError(
+                "changelog: a lone carriage return (CR) on this line, which editors show as a line break; "
+                "no row was added: save the note with LF or CRLF line endings",
+                index + 1,
+            )
 
 
 def _escape(cell: str) -> str:

@@ -180,6 +180,8 @@ def load_yaml(text: str, first_line: int = 1) -> Any:
     if "\x85" in text or "\u2028" in text or "\u2029" in text:
         return _restored(load_yaml(text.translate(_TO_STAND_IN), first_line))
     try:
+        if "&" in text and "*" in text:  # an anchor and maybe an alias of it: rare, and checked first
+            _check_aliases(text, first_line)
         return yaml.load(text, Loader=_Loader)
     except _DuplicateKeyError as exc:
         assert exc.problem_mark is not None
@@ -195,6 +197,56 @@ def load_yaml(text: str, first_line: int = 1) -> Any:
         raise NoteSyntaxError(message, None if mark is None else mark.line + first_line) from None
     except yaml.YAMLError as exc:
         raise NoteSyntaxError(f"invalid YAML: {exc}", first_line) from None
+
+
+# An alias shares its anchor's value, but whatever walks the value (a copy, the cache's JSON, a template)
+# meets it once per alias: nine aliases of a list of nine aliases of … reach millions of values from a few
+# hundred bytes (minutes and gigabytes).  No frontmatter needs this many.
+MAX_EXPANDED_VALUES = 100_000
+
+
+def _check_aliases(text: str, first_line: int) -> None:
+    """Refuse YAML whose aliases expand past ``MAX_EXPANDED_VALUES`` values, or hold the value they are in.
+
+    The node graph libyaml composes keeps each anchored node once: sizes are counted on it, each node
+    once, without expanding anything.  Iterative, as a deep nesting is no reason to fail.
+    """
+    root = yaml.compose(text, Loader=_Loader)
+    sizes: dict[int, int] = {}
+    started: set[int] = set()  # nodes whose children are being counted: the path from the root
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)] if root is not None else []
+    while stack:
+        node, counted = stack.pop()
+        key = id(node)
+        if counted:
+            started.discard(key)
+            size = 1 + sum(sizes[id(child)] for child in _children(node))
+            if size > MAX_EXPANDED_VALUES:
+                raise NoteSyntaxError(
+                    f"invalid YAML: its aliases (*name) repeat this value into more than "
+                    f"{MAX_EXPANDED_VALUES:,} values; write the values out instead",
+                    node.start_mark.line + first_line,
+                )
+            sizes[key] = size
+        elif key in started:
+            raise NoteSyntaxError(
+                "invalid YAML: this value holds an alias (*name) of itself, which never ends; "
+                "remove the alias",
+                node.start_mark.line + first_line,
+            )
+        elif key not in sizes:
+            if type(node) is yaml.ScalarNode:
+                sizes[key] = 1
+                continue
+            started.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if type(node) is yaml.MappingNode:
+        return [part for pair in node.value for part in pair]
+    return list(node.value) if type(node) is yaml.SequenceNode else []
 
 
 def _restored(value: Any) -> Any:
@@ -237,8 +289,8 @@ def find_frontmatter(lines: Sequence[str]) -> Frontmatter | None:
     parsed = _parse("".join(lines[1:index]))
     try:
         data = _copy(parsed)
-    except RecursionError:  # a YAML alias inside itself (&a [*a]): deepcopy keeps the cycle
-        data = copy.deepcopy(parsed)
+    except RecursionError:  # hundreds of nested lists (an alias of itself is refused by load_yaml)
+        raise NoteSyntaxError("invalid YAML: values nested too deeply; flatten them", 2) from None
     return Frontmatter(0, index, MappingProxyType(data), index + 1)
 
 

@@ -411,12 +411,16 @@ def _splice(lines: Sequence[str], edits: list[tuple[int, int, list[str]]], newli
     # after a removal that starts at the same line and is not swallowed by it.
     for start, stop, new in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
         out[start:stop] = new
-    final_newline = not lines or lines[-1].endswith("\n")
+    # A note ending in a lone CR ("…parameters.\r", an old Mac editor's ending) ends in a line break as
+    # its editor shows it: text put after that line gets a "\n" to make the CR a CRLF (no byte of the
+    # note changes, none is doubled), and the note still ends in a line break.
+    final_newline = not lines or lines[-1].endswith(("\n", "\r"))
     # Nearly always every line but the last has its newline; one C-level pass tells.
     if not _newline_ended(islice(out, max(len(out) - 1, 0))):
         for index in range(len(out) - 1):
             if not out[index].endswith("\n"):
-                out[index] += newline  # the old last line, now followed by a region
+                # The old last line, now followed by a region.
+                out[index] += "\n" if out[index].endswith("\r") else newline
     if out and not final_newline:
         out[-1] = line_body(out[-1])  # keep the note's missing final newline missing
     return out
