@@ -49,6 +49,20 @@ def test_changed_since_read_is_not_overwritten(make_vault: MakeVault) -> None:
     assert not list(note.parent.glob(".a.md.*"))  # no temp file left behind
 
 
+def test_an_edit_after_a_settled_read_is_seen_by_its_mtime(make_vault: MakeVault) -> None:
+    """A note stamped long before it was read is not read again before the swap (refresh's write path):
+    an edit since, even of the same size, stamps a later mtime, and that is what stops the write."""
+    note = make_vault({"a.md": "old"}) / "a.md"
+    old = time.time_ns() - 60 * 10**9
+    os.utime(note, ns=(old, old))
+    _, fingerprint = read_note(note)
+    assert not fingerprint.racy
+    note.write_bytes(b"new")
+    with pytest.raises(ChangedOnDisk):
+        atomic_write(note, b"mine", fingerprint)
+    assert note.read_bytes() == b"new"
+
+
 def test_deleted_since_read(make_vault: MakeVault) -> None:
     note = make_vault({"a.md": "old"}) / "a.md"
     _, fingerprint = read_note(note)
