@@ -57,7 +57,8 @@ def add_memory_arguments(parser: argparse.ArgumentParser) -> None:
     add("--seq-len", type=int, help="tokens per sequence (default 2048)")
     add(
         "--kv-dtype",
-        help="KV-cache element type: bf16, fp16, fp8, q8_0, q4_0, ... (default: the weight dtype)",
+        help="KV-cache element type: bf16, fp16, fp8, q8_0, q4_0, ... (default: the weight dtype when it "
+        "is fp32, fp16 or bf16, else fp16)",
     )
     add("--overhead", help="runtime overhead per GPU, e.g. '1 GiB' (default), '0'")
     add("--optimizer", help="sgd, sgd-momentum, adam, adamw (default), adam-8bit, adafactor, lion")
