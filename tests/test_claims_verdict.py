@@ -62,7 +62,8 @@ MIXTRAL_ACTIVE = 12_879_925_248
     ],
 )
 def test_tolerance_follows_the_stated_precision(stated: str, computed: int, op: Op, verdict: str) -> None:
-    assert judge(parse_quantity(stated), computed, op).verdict == verdict
+    """As prose is judged: a truncated figure is ok (``truncation``)."""
+    assert judge(parse_quantity(stated), computed, op, truncation=True).verdict == verdict
 
 
 def test_size_label_in_the_name_reads_as_about() -> None:
@@ -105,10 +106,14 @@ def test_computed_is_shown_at_the_authors_precision_and_in_full() -> None:
 def test_a_truncated_figure_is_ok_and_named() -> None:
     """Found in review: figures copied from model cards and papers (Meta's 1.23B for Llama 3.2 1B, the
     LLaMA paper's 65.2B, Qwen's 3.3B activated) were judged wrong because they are cut off, not rounded."""
-    judged = judge(parse_quantity("65.2B"), 65_285_660_672)
+    judged = judge(parse_quantity("65.2B"), 65_285_660_672, truncation=True)
     assert judged.verdict == "ok"
     assert judged.message == "65.2B is 65.29B truncated, not rounded"
-    assert judge(parse_quantity("1.23B"), 1_235_814_400).message == "1.23B is 1.236B truncated, not rounded"
+    assert judge(parse_quantity("1.23B"), 1_235_814_400, truncation=True).message == (
+        "1.23B is 1.236B truncated, not rounded"
+    )
+    # An explicit claim's "=" and an "exactly" in prose are held to rounding (found in review).
+    assert judge(parse_quantity("65.2B"), 65_285_660_672).verdict == "wrong"
 
 
 def test_fractions_are_exact() -> None:

@@ -33,6 +33,9 @@ class ArithmeticCandidate:
 
 
 _EXPRESSION_KINDS = frozenset({"num", "op", "lpar", "rpar", "sup", "label", "unit"})
+_BIT_UNIT_RE = re.compile(
+    r"[KMGTPkmgtp]?(?:b|bits?)|(?:kilo|mega|giga|tera|peta)bits?|(?:Kib|Mib|Gib|Tib)(?:it)?", re.I
+)
 _RESULT_FOLLOWERS = frozenset({"word", "sep", "rel", "rpar", "lpar"})  # "= 140 GB (fp16)"
 
 
@@ -58,8 +61,10 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
             approximate, k = True, k + 1
         if k >= len(tokens) or tokens[k].kind != "num" or tokens[k].stated is None:
             continue
-        if k + 1 < len(tokens) and tokens[k + 1].kind not in _RESULT_FOLLOWERS:
-            continue
+        if k + 1 < len(tokens) and (
+            tokens[k + 1].kind not in _RESULT_FOLLOWERS or _BIT_UNIT_RE.fullmatch(tokens[k + 1].text)
+        ):
+            continue  # ("= 28 Gbit": a size in bits, which the tool does not state)
         stated = tokens[k].stated
         assert stated is not None
         found = _left_expression(tokens, r, marker, stated.value >= 0)
@@ -125,7 +130,8 @@ def _left_expression(
             continue
         if value.dim not in (0, 1):
             continue
-        if positive and value.value < 0:
+        if positive and value.value < 0 and (piece[0].kind == "op" or piece[0].stated is None):
+            # (a dash after a label or a dtype: "fp16 - …"; after "12 GB" it subtracts)
             negative = negative or (piece, value)
             continue
         return piece, value

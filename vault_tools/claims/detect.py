@@ -64,17 +64,22 @@ _PART_RE = lazy_compile(
 _PART_AFTER_RE = lazy_compile(
     r"(?<![A-Za-z])(?:non[- ]?embedding"
     r"|(?:without|excluding|excl\.?|w/o)\s+(?:the\s+)?(?:input\s+)?embeddings?"
-    r"|in\s+(?:the\s+)?experts?|(?:including|incl\.?|with)\s+(?:the\s+)?MTP|비임베딩|임베딩\s?(?:제외|빼고))",
+    r"|in\s+(?:the\s+)?experts?|(?:including|incl\.?)\s+(?:the\s+)?MTP|비임베딩|임베딩\s?(?:제외|빼고))",
     re.IGNORECASE,
 )
 # A count that is denied ("is not 56B but 46.7B", "not 7B", "56B가 아니라"), or one end of a range ("7–8B",
 # "65B~66B", "between 6.5B and 7B"): no statement of the count.
 _DENIED_BEFORE_RE = lazy_compile(r"(?:\bnot|n't|\binstead of|\brather than)\s*$", re.IGNORECASE)
 _DENIED_AFTER_RE = lazy_compile(r"^\s*(?:이|가)?\s*아니")
+# A range joins its two ends without spaces ("7–8B", "6.5-7B", "65B~66B") or says "between … and …" or
+# "from … to …"; a spaced dash separates ("LLaMA-7B – 9.1B", "9.1B - 32 layers", "Feb 2023 - 9.1B").
 _RANGE_BEFORE_RE = lazy_compile(
-    r"(?:\d\s*(?:[KMBT]|billion|million)?\s*(?:[–~∼-]|to)\s*|\bbetween\s+(?:\S+\s+and\s+)?)$", re.IGNORECASE
+    r"(?:(?<![\w.-])\d+(?:\.\d+)?(?:[KMBT]|\s?(?:billion|million))?[–~∼-]"
+    r"|\bbetween\s+\S+\s+and\s+|\bfrom\s+\S+\s+to\s+)$",
+    re.IGNORECASE,
 )
-_RANGE_AFTER_RE = lazy_compile(r"^\s*(?:[–~∼-]|to)\s*[~≈]?\d", re.IGNORECASE)
+_RANGE_AFTER_RE = lazy_compile(r"^(?:[–~∼-][~≈]?\d|\s+and\s+\S*\d)", re.IGNORECASE)
+_RANGE_OPENERS_RE = lazy_compile(r"\b(?:between|from)\s+$", re.IGNORECASE)
 _ARTICLE_RE = re.compile(r"(?:^|\s)(?:the|a|an|this|that|these|those)$", re.IGNORECASE)
 # "LLaMA-7B and 13B", "LLaMA-7B, 13B, 65B": sibling sizes listed after a name are names, not counts.
 _SIBLING_RE = re.compile(r"^\s*(?:,|/|&|and|or|vs\.?|versus|→|->|=>|및|와|과|또는|이나)\s*$", re.IGNORECASE)
@@ -82,12 +87,9 @@ _SIBLING_RE = re.compile(r"^\s*(?:,|/|&|and|or|vs\.?|versus|→|->|=>|및|와|�
 _VERSUS_RE = lazy_compile(r"^\s*(?:vs\.?|versus|→|->|=>)\s*$", re.IGNORECASE)
 # Right before a count, a capitalised name (and its version) the catalog does not know: the count is that
 # model's size ("outperforms Llama 2 13B … and Llama 1 34B", "Yi 34B"), not a count of the model before.
-_UNKNOWN_NAME_RE = lazy_compile(r"(?<![\w.-])([A-Z][\w.]*)(?:[ -]v?\d+(?:\.\d+)?)?[ -]$")
-_NOT_A_NAME = frozenset(
-    {"total", "active", "about", "approximately", "approx", "around", "roughly", "only", "just", "over"}
-    | {"under", "nearly", "almost", "has", "have", "with", "uses", "is", "are", "was", "params", "parameters"}
-    | {"size", "count", "all", "exactly", "some", "up", "at", "to", "of", "in", "and", "or", "the", "a"}
-)
+# A capitalised word with a version number of its own ("Llama 1 34B", "Gemma 3 27B"); a capitalised word
+# alone is as often "Total", "Overall" or "FP16" as a name, and is read as no name.
+_UNKNOWN_NAME_RE = lazy_compile(r"(?<![\w.-])[A-Z][A-Za-z]+[ -]v?\d{1,2}(?:\.\d+)?[ -]$")
 # Korean machine translations render "parameters" as 참여자/참가자 ("participants"); the seed article does.
 _PARAM_NOUN = r"(?:params?|parameters?|파라미터|매개\s?변수|참여자|참가자)"
 _PARAM_AFTER_RE = re.compile(rf"^[\s-]*(?:개|명)?\s*(?:의\s*)?{_PARAM_NOUN}", re.IGNORECASE)
@@ -103,7 +105,11 @@ _QUALIFIER_END_RE = lazy_compile(
 )
 # Between two counts, "of": the first is a part of the second ("12.9B of its 46.7B parameters are active").
 _PART_OF_RE = lazy_compile(r"^\s*(?:out\s+)?of\s+(?:its\s+|the\s+|their\s+)?(?:total\s+)?$", re.IGNORECASE)
-_WHOLE_RE = lazy_compile(r"\b(?:out\s+of|of)\s+(?:its\s+|the\s+|their\s+)?(?:total\s+)?$", re.IGNORECASE)
+# After a count, a few words and "out of"/"of": this count is the whole ("39B active parameters out of 141B").
+_WHOLE_RE = lazy_compile(
+    r"^\s*(?:[\w-]+\s+){0,3}?(?:out\s+of|of)\s+(?:its\s+|the\s+|their\s+)?(?:total\s+)?$", re.IGNORECASE
+)
+_EXACT_RE = lazy_compile(r"\b(?:exactly|precisely)\s*$|정확히\s*$", re.IGNORECASE)
 _NEXT_COUNT_RE = lazy_compile(r"\d")
 _TOTAL_RE = re.compile(r"\btotal\b|총|전체", re.IGNORECASE)
 # Bound words before a count, in the order they are tried (">=" before ">").
@@ -153,6 +159,7 @@ class ImplicitCandidate:
     measure: Measure = "total"
     op: Op = "="
     rumour: bool = False
+    exact: bool = False  # "exactly 68B": rounding only, not a figure a model card truncated
 
     @property
     def size_label(self) -> bool:
@@ -330,9 +337,13 @@ def _eligible(text: str, start: int, end: int, stated: Stated) -> bool:
         return False  # "the 13B", "a 7B model": a size class named, not a count stated
     if _DENIED_BEFORE_RE().search(before) or _DENIED_AFTER_RE().match(after):
         return False
-    if _RANGE_BEFORE_RE().search(text, 0, start) or _RANGE_AFTER_RE().match(after):
+    if _RANGE_BEFORE_RE().search(text, 0, start):
         return False
-    if stated.text[:1] in "~∼" and before and (before[-1].isdigit() or before[-1] in "KMBT"):
+    if _RANGE_AFTER_RE().match(after) and (
+        not after[:1].isspace() or _RANGE_OPENERS_RE().search(before + " ")
+    ):
+        return False
+    if stated.text[:1] in "~∼" and start and (text[start - 1].isdigit() or text[start - 1] in "KMBT"):
         return False  # "65B~66B": the "~" joins a range
     following = after.lstrip()
     # An operand of arithmetic ("7B * 2바이트") is not a statement about a model.
@@ -395,9 +406,10 @@ def _implicit(
                 continue
             claim_text = text[start : ref.end]
             floor = max(lo, previous_end)
-        measure, op, stated = _qualifiers(text, start, end, floor, stated)
+        after_count = floor == previous_end and previous_end > lo
+        measure, op, stated, exact = _qualifiers(text, start, end, floor, stated, after_count=after_count)
         if measure is not None:
-            out.append(ImplicitCandidate(line, claim_text.strip(), ref, stated, measure, op))
+            out.append(ImplicitCandidate(line, claim_text.strip(), ref, stated, measure, op, exact=exact))
         previous_end = end
     return out
 
@@ -405,8 +417,7 @@ def _implicit(
 def _unknown_name_before(text: str, floor: int, start: int) -> bool:
     """Whether the count at ``start`` follows a capitalised name the catalog does not know (see
     ``_UNKNOWN_NAME_RE``) after ``floor``."""
-    name = _UNKNOWN_NAME_RE().search(text, floor, start)
-    return name is not None and name.group(1).lower() not in _NOT_A_NAME
+    return _UNKNOWN_NAME_RE().search(text, floor, start) is not None
 
 
 def _respectively(
@@ -499,37 +510,52 @@ def _clause_after(text: str, end: int) -> str:
 
 
 def _qualifiers(
-    text: str, start: int, end: int, floor: int, stated: Stated
-) -> tuple[Measure | None, Op, Stated]:
+    text: str, start: int, end: int, floor: int, stated: Stated, *, after_count: bool = False
+) -> tuple[Measure | None, Op, Stated, bool]:
     """Total or active (None: a part of a count stated next, with nothing saying which), the comparison,
-    and the count with its bound words ("over 400B", "70억 개 이상")."""
+    the count with its bound words ("over 400B", "70억 개 이상"), and whether it is stated exactly.
+
+    ``after_count``: ``floor`` is the end of the count before this one in the same sentence.
+    """
     # What follows a count qualifies it up to the next count: in "46.7B total and 12.9B active" the
     # "active" is the second count's.
     clause = _clause_after(text, end)
     after = _QUALIFIER_END_RE().split(clause, maxsplit=1)[0]
-    before = text[floor:start]
-    before = before[max(before.rfind(","), before.rfind("("), before.rfind(":")) + 1 :]
+    active_after = _ACTIVE_RE.search(after)
+    next_count = text[end + len(clause) : end + len(clause) + 1].isdigit()
+    if (
+        active_after is not None
+        and next_count
+        and after == clause  # (a conjunction or "out of" between them keeps it this count's)
+        and len(clause) - active_after.end() < active_after.start()
+    ):
+        # Nearer the next count than this one: its word ("총 467억 개 … 토큰당 129억 개", "46.7B parameters
+        # yet each token sees only 12.9B"), as Korean puts it before the count it qualifies.
+        active_after = None
+    raw_before = text[floor:start]
+    before = raw_before[max(raw_before.rfind(","), raw_before.rfind("("), raw_before.rfind(":")) + 1 :]
     measure: Measure | None = "total"
-    if _WHOLE_RE().search(before):
+    if after_count and _WHOLE_RE().match(raw_before):
         pass  # "39B active out of 141B", "12.9B of its 46.7B": the whole, whatever the sentence says
-    elif _PART_OF_RE().match(clause) and text[end + len(clause) : end + len(clause) + 1].isdigit():
+    elif _PART_OF_RE().match(clause) and next_count:
         # "12.9B of its 46.7B parameters are active": a part, active when the sentence says so.
         rest = _CLAUSE_END_RE().split(text[end + len(clause) :], maxsplit=1)[0]
         measure = "active" if _ACTIVE_RE.search(rest) or _ACTIVE_RE.search(before) else None
-    elif _ACTIVE_RE.search(after) or (not _TOTAL_RE.search(after) and _ACTIVE_RE.search(before)):
+    elif active_after is not None or (not _TOTAL_RE.search(after) and _ACTIVE_RE.search(before)):
         measure = "active"
+    exact = _EXACT_RE().search(before) is not None
     op: Op = "≈" if stated.approximate else "="
     korean = _KOREAN_BOUND_RE.match(text[end:])
     if korean is not None:
         word = korean.group(1)
-        return measure, _KOREAN_BOUNDS[word], replace(stated, text=f"{stated.text} {word}")
+        return measure, _KOREAN_BOUNDS[word], replace(stated, text=f"{stated.text} {word}"), exact
     if text[end : end + 1] == "+":
-        return measure, "≥", replace(stated, text=f"{stated.text}+")
+        return measure, "≥", replace(stated, text=f"{stated.text}+"), exact
     for pattern, bound in _ENGLISH_BOUNDS:
         match = pattern.search(before)
         if match is not None:
-            return measure, bound, replace(stated, text=f"{match.group(0).strip()} {stated.text}")
-    return measure, op, stated
+            return measure, bound, replace(stated, text=f"{match.group(0).strip()} {stated.text}"), exact
+    return measure, op, stated, exact
 
 
 # --- tables -------------------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def evaluate_claims(note: NoteContext, *, catalog: ModelCatalog | None = None) -
     )
     results = [resolver.explicit(line, text) for line, text in listed]
     for line, key, candidates, plain in found:
-        judged = _judged(key, catalog) if plain else (None,) * len(candidates)
+        judged = _judged(key, catalog) if plain else resolver.results(candidates)
         for candidate, pure in zip(candidates, judged, strict=True):
             results.append(_at(pure, line) if pure is not None else resolver.result(candidate, line))
     return results
@@ -224,12 +224,45 @@ class _Resolver:
         """The verdict on ``candidate`` (detected at line 0), at ``line``."""
         return _at(self._result(candidate), line)
 
-    def _result(self, candidate: Candidate) -> ClaimResult:
+    def results(self, candidates: Sequence[Candidate]) -> list[ClaimResult]:
+        """The verdicts on the candidates of one segment (at line 0): the total and active counts a bare
+        family name states there are judged against one size ("Mixtral has 47B total and 39B active" mixes
+        two)."""
+        sizes = self._family_sizes(candidates)
+        return [self._result(candidate, sizes.get(k)) for k, candidate in enumerate(candidates)]
+
+    def _result(self, candidate: Candidate, size: ModelEntry | None = None) -> ClaimResult:
         if isinstance(candidate, ExplicitCandidate):
             return self.explicit(candidate.line, candidate.text, candidate.claim, candidate.error)
         if isinstance(candidate, ArithmeticCandidate):
             return self._arithmetic(candidate)
-        return self._implicit(candidate)
+        return self._implicit(candidate, size)
+
+    def _family_sizes(self, candidates: Sequence[Candidate]) -> dict[int, ModelEntry]:
+        """For the total and active counts a segment states for one bare family name (by where the name
+        stands), the size that fits most of them, by candidate index; a lone count, or a list of totals
+        (sizes listed), is judged on its own."""
+        groups: dict[int, list[tuple[int, ImplicitCandidate, Family]]] = {}
+        for k, candidate in enumerate(candidates):
+            if isinstance(candidate, ImplicitCandidate):
+                family = self._catalog.family(candidate.ref)
+                if family is not None:
+                    groups.setdefault(candidate.ref.start, []).append((k, candidate, family))
+        out: dict[int, ModelEntry] = {}
+        for group in groups.values():
+            if len({c.measure for _k, c, _f in group}) < 2:
+                continue  # one count, or a list of sizes ("GPT-2 comes in 124M, 355M, 774M and 1.5B")
+            best, most = None, 0
+            for entry in group[0][2].members:
+                model = self._catalog.spec_and_count(entry)
+                if isinstance(model, str):
+                    continue
+                fits = sum(self._judge_count(c, model, entry).verdict == "ok" for _k, c, _f in group)
+                if fits > most:
+                    best, most = entry, fits
+            if best is not None:
+                out.update((k, best) for k, _c, _f in group)
+        return out
 
     def explicit(
         self, line: int, text: str, claim: ExplicitClaim | None = None, error: str | None = None
@@ -264,13 +297,13 @@ class _Resolver:
             judged.message,
         )
 
-    def _implicit(self, candidate: ImplicitCandidate) -> ClaimResult:
+    def _implicit(self, candidate: ImplicitCandidate, size: ModelEntry | None = None) -> ClaimResult:
         ref = candidate.ref
         stated = candidate.stated
         base = (candidate.line, candidate.text, stated.text)
         family = self._catalog.family(ref)
         if family is not None:
-            return self._family(candidate, family)
+            return self._family(candidate, family, size)
         model = self._ref_model(ref)
         if isinstance(model, str):
             return ClaimResult(*base, None, None, "unverified", "implicit", model)
@@ -294,30 +327,36 @@ class _Resolver:
         A total restating a size the preset's names carry (``GPT-2 has 1.5B`` for GPT-2 XL (1.5B)) is read
         as that size, as when the name in the text carries it (``LLaMA-7B: 7B``).
         """
-        stated = candidate.stated
+        stated, count = candidate.stated, model[1]
         nominal = (
             entry is not None
-            and candidate.measure == "total"
+            and (candidate.measure == "total" or count.active == count.total)
             and (stated.mantissa, stated.value) in entry.sizes
         )
-        count = model[1]
-        judged = judge(
-            stated, _measured(candidate, count), candidate.op, size_label=candidate.size_label or nominal
-        )
-        if judged.verdict == "wrong" and candidate.measure == "active" and count.active != count.total:
-            # Some model cards count the active parameters without the input embedding, a lookup that does
-            # no compute (DeepSeek-V2-Lite's "2.4B activated" is 2.66B less its 0.21B embedding).
-            bare = judge(stated, count.active - count.breakdown.get("embedding", 0), candidate.op)
-            if bare.verdict == "ok":
-                return replace(
-                    bare, message="without the input embedding" + "; " * bool(bare.message) + bare.message
-                )
-        return judged
+        size_label = candidate.size_label or nominal
+        value = _measured(candidate, count)
+        return judge(stated, value, candidate.op, size_label=size_label, truncation=not candidate.exact)
 
-    def _family(self, candidate: ImplicitCandidate, family: Family) -> ClaimResult:
-        """A count stated for a bare family name: ok when it fits one of the family's sizes."""
+    def _family(
+        self, candidate: ImplicitCandidate, family: Family, size: ModelEntry | None = None
+    ) -> ClaimResult:
+        """A count stated for a bare family name: ok when it fits one of the family's sizes (``size``: the
+        one the segment's counts fit together)."""
         base = (candidate.line, candidate.text, candidate.stated.text)
         measure = "active parameters per token; " if candidate.measure == "active" else ""
+        if size is not None and not candidate.rumour:
+            model = self._catalog.spec_and_count(size)
+            if not isinstance(model, str):
+                judged = self._judge_count(candidate, model, size)
+                why = (
+                    f"as {size.title}"
+                    if judged.verdict == "ok"
+                    else f"as {size.title}, the size its other counts fit"
+                )
+                message = measure + "; ".join(filter(None, (why, judged.message)))
+                return ClaimResult(
+                    *base, judged.computed, judged.computed_full, judged.verdict, "implicit", message
+                )
         sizes: list[tuple[str, int, Judgement]] = []  # title, count, judgement
         for entry in family.members:
             model = self._catalog.spec_and_count(entry)
@@ -372,10 +411,12 @@ def _judged(key: SegmentKey, catalog: ModelCatalog) -> tuple[ClaimResult | None,
     a candidate whose verdict depends on the note (explicit claims, wikilinks, the note's own spec).
     """
     resolver = _Resolver(lambda _name: None, catalog, None)
-    return tuple(
-        resolver._result(candidate) if _pure(candidate) else None
-        for candidate in segment_candidates(key, catalog)[0]
-    )
+    candidates = segment_candidates(key, catalog)[0]
+    judged = resolver.results([c for c in candidates if _pure(c)])
+    out: list[ClaimResult | None] = []
+    for candidate in candidates:
+        out.append(judged.pop(0) if _pure(candidate) else None)
+    return tuple(out)
 
 
 def _measured(candidate: ImplicitCandidate, count: ParamCount) -> int:

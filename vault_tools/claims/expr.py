@@ -193,6 +193,10 @@ class _Parser:
             power = _INFIX[token.text]
             if power < min_power or (power == min_power and token.text != "^"):
                 return left
+            if left.bits and token.text == "/" and self._bits_per_byte():
+                self.pos += 2  # "× 4 bits / 8": bits over 8 bits a byte, the bytes the value already is
+                left = Value(left.value, left.dim)
+                continue
             self.pos += 1
             right = self.expression(power + (0 if token.text == "^" else 1))
             left = _apply(token.text, left, right)
@@ -216,6 +220,18 @@ class _Parser:
             self._skip_labels()
             return _checked(Value(token.value, token.dim))
         raise ValueError(f"column {token.start + 1}: expected a number, got {token.text!r}")
+
+    def _bits_per_byte(self) -> bool:
+        """Whether a plain 8 follows the ``/`` at the current token: no unit, no label ("/ 8 GPUs")."""
+        eight, after = self._peek(1), self._peek(2)
+        return (
+            eight is not None
+            and eight.kind == "num"
+            and eight.stated is not None
+            and eight.stated.kind == "count"
+            and eight.value == 8
+            and not (after is not None and (after.kind in ("label", "unit") or after.text in ("per",)))
+        )
 
     def _skip_labels(self) -> None:
         """Drop what a number counts: ``7B params``, ``2 bytes/param``, ``4 bytes per param``."""
@@ -254,8 +270,6 @@ def _apply(op: str, left: Value, right: Value) -> Value:
     if op == "/":
         if right.value == 0:
             raise ValueError("division by zero")
-        if left.bits and right.dim == 0 and right.value == 8:
-            return Value(left.value, left.dim)  # bits / 8 bits a byte: the bytes the value holds
         return _checked(Value(left.value / right.value, left.dim - right.dim, left.bits))
     return _power(left, right)
 

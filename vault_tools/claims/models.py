@@ -230,8 +230,10 @@ def _spans(text: str, pieces: Sequence[str]) -> list[tuple[int, int]]:
 # Words after a family's name that make it another model's: sizes and variants of other sizes.
 _OTHER_MODEL_WORDS = frozenset(
     {"large", "small", "medium", "xl", "xxl", "tiny", "mini", "nano", "micro", "huge", "lite"}
-    | {"distill", "distilled", "multilingual", "nemo", "vision", "vl", "coder", "math", "guard", "omni"}
+    | {"distill", "distilled", "multilingual", "nemo"}
 )
+# Variant names that are prose words too ("Llama 3 8B Vision", "Mistral 7B math scores"): capitalised only.
+_VARIANT_WORDS = frozenset({"vision", "vl", "coder", "math", "guard", "omni"})
 _VERSION_WORD_RE = re.compile(r"v\d+")
 
 
@@ -260,6 +262,8 @@ def _continues(text: str, ref: ModelRef, end: int, next_start: int) -> bool:
         if word is None:
             return False
         folded = word.group().lower()
+        if folded in _VARIANT_WORDS:
+            return word.group()[0].isupper()
         return folded in _OTHER_MODEL_WORDS or _VERSION_WORD_RE.fullmatch(folded) is not None
     if gap == "." and ref.text[-1].isdigit():
         return True

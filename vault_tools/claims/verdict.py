@@ -69,8 +69,19 @@ def holds(stated: Stated, computed: Fraction, op: Op = "=", *, size_label: bool 
 # Exact arithmetic on Fractions costs tens of microseconds a claim, and vaults state the same facts in
 # many notes ("LLaMA-7B: 6.7B"): judge each distinct (stated, computed) once per process.
 @functools.lru_cache(maxsize=4096)
-def judge(stated: Stated, computed: int | Fraction, op: Op = "=", *, size_label: bool = False) -> Judgement:
-    """Judge ``computed OP stated``; a wrong byte size that is right in the twin unit says so."""
+def judge(
+    stated: Stated,
+    computed: int | Fraction,
+    op: Op = "=",
+    *,
+    size_label: bool = False,
+    truncation: bool = False,
+) -> Judgement:
+    """Judge ``computed OP stated``; a wrong byte size that is right in the twin unit says so.
+
+    ``truncation``: a figure cut off rather than rounded is ok too (see ``truncated``): prose copies model
+    cards' figures so; an explicit claim's ``=`` and an ``exactly`` are held to rounding.
+    """
     value = Fraction(computed)
     shown = format_like(value, stated)
     full = format_full(value, stated.kind)
@@ -83,7 +94,7 @@ def judge(stated: Stated, computed: int | Fraction, op: Op = "=", *, size_label:
     mixup = unit_mixup(stated, value, op)
     if mixup is not None:
         return Judgement("wrong", shown, full, mixup)
-    if truncated(stated, value, op):
+    if truncation and truncated(stated, value, op):
         return Judgement(
             "ok", shown, full, f"{stated.text} is {_finer(value, stated)} truncated, not rounded"
         )
