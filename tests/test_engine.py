@@ -421,3 +421,79 @@ def test_claim_lines_are_right_when_an_example_region_is_shown_above_the_claims(
     ]
     assert not _both(refreshed.text).changed
     assert not _both(refreshed.text, check=True).problems
+
+
+def test_aliases_that_blow_up_a_spec_block_are_one_problem_at_their_line() -> None:
+    """Found in review: the frontmatter's alias guard did not cover spec blocks: 14 lines of nested aliases
+    wrote a 1.7 GB cache and printed a 5 MB message; deeper ones ran out of memory."""
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{k}: &a{k} [{', '.join([f'*a{k - 1}'] * 10)}]" for k in range(1, 7)]
+    text = "# B\n\n```model-spec\npreset: llama-7b\n" + "\n".join(levels) + "\nh: *a6\n```\n"
+    result = run(text)
+    assert [(p.line, p.message) for p in result.problems] == [
+        (9, "model-spec: invalid YAML: its aliases (*name) repeat this value into more than 100,000 values; "
+         "write the values out instead"),
+    ]  # fmt: skip
+    assert not result.changed
+
+
+def test_a_problem_message_quoting_a_huge_value_is_cut() -> None:
+    from vault_tools.pipeline.problem import MAX_MESSAGE, Problem
+
+    message = Problem(1, "'h' must be a whole number, got " + "[x, " * 10_000).message
+    assert len(message) <= MAX_MESSAGE and message.endswith("(40,032 characters, cut)")
+
+
+ALL = {"model-spec": ModelSpecProcessor(), "claims": ClaimsProcessor()}
+
+
+def _refresh_all(text: str) -> str:
+    return process_text(text, path="model-spec.md", config=CONFIG, processors=ALL).text
+
+
+@pytest.mark.parametrize(
+    "changelog",
+    [
+        # A setext heading, which the line scan does not read as one:
+        "Changelog\n---------\n\n| Date | Change |\n| --- | --- |\n",
+        "## Changelog\n\nOlder entries:\n\n- 2019\n  ## Archive\n\n| Date | Change |\n| --- | --- |\n",
+        "## History\n[src]: https://example.com\n\n| Date | Change |\n| --- | --- |\n",
+    ],
+)
+def test_the_rows_the_tool_appends_are_never_read_as_claims(changelog: str) -> None:
+    """Found in review: where the claims scan and the writer's Markdown parse disagree on the changelog
+    section, the row the tool wrote ("model-spec added (params 6.74B)", in the note named model-spec)
+    was read as a claim: refresh was not idempotent and check failed on the tool's own words."""
+    text = "# model-spec\n\n```model-spec\npreset: llama-7b\n```\n\n" + changelog
+    once = _refresh_all(text)
+    assert "| 2026-11-23 | vault-tools: model-spec added (params 6.74B)" in once
+    edited = once.replace("preset: llama-7b", "preset: llama-13b")
+    twice = _refresh_all(edited)
+    assert _refresh_all(twice) == twice
+    check = process_text(
+        twice, path="model-spec.md", config=CONFIG, processors=ALL, options=Options(check=True)
+    )
+    assert not check.changed and check.problems == ()
+
+
+def test_a_changelog_table_in_a_list_item_gets_no_broken_row() -> None:
+    """Found in review: "- | Date | Change |" got a row at column 0 without a leading pipe, outside the
+    table; each later row went above the one before."""
+    text = "# C\n\n```model-spec\npreset: llama-7b\n```\n\n## Changelog\n\n"
+    text += "- | Date | Change |\n  | --- | --- |\n"
+    result = run(text)
+    assert result.text.endswith("- | Date | Change |\n  | --- | --- |\n")
+    assert [p.message for p in result.problems] == [
+        "changelog: the changelog table sits in a list item; no row was added: move the table out of the list"
+    ]
+
+
+def test_an_indented_heading_in_a_quote_is_code_not_a_changelog() -> None:
+    """Found in review: ">     ## Changelog" (indented code in a quote) made the scan skip every claim
+    after it."""
+    from vault_tools.claims.evaluate import evaluate_claims
+    from vault_tools.pipeline.engine import note_context
+
+    text = "# A\n\n> x\n>     ## Changelog\n\nLLaMA-7B has 9B parameters.\n"
+    context = note_context(text, path="a.md", config=CONFIG, kinds=("claims",), options=Options())
+    assert [(r.line, r.verdict) for r in evaluate_claims(context)] == [(6, "wrong")]

@@ -34,7 +34,12 @@ _SPEC_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_spec_yaml(text: str) -> Any:
-    """A spec block's YAML, as ``yaml.safe_load`` reads it."""
+    """A spec block's YAML, as ``yaml.safe_load`` reads it; aliases that never end or blow up into more
+    values than any config holds raise a ``yaml.MarkedYAMLError`` (``frontmatter.check_aliases``)."""
+    if "&" in text and "*" in text:
+        from vault_tools.pipeline.frontmatter import check_aliases
+
+        check_aliases(text, _SPEC_LOADER)
     return yaml.load(text, Loader=_SPEC_LOADER)  # a safe loader, C or Python
 
 

@@ -33,6 +33,9 @@ _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 _SEPARATOR_ROW_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:?-+:?\s*\|\s*$")
 _DIGIT_RE = re.compile(r"\d")
 _REGION_BEGIN = "<!-- vault-tools:begin"
+# The change cell of a changelog row the tool wrote (``pipeline.engine``): never a claim, wherever the
+# section rules of the scan and the writer's Markdown parse part ways (setext headings, list items).
+_OWN_ROW = "vault-tools: "
 _REGION_END = "<!-- vault-tools:end"
 # Fences whose content is data or generated text, never prose with comments.
 _SKIP_FENCES = frozenset({"model-spec", "json", "csv", "tsv", "text", "txt", "math", "mermaid", "dataview"})
@@ -291,7 +294,7 @@ def _scan(
         elif (
             char == "#"
             and at > comment_end
-            and not raw.startswith(("    ", "\t"))  # indented code, not a heading
+            and not _indented_code(raw)
             and (heading := _section_heading(line.strip(), changelog_names)) is not None
         ):
             (level, says), was = heading, skip_level
@@ -310,9 +313,24 @@ def _scan(
             end = _table(lines, i - 1, segments)
             i, pos = end, _advance(body, pos, end - i)
             continue
-        if (char.isdecimal() or has_digit(line)) and not (char == "<" and line.strip().startswith("<!--")):
+        if (
+            (char.isdecimal() or has_digit(line))
+            and not (char == "<" and line.strip().startswith("<!--"))
+            and not (_OWN_ROW in line and "|" in line)
+        ):
             segments.append((i, "prose", bare_line(line), "", (), ()))
     return scanned
+
+
+def _indented_code(raw: str) -> bool:
+    """Whether ``raw`` is indented code (four spaces or a tab in, after any quote markers): no heading."""
+    if raw[:1] == ">" or raw.lstrip(" ")[:1] == ">":
+        raw = raw[_QUOTE_MARKERS_RE.match(raw).end() :]  # type: ignore[union-attr]  # matches ""
+    return raw.startswith(("    ", "\t"))
+
+
+# Quote markers as CommonMark strips them: up to three spaces, ">", and one optional space, repeated.
+_QUOTE_MARKERS_RE = re.compile(r"(?: {0,3}> ?)*")
 
 
 def _resume_point(base: _Scanned, prefix: int) -> tuple[int, tuple[int, int, int, int]] | None:
@@ -549,7 +567,7 @@ def _table(lines: Sequence[str], i: int, segments: list[Row]) -> int:
         row = _unquote(bare_line(lines[j]))
         if not row.strip() or "|" not in row:
             break
-        if has_digit(row):
+        if has_digit(row) and _OWN_ROW not in row:
             segments.append((j + 1, "row", row, "", tuple(cell_spans(row)), header))
         j += 1
     return j

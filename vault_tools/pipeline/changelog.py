@@ -385,6 +385,14 @@ def append_row(
     # The header row sets the style when the table has no body rows yet.
     model = lines[table.last] if table.last > table.first + 1 else lines[table.first]
     prefix, old, leading, trailing = _split_row(model)
+    if not leading and _split_row(lines[table.first + 1])[2]:
+        # "- | Date | Change |" over "  | --- | --- |": a table in a list item, whose marker no row repeats;
+        # a row in the header's style would be a paragraph after the list.
+        raise NoteSyntaxError(
+            "changelog: the changelog table sits in a list item; no row was added: move the table out "
+            "of the list",
+            table.first + 1,
+        )
     pad = " " if any(cell.startswith(" ") for cell in old) else ""
     # A hand-aligned table pads cells to the previous row's widths; keep it aligned where the text fits.
     delimited = old if trailing else old[:-1]

@@ -181,7 +181,7 @@ def load_yaml(text: str, first_line: int = 1) -> Any:
         return _restored(load_yaml(text.translate(_TO_STAND_IN), first_line))
     try:
         if "&" in text and "*" in text:  # an anchor and maybe an alias of it: rare, and checked first
-            _check_aliases(text, first_line)
+            check_aliases(text, _Loader)
         return yaml.load(text, Loader=_Loader)
     except _DuplicateKeyError as exc:
         assert exc.problem_mark is not None
@@ -205,13 +205,14 @@ def load_yaml(text: str, first_line: int = 1) -> Any:
 MAX_EXPANDED_VALUES = 100_000
 
 
-def _check_aliases(text: str, first_line: int) -> None:
-    """Refuse YAML whose aliases expand past ``MAX_EXPANDED_VALUES`` values, or hold the value they are in.
+def check_aliases(text: str, loader: Any) -> None:
+    """Refuse YAML whose aliases expand past ``MAX_EXPANDED_VALUES`` values, or hold the value they are in:
+    a ``yaml.MarkedYAMLError`` at the value (frontmatter and spec blocks alike).
 
-    The node graph libyaml composes keeps each anchored node once: sizes are counted on it, each node
+    The node graph ``loader`` composes keeps each anchored node once: sizes are counted on it, each node
     once, without expanding anything.  Iterative, as a deep nesting is no reason to fail.
     """
-    root = yaml.compose(text, Loader=_Loader)
+    root = yaml.compose(text, Loader=loader)
     sizes: dict[int, int] = {}
     started: set[int] = set()  # nodes whose children are being counted: the path from the root
     stack: list[tuple[yaml.Node, bool]] = [(root, False)] if root is not None else []
@@ -222,17 +223,16 @@ def _check_aliases(text: str, first_line: int) -> None:
             started.discard(key)
             size = 1 + sum(sizes[id(child)] for child in _children(node))
             if size > MAX_EXPANDED_VALUES:
-                raise NoteSyntaxError(
-                    f"invalid YAML: its aliases (*name) repeat this value into more than "
-                    f"{MAX_EXPANDED_VALUES:,} values; write the values out instead",
-                    node.start_mark.line + first_line,
+                raise yaml.MarkedYAMLError(
+                    problem=f"its aliases (*name) repeat this value into more than {MAX_EXPANDED_VALUES:,} "
+                    "values; write the values out instead",
+                    problem_mark=node.start_mark,
                 )
             sizes[key] = size
         elif key in started:
-            raise NoteSyntaxError(
-                "invalid YAML: this value holds an alias (*name) of itself, which never ends; "
-                "remove the alias",
-                node.start_mark.line + first_line,
+            raise yaml.MarkedYAMLError(
+                problem="this value holds an alias (*name) of itself, which never ends; remove the alias",
+                problem_mark=node.start_mark,
             )
         elif key not in sizes:
             if type(node) is yaml.ScalarNode:

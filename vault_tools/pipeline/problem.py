@@ -18,6 +18,16 @@ class Problem:
     message: str
     severity: Severity = "error"
 
+    def __post_init__(self) -> None:
+        # A message quoting a value (``got [[[…`` for a spec value YAML aliases blew up) stays one line a
+        # reader can take in.
+        if len(self.message) > MAX_MESSAGE:
+            cut = f"{self.message[: MAX_MESSAGE - 60]} … ({len(self.message):,} characters, cut)"
+            object.__setattr__(self, "message", cut)
+
+
+MAX_MESSAGE = 500
+
 
 def leaves_stale(problems: Iterable[Problem]) -> bool:
     """Whether a refresh that reported ``problems`` left the note stale (a region edited by hand, kept; a
