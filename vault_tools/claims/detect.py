@@ -85,10 +85,9 @@ _ARTICLE_RE = re.compile(r"(?:^|\s)(?:the|a|an|this|that|these|those)$", re.IGNO
 _SIBLING_RE = re.compile(r"^\s*(?:,|/|&|and|or|vs\.?|versus|→|->|=>|및|와|과|또는|이나)\s*$", re.IGNORECASE)
 # Counts set against each other: "(8.0B vs 6.7B)" after two models compared in the same sentence.
 _VERSUS_RE = lazy_compile(r"^\s*(?:vs\.?|versus|→|->|=>)\s*$", re.IGNORECASE)
-# Right before a count, a capitalised name (and its version) the catalog does not know: the count is that
-# model's size ("outperforms Llama 2 13B … and Llama 1 34B", "Yi 34B"), not a count of the model before.
-# A capitalised word with a version number of its own ("Llama 1 34B", "Gemma 3 27B"); a capitalised word
-# alone is as often "Total", "Overall" or "FP16" as a name, and is read as no name.
+# Right before a count, a name the catalog does not know with a version number of its own: the count is
+# that model's size ("outperforms Llama 2 13B … and Llama 1 34B", "Gemma 3 27B"), not a count of the model
+# named before.  A capitalised word alone is as often "Total", "Overall" or "FP16" as a name: no name.
 _UNKNOWN_NAME_RE = lazy_compile(r"(?<![\w.-])[A-Z][A-Za-z]+[ -]v?\d{1,2}(?:\.\d+)?[ -]$")
 # Korean machine translations render "parameters" as 참여자/참가자 ("participants"); the seed article does.
 _PARAM_NOUN = r"(?:params?|parameters?|파라미터|매개\s?변수|참여자|참가자)"
