@@ -348,6 +348,33 @@ def test_the_diff_of_a_note_without_a_final_newline_applies(
     assert code == 0 and patched == (root / "a.md").read_bytes()
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_the_diff_of_a_note_with_a_bom_applies(
+    make_vault: MakeVault, capsys: pytest.CaptureFixture[str], ending: str
+) -> None:
+    """Found in review: --diff dropped a BOM from its first context line, so git apply refused the patch
+    of a BOM note whose first lines changed (its frontmatter status)."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    note = ending.join(
+        ["---", "title: A", "verification_status: draft", "---", "LLaMA-7B has 6.7B parameters.", ""]
+    )
+    root = make_vault({"a.md": "\ufeff" + note, ".vault-tools.toml": CONFIG})
+    code, out = refresh(root, capsys, "--diff")
+    assert code == 0 and out.startswith("--- a/")
+    patch = out[: out.rindex("vault-tools refresh:")].replace(f"{root}/", "")
+    (root / "d.patch").write_bytes(patch.encode())
+    subprocess.run([git, "apply", "d.patch"], cwd=root, check=True, capture_output=True)
+    patched = (root / "a.md").read_bytes()
+    (root / "a.md").write_bytes(("\ufeff" + note).encode())
+    code, _out = refresh(root, capsys)
+    assert code == 0 and patched == (root / "a.md").read_bytes()
+
+
 def test_regions_go_above_the_changelog_that_gets_the_row(
     make_vault: MakeVault, capsys: pytest.CaptureFixture[str]
 ) -> None:

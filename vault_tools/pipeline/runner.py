@@ -171,8 +171,12 @@ def process_file(
     if mode == "diff":
         from difflib import unified_diff  # diff mode only: not imported for check or refresh
 
+        bom = "\ufeff" if note.bom else ""  # the file's first bytes, so the patch applies to it
         hunks = unified_diff(
-            split_lines(note.text), split_lines(result.text), fromfile=f"a/{shown}", tofile=f"b/{shown}"
+            split_lines(bom + note.text),
+            split_lines(bom + result.text),
+            fromfile=f"a/{shown}",
+            tofile=f"b/{shown}",
         )
         # A last line without its newline is marked as diff and git mark it, so the patch applies (and the
         # next line printed is not run into it).
