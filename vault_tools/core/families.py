@@ -63,10 +63,16 @@ class Family:
     # A config's sliding_window_pattern overrides it.
     sliding_period: int | None = None
     # The linear modules as the modeling code builds them, for LoRA (PEFT adapts whole nn.Linear/Conv1D
-    # modules): counted parts one module holds (GPT-2's c_attn is q, k and v), and a part's module name
-    # where it is not the counter's (the first part of a fused group names the group).
+    # modules, matching a target against the last part of each module's path): counted parts one module
+    # holds (GPT-2's c_attn is q, k and v), and a part's module name where it is not the counter's (the
+    # first part of a fused group names the group).  A key is looked up as ``component.part`` (the MoE
+    # experts' ``moe_experts.gate_proj``), then ``<mlp kind>.part`` (T5's ``gated.up_proj``), then
+    # ``part``; a part not named here is its own module name (the last part of a dotted head name).
     fused_linears: tuple[tuple[str, ...], ...] = ()
     module_names: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Whether the MoE router is an nn.Linear (``gate``) in the transformers 4.x layout the counter follows;
+    # DeepSeek-V3's TopkRouter holds a bare weight parameter, which PEFT does not adapt.
+    router_is_linear: bool = True
     # PEFT's default target_modules (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING); None where PEFT
     # has no default for the model_type.
     lora_default: tuple[str, ...] | None = ("q_proj", "v_proj")
@@ -88,9 +94,20 @@ _QKV = ("q_proj", "k_proj", "v_proj")
 _NEOX_NAMES = _names(
     q_proj="query_key_value", o_proj="dense", up_proj="dense_h_to_4h", down_proj="dense_4h_to_h"
 )
+# BERT and RoBERTa: every h→h or h↔f Linear but q/k/v is called dense, the MLM head's transform
+# (cls.predictions.transform.dense, RoBERTa's lm_head.dense) and the pooler (pooler.dense) too.
 _BERT_NAMES = _names(
-    q_proj="query", k_proj="key", v_proj="value", o_proj="dense", up_proj="dense", down_proj="dense"
+    q_proj="query",
+    k_proj="key",
+    v_proj="value",
+    o_proj="dense",
+    up_proj="dense",
+    down_proj="dense",
+    transform="dense",
+    pooler="dense",
 )
+# The transformers 4.x MoE block: an nn.Linear router called gate, an nn.ModuleList of expert MLPs.
+_MOE_NAMES = _names(router="gate")
 
 
 _LLAMA = Family("llama", arch_prefixes=("Llama",))
@@ -109,6 +126,11 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             label="mixtral",
             moe_layers="all",
             config_defaults=_defaults(num_key_value_heads=8, num_local_experts=8, num_experts_per_tok=2),
+            # MixtralBlockSparseTop2MLP: w1 gate, w3 up, w2 down.
+            module_names=_names(
+                router="gate",
+                **{"moe_experts.gate_proj": "w1", "moe_experts.up_proj": "w3", "moe_experts.down_proj": "w2"},
+            ),
             arch_prefixes=("Mixtral",),
         ),
         "qwen2": replace(
@@ -125,6 +147,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             _LLAMA,
             label="qwen2_moe",
             lora_default=None,
+            module_names=_MOE_NAMES,
             qkv_bias=True,
             attn_bias_keys=("qkv_bias",),
             o_bias_keys=(),
@@ -151,6 +174,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             _LLAMA,
             label="qwen3_moe",
             lora_default=None,
+            module_names=_MOE_NAMES,
             qk_norm="head",
             mlp_bias_keys=(),
             moe_layers="sparse_step",
@@ -371,9 +395,16 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             layout="encoder_decoder",
             head_style="t5",
             config_defaults=_defaults(head_dim=64),  # T5Config's d_kv
-            # wi is wi_1 in a gated (v1.1) MLP; the counts are the same.
+            # A gated (v1.1) MLP is wi_0 (gate) and wi_1 (up); a plain one has wi.
             module_names=_names(
-                q_proj="q", k_proj="k", v_proj="v", o_proj="o", gate_proj="wi_0", up_proj="wi", down_proj="wo"
+                q_proj="q",
+                k_proj="k",
+                v_proj="v",
+                o_proj="o",
+                gate_proj="wi_0",
+                up_proj="wi",
+                down_proj="wo",
+                **{"gated.up_proj": "wi_1"},
             ),
             lora_default=("q", "v"),
             arch_prefixes=("T5",),
@@ -382,6 +413,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             _LLAMA,
             label="deepseek_v2",
             lora_default=None,
+            module_names=_MOE_NAMES,
             mla=True,
             moe_layers="first_k_dense",
             shared_experts="deepseek",
@@ -395,6 +427,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             _LLAMA,
             label="deepseek_v3",
             lora_default=None,
+            router_is_linear=False,
             mla=True,
             moe_layers="first_k_dense",
             shared_experts="deepseek",
