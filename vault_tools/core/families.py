@@ -20,6 +20,11 @@ SharedExperts = Literal["none", "qwen", "deepseek"]
 Layout = Literal["decoder", "encoder", "encoder_decoder"]
 # Which task-head table (``heads.HEADS``) a family's modeling code follows.
 HeadStyle = Literal["decoder", "bert", "roberta", "t5"]
+# Which layers slide when a config has a window and no layer_types, as transformers 5 lays them out:
+# every one (Mistral; Qwen3-MoE, whose config has no layer_types), every layer but each sliding_period-th
+# (Gemma 2 and 3), from max_window_layers on (Qwen2, Qwen3), or the even layers below max_window_layers
+# (Qwen2-MoE's config default).
+SlidingLayers = Literal["all", "period", "from_max_window_layers", "even_below_max_window_layers"]
 
 
 @record
@@ -58,10 +63,19 @@ class Family:
     mla: bool = False
     layout: Layout = "decoder"
     head_style: HeadStyle = "decoder"
-    # transformers' default layer_types when a config has a sliding_window and no layer_types: every
-    # ``sliding_period``-th layer is full attention and the rest slide; None: every layer slides (Mistral).
-    # A config's sliding_window_pattern overrides it.
+    # transformers' default layer_types when a config has a sliding_window and no layer_types (see
+    # ``SlidingLayers``); under "period" every ``sliding_period``-th layer is full attention, and a config's
+    # sliding_window_pattern overrides the period only where ``sliding_pattern_key`` (Gemma 3: Gemma 2's
+    # config ignores the key).
+    sliding_layers: SlidingLayers = "all"
     sliding_period: int | None = None
+    sliding_pattern_key: bool = False
+    # A config key that must be true for the window to apply at all (Qwen's use_sliding_window).
+    sliding_switch: str | None = None
+    # transformers' sliding_window for a config without the key (null is no window), where it applies.
+    window_default: int | None = None
+    # Gemma 3's config turns sliding_window w into w // 2 + 1 under use_bidirectional_attention.
+    bidirectional_window: bool = False
     # The linear modules as the modeling code builds them, for LoRA (PEFT adapts whole nn.Linear/Conv1D
     # modules, matching a target against the last part of each module's path): counted parts one module
     # holds (GPT-2's c_attn is q, k and v), and a part's module name where it is not the counter's (the
@@ -119,6 +133,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             _LLAMA,
             label="mistral",
             config_defaults=_defaults(num_key_value_heads=8),
+            window_default=4096,
             arch_prefixes=("Mistral",),
         ),
         "mixtral": replace(
@@ -141,6 +156,9 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             o_bias_keys=(),
             mlp_bias_keys=(),
             config_defaults=_defaults(num_key_value_heads=32),
+            sliding_layers="from_max_window_layers",
+            sliding_switch="use_sliding_window",
+            window_default=4096,
             arch_prefixes=("Qwen2",),
         ),
         "qwen2_moe": replace(
@@ -160,6 +178,9 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
                 num_experts_per_tok=4,
                 shared_expert_intermediate_size=5632,
             ),
+            sliding_layers="even_below_max_window_layers",
+            sliding_switch="use_sliding_window",
+            window_default=4096,
             arch_prefixes=("Qwen2Moe",),
         ),
         "qwen3": replace(
@@ -168,6 +189,9 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             qk_norm="head",
             mlp_bias_keys=(),
             config_defaults=_defaults(num_key_value_heads=32, head_dim=128),
+            sliding_layers="from_max_window_layers",
+            sliding_switch="use_sliding_window",
+            window_default=4096,
             arch_prefixes=("Qwen3",),
         ),
         "qwen3_moe": replace(
@@ -179,6 +203,8 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             mlp_bias_keys=(),
             moe_layers="sparse_step",
             config_defaults=_defaults(num_key_value_heads=4, num_local_experts=128, num_experts_per_tok=8),
+            sliding_switch="use_sliding_window",
+            window_default=4096,
             arch_prefixes=("Qwen3Moe",),
         ),
         "gemma": replace(
@@ -195,8 +221,10 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             tie_default=True,
             norms_per_layer=4,
             mlp_bias_keys=(),
+            sliding_layers="period",
             sliding_period=2,
             config_defaults=_defaults(num_key_value_heads=4, head_dim=256),
+            window_default=4096,
             arch_prefixes=("Gemma2",),
         ),
         "gemma3_text": replace(
@@ -206,8 +234,12 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             norms_per_layer=4,
             qk_norm="head",
             mlp_bias_keys=(),
+            sliding_layers="period",
             sliding_period=6,
+            sliding_pattern_key=True,
+            bidirectional_window=True,
             config_defaults=_defaults(num_key_value_heads=4, head_dim=256),
+            window_default=4096,
             arch_prefixes=("Gemma3ForCausalLM", "Gemma3Text"),
         ),
         "phi": Family(

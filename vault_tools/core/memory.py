@@ -83,24 +83,34 @@ class KVCache:
         return total(self.terms)
 
 
+# transformers' Qwen2/Qwen3/Qwen2-MoE config default for max_window_layers.
+_MAX_WINDOW_LAYERS = 28
+
+
 def layer_attention_types(spec: ModelSpec) -> tuple[str, ...]:
     """``full_attention`` / ``sliding_attention`` for each decoder layer, as transformers lays them out."""
     layers = spec.num_layers if not spec.encoder_decoder else spec.decoder_layers
     if spec.layer_types is not None:
         return spec.layer_types
+    family = spec.family
     if not spec.sliding_window or spec.generic:  # generic: which layers slide is unknown (see kv_cache)
         return ("full_attention",) * layers
-    if spec.model_type in ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe"):
-        # Qwen configs carry a window but only use it with use_sliding_window, from max_window_layers on.
-        if not spec.config.get("use_sliding_window", False):
-            return ("full_attention",) * layers
-        first = spec.config.get("max_window_layers", layers)
-        first = first if isinstance(first, int) else layers
-        return tuple("sliding_attention" if i >= first else "full_attention" for i in range(layers))
-    pattern = spec.config.get("sliding_window_pattern")  # a whole number, checked by build_spec
-    period = int(pattern) if pattern is not None else spec.family.sliding_period
-    if period is None:
+    if family.sliding_switch and spec.config.get(family.sliding_switch) is not True:
+        return ("full_attention",) * layers  # Qwen configs carry a window they use only when switched on
+    rule = family.sliding_layers
+    if rule == "all":
         return ("sliding_attention",) * layers
+    if rule in ("from_max_window_layers", "even_below_max_window_layers"):
+        limit = spec.config.get("max_window_layers", _MAX_WINDOW_LAYERS)
+        limit = limit if isinstance(limit, int) and not isinstance(limit, bool) else _MAX_WINDOW_LAYERS
+        if rule == "from_max_window_layers":
+            slides = [i >= limit for i in range(layers)]
+        else:
+            slides = [i % 2 == 0 and i < limit for i in range(layers)]
+        return tuple("sliding_attention" if s else "full_attention" for s in slides)
+    pattern = spec.config.get("sliding_window_pattern")  # a whole number, checked by build_spec
+    period = int(pattern) if pattern is not None and family.sliding_pattern_key else family.sliding_period
+    assert period is not None, f"{family.label}: sliding_layers 'period' needs sliding_period"
     # transformers: layer i is full attention when (i + 1) is a multiple of the period, else it slides.
     return tuple("sliding_attention" if (i + 1) % period else "full_attention" for i in range(layers))
 
