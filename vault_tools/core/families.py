@@ -45,6 +45,11 @@ class Family:
     # Config keys that, when false, build every LayerNorm without weight and bias (OPT).
     norm_affine_keys: tuple[str, ...] = ()
     norms_per_layer: int = 2
+    # Gemma's RMSNorm: computed in fp32 and scaled by (1 + weight), q/k norms included.
+    gemma_norm: bool = False
+    # tanh soft-capping of the final logits and of the attention scores (Gemma 2 and 3): transformers'
+    # defaults for final_logit_softcapping and attn_logit_softcapping; None: the code has no such step.
+    softcap_defaults: tuple[float | None, float | None] | None = None
     final_norm: bool = True
     qk_norm: QkNormKind = "none"
     positions: PositionKind = "rope"
@@ -211,6 +216,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             _LLAMA,
             label="gemma",
             tie_default=True,
+            gemma_norm=True,
             mlp_bias_keys=(),
             config_defaults=_defaults(num_key_value_heads=16, head_dim=256),
             arch_prefixes=("Gemma",),
@@ -219,6 +225,8 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             _LLAMA,
             label="gemma2",
             tie_default=True,
+            gemma_norm=True,
+            softcap_defaults=(30.0, 50.0),
             norms_per_layer=4,
             mlp_bias_keys=(),
             sliding_layers="period",
@@ -231,6 +239,8 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             _LLAMA,
             label="gemma3_text",
             tie_default=True,
+            gemma_norm=True,
+            softcap_defaults=(None, None),
             norms_per_layer=4,
             qk_norm="head",
             mlp_bias_keys=(),
