@@ -123,3 +123,22 @@ def test_calc_quant_is_the_frozen_base_of_a_lora_run(
     base = flags["terms"]["training"][0]
     assert (base["name"], base["bytes"]) == ("frozen base (nf4-dq)", flags["weights"]["nf4-dq"])
     assert flags["options"]["training"]["quant"] == "nf4-dq"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "key"),
+    [
+        ("--tokens", "1e400", "training.tokens"),
+        ("--tokens", "1e300T", "training.tokens"),
+        ("--overhead", "1e400GB", "memory.overhead"),
+    ],
+)
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_a_number_past_float_range_is_a_usage_error(
+    flag: str, value: str, key: str, json_flag: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found in review: `calc llama-7b --tokens 1e400` ended in an OverflowError traceback."""
+    assert main(["calc", "llama-7b", flag, value, *json_flag]) == 2
+    err = capsys.readouterr().err
+    assert f"{key}: '{value}' is too large to be a number" in err
+    assert "Traceback" not in err

@@ -407,9 +407,13 @@ def _preset_count(key: str) -> ParamCount:
         ("pythia-1.4b", (), 24 * 16 * 4 * 2048),
         # Falcon-7B, multi-query: query_key_value h→(71 + 2)·64; 32 layers of 4544.
         ("falcon-7b", (), 32 * 16 * (4544 + 73 * 64)),
-        # OPT names its output projection out_proj; the counter's o_proj still names it.
+        # OPT names its output projection out_proj.
         ("opt-1.3b", ("out_proj",), 24 * 16 * 2 * 2048),
-        ("opt-1.3b", ("o_proj",), 24 * 16 * 2 * 2048),
+        # Mixtral's experts (transformers 4.x): w1 gate, w3 up, w2 down, 8 a layer; its router is gate.
+        ("mixtral-8x7b", ("w2",), 32 * 8 * 16 * (14336 + 4096)),
+        ("mixtral-8x7b", ("gate",), 32 * 16 * (4096 + 8)),
+        # BERT's dense: attention output, intermediate, output, and the MLM head's transform.dense.
+        ("bert-base", ("dense",), 12 * 16 * (2 * 768 + 2 * (768 + 3072)) + 16 * 2 * 768),
     ],
 )
 def test_lora_adapts_whole_modules_as_the_modeling_code_builds_them(
@@ -424,6 +428,51 @@ def test_a_projection_fused_into_another_module_is_refused_by_the_module_s_name(
     assert str(exc.value) == (
         "LoRA target 'q_proj' is fused into 'c_attn' in gpt2: PEFT adapts c_attn as a whole, so name c_attn"
     )
+
+
+def test_a_target_peft_would_not_find_adapts_nothing_and_says_so() -> None:
+    """Found in review: o_proj adapted OPT's out_proj (6,291,456 at r=16 where PEFT adapts 4,718,592)."""
+    qkvo = ("q_proj", "k_proj", "v_proj", "o_proj")
+    options = TrainingOptions(lora_rank=16, lora_targets=qkvo)
+    mem = training_memory(_preset_count("opt-1.3b"), options)
+    assert mem.trainable == 24 * 16 * 3 * 2 * 2048 == 4_718_592
+    assert mem.notes == (
+        "LoRA target 'o_proj' matches no module of opt (opt calls that module out_proj), so PEFT adapts "
+        "nothing for it",
+    )
+    # Alone it matches nothing at all, which PEFT refuses too.
+    with pytest.raises(ValueError) as exc:
+        lora_params(_preset_count("opt-1.3b"), ("o_proj",), 16)
+    assert str(exc.value).startswith("LoRA target 'o_proj' matches no module of opt (opt calls that module")
+
+
+@pytest.mark.parametrize(
+    ("key", "targets", "message"),
+    [
+        (
+            "llama-7b",
+            ("model.layers.0.self_attn.q_proj", "v_proj"),
+            "LoRA target 'model.layers.0.self_attn.q_proj': name the module itself ('q_proj')",
+        ),
+        (
+            "llama-7b",
+            ("lm_head", "v_proj"),
+            "LoRA target 'lm_head' is the model's head (lm_head); LoRA on a head is not modelled",
+        ),
+        # Found in review: 'transform' was accepted though BERT has no Linear of that name.
+        (
+            "bert-base",
+            ("transform",),
+            "LoRA target 'transform' matches no module of bert (bert calls that module dense)",
+        ),
+    ],
+)
+def test_lora_targets_the_counter_cannot_count_are_refused(
+    key: str, targets: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(ValueError) as exc:
+        lora_params(_preset_count(key), targets, 8)
+    assert str(exc.value).startswith(message)
 
 
 def test_lora_without_targets_where_peft_has_no_default_for_a_fused_model_is_refused() -> None:

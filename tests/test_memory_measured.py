@@ -19,7 +19,13 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from vault_tools.core.activations import activation_memory  # noqa: E402
-from vault_tools.core.memory import TrainingOptions, kv_cache, kv_cache_bytes, training_memory  # noqa: E402
+from vault_tools.core.memory import (  # noqa: E402
+    TrainingOptions,
+    kv_cache,
+    kv_cache_bytes,
+    layer_attention_types,
+    training_memory,
+)
 from vault_tools.core.params import count_params  # noqa: E402
 from vault_tools.core.spec import ModelSpec, build_spec  # noqa: E402
 
@@ -71,6 +77,26 @@ FAMILIES: dict[str, dict[str, Any]] = {
         num_key_value_heads=1,
         head_dim=16,
         hidden_act="gelu_pytorch_tanh",
+        hidden_activation="gelu_pytorch_tanh",
+    ),
+    # Gemma's (1 + weight) fp32 RMSNorm in four norms a layer, logit soft-capping (final 30, attention 50)
+    "gemma2": dict(
+        hidden_size=64,
+        intermediate_size=176,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
+        hidden_activation="gelu_pytorch_tanh",
+    ),
+    # the same norms, also on q and k per head
+    "gemma3_text": dict(
+        hidden_size=64,
+        intermediate_size=176,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=16,
         hidden_activation="gelu_pytorch_tanh",
     ),
     # fused c_attn, transformers' Python gelu_new (three more intermediates), learned positions, tied head
@@ -181,6 +207,8 @@ def _stats_bytes(spec: ModelSpec, dtype: Any) -> int:
 def test_saved_activations_match_autograd_exactly(
     family: str, dtype_name: str, flash: bool, recompute: str, selective_attention: dict[bool, str]
 ) -> None:
+    if family == "gemma2" and flash:
+        pytest.skip("transformers builds Gemma 2 with eager attention only: SDPA cannot soft-cap scores")
     dtype = getattr(torch, dtype_name)
     spec, config = _spec(family)
     attn = selective_attention[flash] if recompute == "selective" else ("sdpa" if flash else "eager")
@@ -443,3 +471,65 @@ def test_kv_cache_terms_name_each_kind_of_layer() -> None:
     spec, _ = _spec("gemma2", KV_CASES["gemma2"])
     cache = kv_cache(spec, batch=1, seq_len=100, kv_dtype="bf16")
     assert [t.name for t in cache.terms] == ["2 sliding-window layers × 8 tokens", "2 layers × 100 tokens"]
+
+
+_TINY = dict(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2, head_dim=16)
+_TINY_MOE = dict(_TINY, moe_intermediate_size=32, num_experts=4, num_experts_per_tok=2)
+# Found in review: which layers slide, and how wide, for configs with a window and no layer_types.
+WINDOW_CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    # Qwen2-MoE's config slides the even layers below max_window_layers (not qwen2's "from it on").
+    "qwen2_moe": (
+        "qwen2_moe",
+        dict(_TINY_MOE, shared_expert_intermediate_size=32, use_sliding_window=True, max_window_layers=4),
+    ),
+    # Qwen3-MoE's config has no layer_types: under use_sliding_window every layer slides.
+    "qwen3_moe": ("qwen3_moe", dict(_TINY_MOE, use_sliding_window=True, max_window_layers=4)),
+    "qwen2 from max_window_layers": ("qwen2", dict(_TINY, use_sliding_window=True, max_window_layers=4)),
+    # Gemma 2's config ignores sliding_window_pattern (every second layer is full); Gemma 3 honours it.
+    "gemma2 pattern ignored": ("gemma2", dict(_TINY, sliding_window_pattern=4)),
+    "gemma3 pattern": ("gemma3_text", dict(_TINY, sliding_window_pattern=4)),
+    # Gemma 3 under use_bidirectional_attention: a window of w // 2 + 1.
+    "gemma3 bidirectional": ("gemma3_text", dict(_TINY, use_bidirectional_attention=True)),
+}
+
+
+@pytest.mark.parametrize("case", list(WINDOW_CASES))
+def test_sliding_layers_and_window_match_a_real_dynamic_cache(case: str) -> None:
+    model_type, config = WINDOW_CASES[case]
+    config = {**config, "num_hidden_layers": 8, "sliding_window": 16}
+    spec, hf_config = _spec(model_type, config)
+    model = _model(hf_config, dtype=torch.float32, attn="eager").eval()
+    ids = torch.randint(0, VOCAB, (1, 40))
+    with torch.no_grad(), _quiet():
+        cache = model(input_ids=ids, use_cache=True).past_key_values
+        cache = model(input_ids=ids[:, :1], past_key_values=cache, use_cache=True).past_key_values
+    assert _cache_storage_bytes(cache) == kv_cache_bytes(spec, batch=1, seq_len=41, kv_dtype="fp32")
+
+
+@pytest.mark.parametrize(
+    ("model_type", "extra"),
+    [
+        ("gemma2", {}),
+        ("gemma3_text", {}),
+        ("gemma3_text", {"use_bidirectional_attention": True}),
+        ("mistral", {}),
+        ("mistral", {"sliding_window": None}),
+        ("qwen2_moe", {**_TINY_MOE, "use_sliding_window": True}),
+        ("qwen3_moe", {**_TINY_MOE, "use_sliding_window": True}),
+        ("qwen3", {"use_sliding_window": True, "max_window_layers": 3}),
+    ],
+)
+def test_a_config_without_a_window_gets_transformers_default(model_type: str, extra: dict[str, Any]) -> None:
+    """Found in review: a Gemma 2/3 config without sliding_window was counted with no window, where
+    transformers' config default (4096) applies; each layer's window as the DynamicCache builds it."""
+    from transformers.cache_utils import get_layer_types_and_kwargs
+
+    spec, hf_config = _spec(model_type, {**_TINY, "num_hidden_layers": 6, **extra})
+    types, kwargs = get_layer_types_and_kwargs(hf_config)
+    ours = [
+        spec.sliding_window if kind == "sliding_attention" else None for kind in layer_attention_types(spec)
+    ]
+    assert ours == [
+        k.get("sliding_window") if t == "sliding_attention" else None
+        for t, k in zip(types, kwargs, strict=True)
+    ]

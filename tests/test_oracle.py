@@ -363,36 +363,131 @@ PEFT_DEFAULT_TARGETS: dict[str, list[str]] = {
 }
 
 
-def peft_lora_params(config: Mapping[str, Any], targets: list[str] | None, rank: int) -> int:
-    """``r · (in + out)`` over the nn.Linear / Conv1D modules PEFT would adapt: those whose name ends in a
-    target (PEFT's suffix match), or for ``None`` (all-linear) every one but the output embedding."""
+# transformers 5 builds MoE experts as one fused parameter and the router as a bare weight; the counter
+# follows the transformers 4.x layout (README), which this table gives from the 4.x modeling code: an
+# nn.ModuleList of expert MLPs with these Linear names (gate, up, down) and, where True, an nn.Linear router
+# (``gate``).  DeepSeek-V3's 4.x DeepseekV3TopkRouter already held a bare parameter.
+MOE_4X_LAYOUT: dict[str, tuple[tuple[str, str, str], bool]] = {
+    "mixtral": (("w1", "w3", "w2"), True),
+    "qwen2_moe": (("gate_proj", "up_proj", "down_proj"), True),
+    "qwen3_moe": (("gate_proj", "up_proj", "down_proj"), True),
+    "deepseek_v2": (("gate_proj", "up_proj", "down_proj"), True),
+    "deepseek_v3": (("gate_proj", "up_proj", "down_proj"), False),
+}
+
+
+def peft_linears(config: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """``(path, in + out)`` of every nn.Linear / Conv1D but the output embedding, as PEFT sees the model;
+    MoE blocks unfolded into the transformers 4.x layout (``MOE_4X_LAYOUT``)."""
     from transformers.pytorch_utils import Conv1D
 
     model = meta_model(config)
     head = model.get_output_embeddings()
-    total = 0
+    expert_names, router_linear = MOE_4X_LAYOUT.get(config["model_type"], (("", "", ""), True))
+    out: list[tuple[str, int]] = []
     for name, module in model.named_modules():
-        if not isinstance(module, torch.nn.Linear | Conv1D) or module is head:
-            continue
-        if targets is not None and not any(name == t or name.endswith(f".{t}") for t in targets):
-            continue
-        # Conv1D stores its weight as (in, out), nn.Linear as (out, in); r·(in + out) is the same sum.
-        total += rank * sum(module.weight.shape)
-    return total
+        own = dict(module.named_parameters(recurse=False))
+        if isinstance(module, torch.nn.Linear | Conv1D):
+            if module is not head:
+                # Conv1D stores its weight as (in, out), nn.Linear as (out, in); in + out is the same sum.
+                out.append((name, sum(module.weight.shape)))
+        elif "gate_up_proj" in own:  # fused experts (E, 2f, h) and (E, h, f)
+            experts, two_f, h = own["gate_up_proj"].shape
+            f = two_f // 2
+            gate, up, down = expert_names
+            for i in range(experts):
+                out += [
+                    (f"{name}.{i}.{gate}", h + f),
+                    (f"{name}.{i}.{up}", h + f),
+                    (f"{name}.{i}.{down}", f + h),
+                ]
+        elif type(module).__name__.endswith(("TopKRouter", "TopkRouter")) and router_linear:
+            out.append((name, sum(own["weight"].shape)))
+    return out
 
 
-# transformers 5 builds MoE experts as one fused parameter, not an nn.Linear per expert: PEFT's all-linear
-# leaves them out there, while the counter follows the transformers 4.x layout (README), so MoE presets are
-# compared on their default targets only.
-DENSE_PRESETS = [key for key in presets() if spec_from_mapping({"preset": key}).moe is None]
+def peft_matches(path: str, targets: list[str]) -> bool:
+    """PEFT's check_target_module_exists for a list: the path is a target or ends in ``.target``."""
+    return any(path == t or path.endswith(f".{t}") for t in targets)
 
 
-@pytest.mark.parametrize("key", DENSE_PRESETS)
+def peft_lora_params(config: Mapping[str, Any], targets: list[str] | None, rank: int) -> int:
+    """``r · (in + out)`` over the modules PEFT would adapt: those whose path ends in a target, or for
+    ``None`` (all-linear) every one but the output embedding."""
+    return rank * sum(
+        size for path, size in peft_linears(config) if targets is None or peft_matches(path, targets)
+    )
+
+
+@pytest.mark.parametrize("key", list(presets()))
 def test_lora_all_linear_adapts_the_modules_peft_adapts(key: str) -> None:
     from vault_tools.core.memory import lora_params
 
     count = count_params(spec_from_mapping({"preset": key}))
     assert lora_params(count, ("all-linear",), 16) == peft_lora_params(get_preset(key).config, None, 16)
+
+
+# The counter's own part names, which a user may take for module names.
+COUNTER_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "router")
+
+
+@pytest.mark.parametrize("key", list(presets()))
+def test_each_lora_target_name_adapts_what_peft_adapts(key: str) -> None:
+    """Found in review: OPT's o_proj adapted out_proj, Mixtral's gate_proj adapted experts named w1 and its
+    router answered to 'router', BERT's dense missed the MLM transform: every module name the model has,
+    and every counter name, adapts exactly the modules PEFT's suffix match finds, and a name PEFT finds
+    nowhere is refused when it is the only target."""
+    from vault_tools.core.memory import lora_params
+
+    config = get_preset(key).config
+    count = count_params(spec_from_mapping({"preset": key}))
+    linears = peft_linears(config)
+    names = {path.rsplit(".", 1)[-1] for path, _ in linears} | set(COUNTER_NAMES)
+    for name in sorted(names):
+        expected = 8 * sum(size for path, size in linears if peft_matches(path, [name]))
+        if expected:
+            assert lora_params(count, (name,), 8) == expected, name
+        else:
+            with pytest.raises(ValueError):
+                lora_params(count, (name,), 8)
+
+
+_QKVO = ["q_proj", "k_proj", "v_proj", "o_proj"]
+GATED_T5 = {"feed_forward_proj": "gated-gelu"}
+
+
+@pytest.mark.parametrize(
+    ("key", "changes", "targets", "expected"),
+    [
+        # The reviewer's figures for PEFT on the transformers 4.x layout, r = 16.
+        ("mixtral-8x7b", {}, [*_QKVO, "gate_proj", "up_proj", "down_proj"], 13_631_488),
+        ("mixtral-8x7b", {}, ["q_proj", "router"], None),
+        ("opt-1.3b", {}, _QKVO, 4_718_592),
+        ("phi-2", {}, _QKVO, 7_864_320),
+        ("gpt-j-6b", {}, ["q_proj", "v_proj", "o_proj"], 7_340_032),
+        ("bert-base", {}, ["dense"], 1_794_048),
+        ("qwen1.5-moe-a2.7b", {}, ["gate", "shared_expert_gate", "down_proj"], None),
+        ("deepseek-v3", {}, ["gate", "kv_b_proj"], None),
+        ("t5-base", GATED_T5, ["wi_0", "wi_1", "wi"], None),
+    ],
+)
+def test_lora_target_lists_count_what_peft_adapts(
+    key: str, changes: dict[str, Any], targets: list[str], expected: int | None
+) -> None:
+    """Names PEFT would not find adapt nothing, and the run says which in a note."""
+    from vault_tools.core.memory import lora_selection, training_memory
+    from vault_tools.core.options import TrainingOptions
+
+    config = oracle_config(key, changes)
+    count = count_params(spec_from_mapping({"preset": key, **changes}))
+    peft = peft_lora_params(config, targets, 16)
+    assert expected is None or peft == expected
+    memory = training_memory(count, TrainingOptions(lora_rank=16, lora_targets=tuple(targets)))
+    assert memory.trainable == peft
+    linears = peft_linears(config)
+    unmatched = [t for t in targets if not any(peft_matches(path, [t]) for path, _ in linears)]
+    assert list(lora_selection(count, targets).unmatched) == unmatched
+    assert len(memory.notes) == len(unmatched)
 
 
 @pytest.mark.parametrize(

@@ -169,7 +169,12 @@ def test_missing_keys_take_transformers_defaults_with_a_note() -> None:
     raw = {**LLAMA, "model_type": "mistral", "num_attention_heads": 16, "num_key_value_heads": None}
     result = spec(raw)
     assert result.num_kv_heads == 8
-    assert result.notes == ("'num_key_value_heads' not given; transformers' mistral default 8 used",)
+    assert result.notes == (
+        "'num_key_value_heads' not given; transformers' mistral default 8 used",
+        "'sliding_window' not given; transformers' mistral default 4096 used",
+    )
+    # null is no window, as in transformers (Mistral 7B v0.2's config.json).
+    assert spec({**raw, "sliding_window": None}).sliding_window is None
 
 
 def test_q_lora_rank_null_is_kept_but_absent_takes_the_default() -> None:

@@ -33,7 +33,21 @@ _ACTIVATIONS = {
 # Families whose eager softmax runs in the activation dtype (the rest upcast it to fp32 and cast back).
 _SOFTMAX_IN_ACT_DTYPE = frozenset({"gpt2", "bert", "roberta", "gptj", "t5", "falcon"})
 # Families whose blocks follow the modeling code the measurement tests cover (or the same code copied).
-_MEASURED_FAMILIES = frozenset({"llama", "mistral", "qwen2", "qwen3", "gemma", "starcoder2", "gpt2"})
+_MEASURED_FAMILIES = frozenset(
+    {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "starcoder2", "gpt2"}
+)
+
+
+def logit_softcaps(spec: ModelSpec) -> tuple[bool, bool]:
+    """Whether the model soft-caps its final logits and its attention scores with tanh (Gemma 2 / 3)."""
+    defaults = spec.family.softcap_defaults
+    if defaults is None:
+        return False, False
+    final, scores = defaults
+    return (
+        spec.config.get("final_logit_softcapping", final) is not None,
+        spec.config.get("attn_logit_softcapping", scores) is not None,
+    )
 
 
 @record
@@ -156,6 +170,8 @@ def activation_memory(
         saved += _norm_terms(ctx, "final norm", h, 1)
     if full_ft:
         saved.append(Term("activations", "LM head input", t * h * p, "b·s·h·p"))
+    if logit_softcaps(spec)[0]:
+        saved.append(Term("activations", "soft-capped logits (tanh output)", t * v * p, "b·s·V·p"))
     saved.append(Term("activations", "log-softmax for the loss (fp32)", t * v * 4, "b·s·V·4"))
     saved.append(Term("activations", "labels + loss scalar", t * 8 + 4, "b·s·8 + 4"))
     held = (Term("activations", "logits returned to the caller", t * v * p, "b·s·V·p"),)
@@ -216,9 +232,9 @@ def _norm_rows(
 ) -> None:
     """A norm over ``width`` (``sym``) features, ``rows`` times a token (per-head q/k norms have several)."""
     spec, t, p = ctx.spec, ctx.t, ctx.p
-    style = style or (
-        "layernorm" if spec.norm == "layernorm" else "gemma" if spec.model_type == "gemma" else "rms"
-    )
+    style = style or ("layernorm" if spec.norm == "layernorm" else "rms")
+    if style == "rms" and spec.family.gemma_norm:
+        style = "gemma"
     n = t * rows * width
     per = f"b·s·{rows_sym + '·' if rows_sym else ''}"
     if style == "layernorm":
@@ -305,6 +321,8 @@ def _attention_rows(ctx: _Ctx, block: _Block, *, recompute: str, flash: bool) ->
     else:
         # Eager attention repeats k and v to every query head before the two matmuls.
         block.add("q, k repeated to all heads (QKᵀ)", 2 * t * a * d * p, "2·b·s·a·d·p")
+        if logit_softcaps(spec)[1]:
+            block.add("soft-capped scores (tanh output)", b * a * s * s * p, "b·a·s²·p")
         if spec.model_type in _SOFTMAX_IN_ACT_DTYPE:
             block.add("softmax output", b * a * s * s * p, "b·a·s²·p")
         else:

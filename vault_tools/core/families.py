@@ -20,6 +20,11 @@ SharedExperts = Literal["none", "qwen", "deepseek"]
 Layout = Literal["decoder", "encoder", "encoder_decoder"]
 # Which task-head table (``heads.HEADS``) a family's modeling code follows.
 HeadStyle = Literal["decoder", "bert", "roberta", "t5"]
+# Which layers slide when a config has a window and no layer_types, as transformers 5 lays them out:
+# every one (Mistral; Qwen3-MoE, whose config has no layer_types), every layer but each sliding_period-th
+# (Gemma 2 and 3), from max_window_layers on (Qwen2, Qwen3), or the even layers below max_window_layers
+# (Qwen2-MoE's config default).
+SlidingLayers = Literal["all", "period", "from_max_window_layers", "even_below_max_window_layers"]
 
 
 @record
@@ -40,6 +45,11 @@ class Family:
     # Config keys that, when false, build every LayerNorm without weight and bias (OPT).
     norm_affine_keys: tuple[str, ...] = ()
     norms_per_layer: int = 2
+    # Gemma's RMSNorm: computed in fp32 and scaled by (1 + weight), q/k norms included.
+    gemma_norm: bool = False
+    # tanh soft-capping of the final logits and of the attention scores (Gemma 2 and 3): transformers'
+    # defaults for final_logit_softcapping and attn_logit_softcapping; None: the code has no such step.
+    softcap_defaults: tuple[float | None, float | None] | None = None
     final_norm: bool = True
     qk_norm: QkNormKind = "none"
     positions: PositionKind = "rope"
@@ -58,15 +68,30 @@ class Family:
     mla: bool = False
     layout: Layout = "decoder"
     head_style: HeadStyle = "decoder"
-    # transformers' default layer_types when a config has a sliding_window and no layer_types: every
-    # ``sliding_period``-th layer is full attention and the rest slide; None: every layer slides (Mistral).
-    # A config's sliding_window_pattern overrides it.
+    # transformers' default layer_types when a config has a sliding_window and no layer_types (see
+    # ``SlidingLayers``); under "period" every ``sliding_period``-th layer is full attention, and a config's
+    # sliding_window_pattern overrides the period only where ``sliding_pattern_key`` (Gemma 3: Gemma 2's
+    # config ignores the key).
+    sliding_layers: SlidingLayers = "all"
     sliding_period: int | None = None
+    sliding_pattern_key: bool = False
+    # A config key that must be true for the window to apply at all (Qwen's use_sliding_window).
+    sliding_switch: str | None = None
+    # transformers' sliding_window for a config without the key (null is no window), where it applies.
+    window_default: int | None = None
+    # Gemma 3's config turns sliding_window w into w // 2 + 1 under use_bidirectional_attention.
+    bidirectional_window: bool = False
     # The linear modules as the modeling code builds them, for LoRA (PEFT adapts whole nn.Linear/Conv1D
-    # modules): counted parts one module holds (GPT-2's c_attn is q, k and v), and a part's module name
-    # where it is not the counter's (the first part of a fused group names the group).
+    # modules, matching a target against the last part of each module's path): counted parts one module
+    # holds (GPT-2's c_attn is q, k and v), and a part's module name where it is not the counter's (the
+    # first part of a fused group names the group).  A key is looked up as ``component.part`` (the MoE
+    # experts' ``moe_experts.gate_proj``), then ``<mlp kind>.part`` (T5's ``gated.up_proj``), then
+    # ``part``; a part not named here is its own module name (the last part of a dotted head name).
     fused_linears: tuple[tuple[str, ...], ...] = ()
     module_names: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Whether the MoE router is an nn.Linear (``gate``) in the transformers 4.x layout the counter follows;
+    # DeepSeek-V3's TopkRouter holds a bare weight parameter, which PEFT does not adapt.
+    router_is_linear: bool = True
     # PEFT's default target_modules (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING); None where PEFT
     # has no default for the model_type.
     lora_default: tuple[str, ...] | None = ("q_proj", "v_proj")
@@ -88,9 +113,20 @@ _QKV = ("q_proj", "k_proj", "v_proj")
 _NEOX_NAMES = _names(
     q_proj="query_key_value", o_proj="dense", up_proj="dense_h_to_4h", down_proj="dense_4h_to_h"
 )
+# BERT and RoBERTa: every h→h or h↔f Linear but q/k/v is called dense, the MLM head's transform
+# (cls.predictions.transform.dense, RoBERTa's lm_head.dense) and the pooler (pooler.dense) too.
 _BERT_NAMES = _names(
-    q_proj="query", k_proj="key", v_proj="value", o_proj="dense", up_proj="dense", down_proj="dense"
+    q_proj="query",
+    k_proj="key",
+    v_proj="value",
+    o_proj="dense",
+    up_proj="dense",
+    down_proj="dense",
+    transform="dense",
+    pooler="dense",
 )
+# The transformers 4.x MoE block: an nn.Linear router called gate, an nn.ModuleList of expert MLPs.
+_MOE_NAMES = _names(router="gate")
 
 
 _LLAMA = Family("llama", arch_prefixes=("Llama",))
@@ -102,6 +138,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             _LLAMA,
             label="mistral",
             config_defaults=_defaults(num_key_value_heads=8),
+            window_default=4096,
             arch_prefixes=("Mistral",),
         ),
         "mixtral": replace(
@@ -109,6 +146,11 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             label="mixtral",
             moe_layers="all",
             config_defaults=_defaults(num_key_value_heads=8, num_local_experts=8, num_experts_per_tok=2),
+            # MixtralBlockSparseTop2MLP: w1 gate, w3 up, w2 down.
+            module_names=_names(
+                router="gate",
+                **{"moe_experts.gate_proj": "w1", "moe_experts.up_proj": "w3", "moe_experts.down_proj": "w2"},
+            ),
             arch_prefixes=("Mixtral",),
         ),
         "qwen2": replace(
@@ -119,12 +161,16 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             o_bias_keys=(),
             mlp_bias_keys=(),
             config_defaults=_defaults(num_key_value_heads=32),
+            sliding_layers="from_max_window_layers",
+            sliding_switch="use_sliding_window",
+            window_default=4096,
             arch_prefixes=("Qwen2",),
         ),
         "qwen2_moe": replace(
             _LLAMA,
             label="qwen2_moe",
             lora_default=None,
+            module_names=_MOE_NAMES,
             qkv_bias=True,
             attn_bias_keys=("qkv_bias",),
             o_bias_keys=(),
@@ -137,6 +183,9 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
                 num_experts_per_tok=4,
                 shared_expert_intermediate_size=5632,
             ),
+            sliding_layers="even_below_max_window_layers",
+            sliding_switch="use_sliding_window",
+            window_default=4096,
             arch_prefixes=("Qwen2Moe",),
         ),
         "qwen3": replace(
@@ -145,22 +194,29 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             qk_norm="head",
             mlp_bias_keys=(),
             config_defaults=_defaults(num_key_value_heads=32, head_dim=128),
+            sliding_layers="from_max_window_layers",
+            sliding_switch="use_sliding_window",
+            window_default=4096,
             arch_prefixes=("Qwen3",),
         ),
         "qwen3_moe": replace(
             _LLAMA,
             label="qwen3_moe",
             lora_default=None,
+            module_names=_MOE_NAMES,
             qk_norm="head",
             mlp_bias_keys=(),
             moe_layers="sparse_step",
             config_defaults=_defaults(num_key_value_heads=4, num_local_experts=128, num_experts_per_tok=8),
+            sliding_switch="use_sliding_window",
+            window_default=4096,
             arch_prefixes=("Qwen3Moe",),
         ),
         "gemma": replace(
             _LLAMA,
             label="gemma",
             tie_default=True,
+            gemma_norm=True,
             mlp_bias_keys=(),
             config_defaults=_defaults(num_key_value_heads=16, head_dim=256),
             arch_prefixes=("Gemma",),
@@ -169,21 +225,31 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             _LLAMA,
             label="gemma2",
             tie_default=True,
+            gemma_norm=True,
+            softcap_defaults=(30.0, 50.0),
             norms_per_layer=4,
             mlp_bias_keys=(),
+            sliding_layers="period",
             sliding_period=2,
             config_defaults=_defaults(num_key_value_heads=4, head_dim=256),
+            window_default=4096,
             arch_prefixes=("Gemma2",),
         ),
         "gemma3_text": replace(
             _LLAMA,
             label="gemma3_text",
             tie_default=True,
+            gemma_norm=True,
+            softcap_defaults=(None, None),
             norms_per_layer=4,
             qk_norm="head",
             mlp_bias_keys=(),
+            sliding_layers="period",
             sliding_period=6,
+            sliding_pattern_key=True,
+            bidirectional_window=True,
             config_defaults=_defaults(num_key_value_heads=4, head_dim=256),
+            window_default=4096,
             arch_prefixes=("Gemma3ForCausalLM", "Gemma3Text"),
         ),
         "phi": Family(
@@ -371,9 +437,16 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             layout="encoder_decoder",
             head_style="t5",
             config_defaults=_defaults(head_dim=64),  # T5Config's d_kv
-            # wi is wi_1 in a gated (v1.1) MLP; the counts are the same.
+            # A gated (v1.1) MLP is wi_0 (gate) and wi_1 (up); a plain one has wi.
             module_names=_names(
-                q_proj="q", k_proj="k", v_proj="v", o_proj="o", gate_proj="wi_0", up_proj="wi", down_proj="wo"
+                q_proj="q",
+                k_proj="k",
+                v_proj="v",
+                o_proj="o",
+                gate_proj="wi_0",
+                up_proj="wi",
+                down_proj="wo",
+                **{"gated.up_proj": "wi_1"},
             ),
             lora_default=("q", "v"),
             arch_prefixes=("T5",),
@@ -382,6 +455,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             _LLAMA,
             label="deepseek_v2",
             lora_default=None,
+            module_names=_MOE_NAMES,
             mla=True,
             moe_layers="first_k_dense",
             shared_experts="deepseek",
@@ -395,6 +469,7 @@ FAMILIES: MappingProxyType[str, Family] = MappingProxyType(
             _LLAMA,
             label="deepseek_v3",
             lora_default=None,
+            router_is_linear=False,
             mla=True,
             moe_layers="first_k_dense",
             shared_experts="deepseek",

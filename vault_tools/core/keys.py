@@ -31,7 +31,7 @@ KEY_ALIASES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
 )
 # Keys whose null is a setting rather than "not given": DeepSeek's q_lora_rank null means queries are
 # projected directly, while an absent q_lora_rank takes transformers' default rank.
-NULL_IS_A_VALUE = frozenset({"q_lora_rank"})
+NULL_IS_A_VALUE = frozenset({"q_lora_rank", "sliding_window"})
 _ALIAS_TO_CANONICAL = {alias: key for key, aliases in KEY_ALIASES.items() for alias in aliases}
 
 

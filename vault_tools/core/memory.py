@@ -10,9 +10,18 @@ weights and gradients plus an fp32 master copy and fp32 Adam moments (2 + 2 + 12
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
 
 from vault_tools.core.activations import ActivationMemory, activation_memory
+from vault_tools.core.lora import (
+    LinearModule,
+    LoraSelection,
+    default_lora_targets,
+    linear_modules,
+    lora_modules,
+    lora_params,
+    lora_parts,
+    lora_selection,
+)
 from vault_tools.core.options import (
     DEFAULT_OVERHEAD,
     DEFAULT_SEQ_LEN,
@@ -21,8 +30,7 @@ from vault_tools.core.options import (
     TrainingOptions,
     canonical_kv_dtype,
 )
-from vault_tools.core.params import ParamCount, Part
-from vault_tools.core.roles import part_role
+from vault_tools.core.params import ParamCount
 from vault_tools.core.spec import ModelSpec
 from vault_tools.core.units import DTYPE_BITS, GGML_TYPES, Term, total
 from vault_tools.core.weights import WeightMemory, weight_bytes, weight_memory
@@ -35,6 +43,7 @@ __all__ = [
     "InferenceOptions",
     "KVCache",
     "LinearModule",
+    "LoraSelection",
     "ModelStates",
     "TrainingMemory",
     "TrainingOptions",
@@ -48,6 +57,7 @@ __all__ = [
     "lora_modules",
     "lora_params",
     "lora_parts",
+    "lora_selection",
     "model_states",
     "training_activations",
     "training_memory",
@@ -73,24 +83,34 @@ class KVCache:
         return total(self.terms)
 
 
+# transformers' Qwen2/Qwen3/Qwen2-MoE config default for max_window_layers.
+_MAX_WINDOW_LAYERS = 28
+
+
 def layer_attention_types(spec: ModelSpec) -> tuple[str, ...]:
     """``full_attention`` / ``sliding_attention`` for each decoder layer, as transformers lays them out."""
     layers = spec.num_layers if not spec.encoder_decoder else spec.decoder_layers
     if spec.layer_types is not None:
         return spec.layer_types
+    family = spec.family
     if not spec.sliding_window or spec.generic:  # generic: which layers slide is unknown (see kv_cache)
         return ("full_attention",) * layers
-    if spec.model_type in ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe"):
-        # Qwen configs carry a window but only use it with use_sliding_window, from max_window_layers on.
-        if not spec.config.get("use_sliding_window", False):
-            return ("full_attention",) * layers
-        first = spec.config.get("max_window_layers", layers)
-        first = first if isinstance(first, int) else layers
-        return tuple("sliding_attention" if i >= first else "full_attention" for i in range(layers))
-    pattern = spec.config.get("sliding_window_pattern")  # a whole number, checked by build_spec
-    period = int(pattern) if pattern is not None else spec.family.sliding_period
-    if period is None:
+    if family.sliding_switch and spec.config.get(family.sliding_switch) is not True:
+        return ("full_attention",) * layers  # Qwen configs carry a window they use only when switched on
+    rule = family.sliding_layers
+    if rule == "all":
         return ("sliding_attention",) * layers
+    if rule in ("from_max_window_layers", "even_below_max_window_layers"):
+        limit = spec.config.get("max_window_layers", _MAX_WINDOW_LAYERS)
+        limit = limit if isinstance(limit, int) and not isinstance(limit, bool) else _MAX_WINDOW_LAYERS
+        if rule == "from_max_window_layers":
+            slides = [i >= limit for i in range(layers)]
+        else:
+            slides = [i % 2 == 0 and i < limit for i in range(layers)]
+        return tuple("sliding_attention" if s else "full_attention" for s in slides)
+    pattern = spec.config.get("sliding_window_pattern")  # a whole number, checked by build_spec
+    period = int(pattern) if pattern is not None and family.sliding_pattern_key else family.sliding_period
+    assert period is not None, f"{family.label}: sliding_layers 'period' needs sliding_period"
     # transformers: layer i is full attention when (i + 1) is a multiple of the period, else it slides.
     return tuple("sliding_attention" if (i + 1) % period else "full_attention" for i in range(layers))
 
@@ -219,118 +239,6 @@ def inference_memory(count: ParamCount, options: InferenceOptions | None = None)
     return InferenceMemory(options, weights, kv, terms)
 
 
-# --- LoRA --------------------------------------------------------------------------------------------
-
-_TARGET_SETS = {
-    "attention": frozenset(
-        {"q_proj", "k_proj", "v_proj", "o_proj", "q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj"}
-    ),
-    "mlp": frozenset({"gate_proj", "up_proj", "down_proj"}),
-}
-
-
-@record
-class LinearModule:
-    """One nn.Linear (or GPT-2's Conv1D) as the modeling code builds it, repeated ``copies`` times.
-
-    ``parts`` are the counted matrices it holds: one, or several fused along the output (q, k and v in
-    GPT-2's ``c_attn``).  PEFT adapts a whole module: A is r × in, B is out × r.
-    """
-
-    name: str
-    parts: tuple[Part, ...]
-
-    @property
-    def in_features(self) -> int:
-        return self.parts[0].shape[1]
-
-    @property
-    def out_features(self) -> int:
-        return sum(p.shape[0] for p in self.parts)
-
-    @property
-    def copies(self) -> int:
-        return self.parts[0].copies
-
-    def lora_params(self, rank: int) -> int:
-        return rank * (self.in_features + self.out_features) * self.copies
-
-
-def linear_modules(count: ParamCount) -> tuple[LinearModule, ...]:
-    """The linear modules LoRA can adapt, in build order: every linear but the output head and the heads
-    that output labels (PEFT's all-linear; it keeps a classifier trainable whole, not adapted)."""
-    family = count.spec.family
-    group_of = {name: group for group in family.fused_linears for name in group}
-    groups: dict[tuple[str, str, tuple[str, ...]], list[Part]] = {}
-    for part in count.parts:
-        role = part_role(part)
-        # A pooler or an MLM transform maps h to h and is adapted like a layer's linear.
-        hidden = role == "task" and part.shape == (count.spec.hidden_size, count.spec.hidden_size)
-        if part.linear and (role in ("linear", "router") or hidden):
-            group = group_of.get(part.name, (part.name,))
-            # T5's encoder and decoder both have a q_proj: the stack (``per``) tells them apart.
-            groups.setdefault((part.component, part.per, group), []).append(part)
-    return tuple(
-        LinearModule(family.module_names.get(group[0], group[0]), tuple(parts))
-        for (_, _, group), parts in groups.items()
-    )
-
-
-def default_lora_targets(count: ParamCount) -> tuple[str, ...]:
-    """PEFT's default target_modules for the family; q_proj, v_proj where PEFT has none but they exist."""
-    default = count.spec.family.lora_default
-    if default is not None:
-        return default
-    names = {m.name for m in linear_modules(count)}
-    if {"q_proj", "v_proj"} <= names:
-        return ("q_proj", "v_proj")
-    raise ValueError(
-        f"PEFT has no default LoRA targets for {count.spec.model_type}; set lora_targets to all-linear, "
-        f"attention, mlp or some of {', '.join(sorted(names))}"
-    )
-
-
-def lora_modules(count: ParamCount, targets: Collection[str]) -> tuple[LinearModule, ...]:
-    """The modules LoRA adapts: named ones, or ``all-linear`` (PEFT: every linear but the head); none
-    named means PEFT's default for the family."""
-    modules = linear_modules(count)
-    chosen: set[int] = set()
-    for target in tuple(targets) or default_lora_targets(count):
-        if target == "all-linear":
-            hits = set(range(len(modules)))
-        elif target in _TARGET_SETS:
-            wanted = _TARGET_SETS[target]
-            hits = {i for i, m in enumerate(modules) if any(p.name in wanted for p in m.parts)}
-        else:
-            hits = {i for i, m in enumerate(modules) if m.name == target}
-            # The counter's own name for a module the modeling code calls otherwise (OPT's out_proj: o_proj).
-            hits = hits or {i for i, m in enumerate(modules) if (target,) == tuple(p.name for p in m.parts)}
-            if not hits:
-                fused = next((m for m in modules if any(p.name == target for p in m.parts)), None)
-                if fused is not None:
-                    raise ValueError(
-                        f"LoRA target {target!r} is fused into {fused.name!r} in {count.spec.model_type}: "
-                        f"PEFT adapts {fused.name} as a whole, so name {fused.name}"
-                    )
-                known = ", ".join(sorted({m.name for m in modules}))
-                raise ValueError(
-                    f"LoRA target {target!r} is not a linear layer of this model; use all-linear, attention, "
-                    f"mlp or one of {known}"
-                )
-        chosen |= hits
-    return tuple(m for i, m in enumerate(modules) if i in chosen)
-
-
-def lora_parts(count: ParamCount, targets: Collection[str]) -> tuple[Part, ...]:
-    """The counted matrices inside the modules LoRA adapts."""
-    return tuple(p for m in lora_modules(count, targets) for p in m.parts)
-
-
-def lora_params(count: ParamCount, targets: Collection[str], rank: int) -> int:
-    """Trainable LoRA parameters: ``r · (in + out)`` for each adapted module (A is r×in, B is out×r)."""
-    return sum(m.lora_params(rank) for m in lora_modules(count, targets))
-
-
 # --- training ----------------------------------------------------------------------------------------
 
 
@@ -342,6 +250,7 @@ class TrainingMemory:
     terms: tuple[Term, ...]
     activation: ActivationMemory
     trainable: int  # parameters the optimizer updates (all, or the LoRA adapters)
+    notes: tuple[str, ...] = ()  # LoRA targets that match no module, which PEFT skips
 
     @property
     def weights(self) -> int:
@@ -525,7 +434,8 @@ def training_memory(
             "CUDA context + allocator",
         )
     )
-    return TrainingMemory(options, tuple(terms), activation, states.trainable)
+    notes = lora_selection(count, options.lora_targets).notes if options.lora else ()
+    return TrainingMemory(options, tuple(terms), activation, states.trainable, notes)
 
 
 def training_activations(count: ParamCount, options: TrainingOptions) -> ActivationMemory:

@@ -207,7 +207,7 @@ def parse_size(value: Any) -> int:
     m = _SIZE().match(value) if isinstance(value, str) else None
     if m is None:
         raise ValueError(f"expected a size in bytes such as 1073741824, '1 GiB' or '2 GB', got {value!r}")
-    return round(float(m[1]) * _SIZE_UNITS[(m[2] or "b").casefold()])
+    return _scaled(m[1], _SIZE_UNITS[(m[2] or "b").casefold()], value, "size such as '2 GB'")
 
 
 def parse_count(value: Any) -> int:
@@ -221,7 +221,15 @@ def parse_count(value: Any) -> int:
     m = _COUNT().match(value) if isinstance(value, str) else None
     if m is None:
         raise ValueError(f"expected a count such as 300000000000, '300B' or '2T', got {value!r}")
-    return round(float(m[1]) * _COUNT_UNITS[(m[2] or "").casefold()])
+    return _scaled(m[1], _COUNT_UNITS[(m[2] or "").casefold()], value, "count such as '2T'")
+
+
+def _scaled(number: str, unit: int, value: Any, example: str) -> int:
+    """``number × unit`` rounded to a whole; a number past float's range (1e400) is refused, not a crash."""
+    scaled = float(number) * unit
+    if not math.isfinite(scaled):
+        raise ValueError(f"{value!r} is too large to be a number; give a {example}")
+    return round(scaled)
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:

@@ -93,7 +93,7 @@ def memory_report(
         mfu=training_opts.mfu,
     )
     fit = fit_table(count, inference, training_opts)
-    notes = (*inference.kv.notes, *training.activation.notes)
+    notes = (*inference.kv.notes, *training.notes, *training.activation.notes)
     return MemoryReport(weights, inference, training, compute, fit, tuple(dict.fromkeys(notes)))
 
 

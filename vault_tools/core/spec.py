@@ -265,6 +265,19 @@ def build_spec(raw: Mapping[str, Any], *, name: str | None = None) -> ModelSpec:
         notes.append(head_note)
 
     sliding_window = fields.whole("sliding_window", required=False, minimum=0) or None
+    switch = family.sliding_switch
+    if "sliding_window" not in cfg and family.window_default and (switch is None or cfg.get(switch) is True):
+        sliding_window = family.window_default
+        notes.append(
+            f"'sliding_window' not given; transformers' {family.label} default {sliding_window} used"
+        )
+    if sliding_window and family.bidirectional_window and cfg.get("use_bidirectional_attention") is True:
+        # Gemma3TextConfig: "due to fa we set exclusive bounds"; the layers and their cache use w // 2 + 1.
+        notes.append(
+            f"use_bidirectional_attention: transformers uses a sliding window of {sliding_window} // 2 + 1 "
+            f"= {sliding_window // 2 + 1} tokens"
+        )
+        sliding_window = sliding_window // 2 + 1
     fields.whole("sliding_window_pattern", required=False, minimum=1)  # checked here, read by the KV cache
     _check_rotary_factor(cfg.get("partial_rotary_factor"))
     layer_types_raw = cfg.get("layer_types")
