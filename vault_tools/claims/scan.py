@@ -294,7 +294,7 @@ def _scan(
         elif (
             char == "#"
             and at > comment_end
-            and not _indented_code(raw)
+            and not (raw[:1] in _QUOTE_STARTS and _indented_code(raw))
             and (heading := _section_heading(line.strip(), changelog_names)) is not None
         ):
             (level, says), was = heading, skip_level
