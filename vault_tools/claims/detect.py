@@ -39,16 +39,18 @@ _WIKILINK_RE = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\\?\|[^\]]*)?\]\]")
 _BOUNDARY_RE = re.compile(r"[.!?。](?:\s|$)|[;；]|\|")
 _RUMOUR_WORDS = (
     r"rumou?r(?:ed|s)?|reportedly|allegedly|unconfirmed|speculat\w*|leaked|unofficial|소문|루머|비공식|카더라"
+    # A figure quoted to be refuted ("a common misconception is …", "❌ LLaMA-13B: 6.7B", "… 이는 틀렸다").
+    r"|misconception|myth|mistaken(?:ly)?|wrongly|incorrectly|❌|✗|✘|틀렸|잘못"
 )
 # The first letters of those words, tested first: most positions of a line fail there at once (2.7 -> 1.4 us
 # a search of a note's line).  Case-insensitive, as the words are, so "ſ" passes for "s" in both.
-_RUMOUR_FIRST = "(?=[rausl소루비카])"
+_RUMOUR_FIRST = "(?=[rauslmwi❌✗✘소루비카틀잘])"
 _RUMOUR_RE = re.compile(_RUMOUR_FIRST + f"(?:{_RUMOUR_WORDS})", re.IGNORECASE)
 _NOT_PARAMS_RE = re.compile(
     r"^[\s-]*(?:(?:tokens?|words?|steps?|samples?|images?|examples?|pairs?|hours?|days?|gpus?|flops?|context"
     r"|ctx|vocab\w*|sequences?|seq|users?|downloads?|stars?|lines?|rows?|chars?|characters?|pages?|documents?"
-    r"|dollars?|usd|won|compute|models?|variants?|versions?|sizes?|class|x)(?![A-Za-z])"
-    r"|[%×]|토큰|어휘|컨텍스트|달러|원|엔|줄|행|문서|단어|시간|모델|급)",
+    r"|dollars?|usd|won|compute|models?|variants?|versions?|sizes?|class|x|batch|web|times)(?![A-Za-z])"
+    r"|[%×]|(?:(?:개|명)?\s?의\s?|(?:개|명)\s?)?(?:토큰|어휘|컨텍스트|달러|원|엔|줄|행|문서|단어|시간|모델|급|배치|페이지))",
     re.IGNORECASE,
 )
 # "the 13B", "a 7B model": a size class named, not a count stated.
@@ -69,7 +71,10 @@ _PART_AFTER_RE = lazy_compile(
 )
 # A count that is denied ("is not 56B but 46.7B", "not 7B", "56B가 아니라"), or one end of a range ("7–8B",
 # "65B~66B", "between 6.5B and 7B"): no statement of the count.
-_DENIED_BEFORE_RE = lazy_compile(r"(?:\bnot|n't|\binstead of|\brather than)\s*$", re.IGNORECASE)
+_DENIED_BEFORE_RE = lazy_compile(
+    r"(?:\bnot|n't)(?:\s+(?:have|has|had|contain|count|use))?\s*$|(?:\binstead of|\brather than)\s*$",
+    re.IGNORECASE,
+)
 _DENIED_AFTER_RE = lazy_compile(r"^\s*(?:이|가)?\s*아니")
 # A range joins its two ends without spaces ("7–8B", "6.5-7B", "65B~66B") or says "between … and …" or
 # "from … to …"; a spaced dash separates ("LLaMA-7B – 9.1B", "9.1B - 32 layers", "Feb 2023 - 9.1B").
@@ -336,6 +341,8 @@ def _eligible(text: str, start: int, end: int, stated: Stated) -> bool:
         return False  # "the 13B", "a 7B model": a size class named, not a count stated
     if _DENIED_BEFORE_RE().search(before) or _DENIED_AFTER_RE().match(after):
         return False
+    if "~~" in before and before.count("~~") % 2:
+        return False  # struck through: "~~LLaMA-13B has 6.7B~~"
     if _RANGE_BEFORE_RE().search(text, 0, start):
         return False
     if _RANGE_AFTER_RE().match(after) and (
@@ -566,6 +573,8 @@ _HEADER_SKIP_RE = re.compile(
     re.IGNORECASE,
 )
 _HEADER_ACTIVE_RE = lazy_compile(r"active|활성", re.IGNORECASE)
+# A column that counts a part of the model or what a fine-tune trains, not the model.
+_PART_COLUMN_RE = lazy_compile(r"trainable|\bexperts?\b|학습\s?가능", re.IGNORECASE)
 _HEADER_SIZE_RE = re.compile(r"total|active|size|규모|활성|총", re.IGNORECASE)
 _HEADER_SCALE_RE = lazy_compile(r"\(\s*(B|M|K|T|billions?|millions?)\s*\)", re.IGNORECASE)
 _BARE_NUMBER_RE = lazy_compile(r"^\s*(~|≈)?\s*(\d+(?:\.\d+)?)\s*$")
@@ -574,8 +583,8 @@ _BARE_NUMBER_RE = lazy_compile(r"^\s*(~|≈)?\s*(\d+(?:\.\d+)?)\s*$")
 # Called for every cell of every table row; a vault's tables repeat a few headers.
 @functools.lru_cache(maxsize=1024)
 def _column(header: str) -> Literal["param", "skip", "plain"]:
-    if _PART_AFTER_RE().search(header):
-        return "skip"  # "Non-embedding params"
+    if _PART_AFTER_RE().search(header) or _PART_RE().search(header) or _PART_COLUMN_RE().search(header):
+        return "skip"  # "Non-embedding params", "Trainable params", "LoRA params", "Experts params"
     if _HEADER_PARAM_RE.search(header):
         return "param"
     if _HEADER_SKIP_RE.search(header):
@@ -630,6 +639,8 @@ def _row_claims(
             if any(x <= start < y for x, y in consumed):
                 continue
             measure: Measure = "active" if _HEADER_ACTIVE_RE().search(header) else "total"
+            if measure == "total" and _ACTIVE_RE.search(_clause_after(text, start + len(stated.text))):
+                measure = "active"  # "46.7B (12.9B active)" under a Params header
             op: Op = "≈" if stated.approximate else "="
             label = f"{header.strip()} " if header.strip() else ""
             claim_text = f"{ref.text}: {label}{cell.strip()}"

@@ -331,7 +331,7 @@ class _Resolver:
         nominal = (
             entry is not None
             and (candidate.measure == "total" or count.active == count.total)
-            and (stated.mantissa, stated.value) in entry.sizes
+            and any(stated.value == size for _written, size in entry.sizes)  # "1.5B", "15억", "1,500M"
         )
         size_label = candidate.size_label or nominal
         value = _measured(candidate, count)
