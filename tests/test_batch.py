@@ -766,3 +766,72 @@ def test_a_failed_spec_note_still_answers_references_in_refresh(make_vault: Make
         assert "6.7B (6,738,415,616) | ok |" in (root / "A.md").read_text()
         check = _messages([str(root)], mode="check", use_cache=use_cache)
         assert [m for m in check if "A.md" in m] == []
+
+
+CHANGELOG = "\n## Changelog\n\n| Date | Change |\n| --- | --- |\n"
+
+
+def _twins(make_vault: MakeVault, files: dict[str, str]) -> tuple[Path, Path]:
+    files = {".vault-tools.toml": 'date = "2030-01-02"\n', **files}
+    return make_vault(files), make_vault(files)
+
+
+def _same_after(cached: Path, uncached: Path, edit: Callable[[Path], None]) -> None:
+    """Refresh both, edit both alike, refresh again: the cached and uncached vaults end byte for byte alike,
+    and a further refresh of the cached one changes nothing."""
+    run([str(cached)], mode="refresh")
+    run([str(uncached)], mode="refresh", use_cache=False)
+    time.sleep(0.01)
+    for root in (cached, uncached):
+        edit(root)
+    run([str(cached)], mode="refresh")
+    run([str(uncached)], mode="refresh", use_cache=False)
+    for note in sorted(cached.rglob("*.md")):
+        assert note.read_bytes() == (uncached / note.relative_to(cached)).read_bytes(), note.name
+    assert not any(f.changed for f in run([str(cached)], mode="refresh").files)
+
+
+def test_a_spec_notes_own_claims_follow_its_edited_spec_at_once(make_vault: MakeVault) -> None:
+    """Found in review: the note's title was resolved through the vault's index, which held the spec the
+    last run read: the first refresh after an edit judged the note's own claims against the old spec."""
+    note = "# Spec A\n\n```model-spec\npreset: llama-7b\n```\n\nSpec A has 6.7B parameters.\n" + CHANGELOG
+    cached, uncached = _twins(make_vault, {"Spec A.md": note})
+
+    def edit(root: Path) -> None:
+        path = root / "Spec A.md"
+        path.write_text(path.read_text().replace("llama-7b", "llama-13b"))
+
+    _same_after(cached, uncached, edit)
+    assert "computed 13.0B ≠ stated 6.7B" in (cached / "Spec A.md").read_text()
+
+
+def test_a_note_naming_itself_by_alias_settles_in_one_run(make_vault: MakeVault) -> None:
+    """Found in review: `params(Me)` in the note aliased Me was unverified on a first run and ok on the
+    next; a note with two specs gained a Verification region on the second run only."""
+    me = "---\naliases: [Me]\n---\n# Foo\n\n```model-spec\npreset: gpt2\n```\n\n"
+    me += "```claims\nparams(Me) ≈ 124M\n```\n"
+    two = (
+        "# Two\n\n```model-spec\npreset: llama-7b\n```\n\n```model-spec\npreset: gpt2\n```\n\nTwo has 6.7B.\n"
+    )
+    cached, uncached = _twins(make_vault, {"Foo.md": me, "Two.md": two})
+    _same_after(cached, uncached, lambda root: None)
+    assert "| `params(Me) ≈ 124M` | 124M | 124M (124,439,808) | ok |" in (cached / "Foo.md").read_text()
+    assert "verification" not in (cached / "Two.md").read_text()
+
+
+def test_a_note_citing_an_edited_spec_is_written_once(make_vault: MakeVault) -> None:
+    """Found in review: round one wrote the citing note against the spec the index held from the last run,
+    and round two wrote it again: two changelog rows where a run without the cache writes one."""
+    spec = "# Spec A\n\n```model-spec\npreset: llama-7b\n```\n" + CHANGELOG
+    uses = "# Uses\n\n```claims\nparams([[Spec A]]) ≈ 6.7B\n```\n" + CHANGELOG
+    cached, uncached = _twins(make_vault, {"Spec A.md": spec, "uses.md": uses})
+
+    def edit(root: Path) -> None:
+        path = root / "Spec A.md"
+        path.write_text(path.read_text().replace("llama-7b", "llama-13b"))
+        path = root / "uses.md"  # a line above the claims moves the lines the Verification table cites
+        path.write_text(path.read_text().replace("# Uses\n", "# Uses\n\nMore text.\n"))
+
+    _same_after(cached, uncached, edit)
+    rows = [line for line in (cached / "uses.md").read_text().splitlines() if "| 2030-01-02 |" in line]
+    assert len(rows) == 2  # verification added; then claims 1 ok → 0 ok, 1 wrong

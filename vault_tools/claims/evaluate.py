@@ -139,19 +139,20 @@ def frontmatter_claims(note: NoteContext) -> list[tuple[int, str]]:
 
 
 def _own_spec(note: NoteContext, fences: Sequence[Fence]) -> Mapping[str, Any] | None:
-    """The note's own model spec: what the vault resolves its title to, else its only model-spec block.
+    """The note's own model spec: its only model-spec block, else (a note without one) what the vault
+    resolves its title to.
 
     A note with several specs (the LLaMA-7B note holds the article's estimate and the real config) does
-    not say which one its title means, so its title is then no model reference at all.
+    not say which one its title means, so its title is then no model reference at all.  A note's own block
+    comes first: the vault's index holds what the last run read, and another note may share the title.
     """
-    resolved = note.resolve_model(note.title) if note.title else None
-    if resolved is not None:
-        return resolved
     specs = [fence for fence in fences if fence.lang == "model-spec"]
-    if len(specs) != 1:
+    if len(specs) == 1:
+        content = ended_lines(note.text)[specs[0].line : specs[0].end_line - 1]
+        return _spec_mapping("\n".join(map(bare_line, content)))
+    if specs:
         return None
-    content = ended_lines(note.text)[specs[0].line : specs[0].end_line - 1]
-    return _spec_mapping("\n".join(map(bare_line, content)))
+    return note.resolve_model(note.title) if note.title else None
 
 
 @functools.lru_cache(maxsize=256)
@@ -193,9 +194,14 @@ class _Resolver:
 
     def model(self, name: str, *, link: bool = False, own: bool = False) -> Resolved | str:
         """Spec and count of a model reference, or why there is none."""
-        if link and normalize_name(name) in self._own_names:
-            # A link to the note itself means the spec it holds, which the vault's index may not know yet
-            # (a first run): the same answer on every run, with or without the cache.
+        if (
+            not own
+            and normalize_name(name) in self._own_names
+            and (link or self._catalog.lookup(name) is None)
+        ):
+            # The note's own title, alias or file name (a link, or a name no preset has) means the spec it
+            # holds, which the vault's index may not know yet (a first run) or knows as it was: the same
+            # answer on every run, with or without the cache.
             link, own = False, True
         key = ("own" if own else "link" if link else "name", name)
         if key not in self._cache:

@@ -41,6 +41,8 @@ class Job:
     index: Mapping[str, Mapping[str, Any]]
     defer_unresolved: bool
     memo: str = ""  # the note's render tokens from its cache entry (Result.memo)
+    # Round one: the index keys of the spec notes this run reads again, whose entries may be outdated.
+    unsettled: frozenset[str] = frozenset()
 
 
 @record
@@ -86,9 +88,12 @@ def _work(job: Job, writer: _Writer | None = None) -> Outcome:
 
     def may_write(result: Result) -> bool:
         nonlocal deferred
-        own.update(reference_key(name) for name in result.names)
+        own.update(_own_keys(result))
+        # Round one also holds back a note that found a name whose spec note this run reads again: the
+        # index has that note as the last run left it, and the note is to be written once, right.
         deferred = job.defer_unresolved and any(
-            digest is None and key not in own for key, digest in recorder.seen.items()
+            (digest is None or key in job.unsettled) and key not in own
+            for key, digest in recorder.seen.items()
         )
         return not deferred
 
@@ -105,7 +110,7 @@ def _work(job: Job, writer: _Writer | None = None) -> Outcome:
         write=writer,
     )
     if result is not None:
-        own.update(reference_key(name) for name in result.names)
+        own.update(_own_keys(result))
     refs = tuple(sorted((k, d) for k, d in recorder.seen.items() if k not in own))
     # A deferred note still serves the index (its names and spec), just not a lookup.
     entry = cache_mod.entry_for(report, result, refs, check=job.mode == "check")
@@ -113,6 +118,17 @@ def _work(job: Job, writer: _Writer | None = None) -> Outcome:
     if report.read_as is not None:
         report = replace(report, read_as=None)
     return Outcome(report, entry, refs, deferred=deferred)
+
+
+def _own_keys(result: Result) -> Iterator[str]:
+    """The index keys of a note's own names when it holds a spec: they mean the spec it has in hand (the
+    claims code reads it from the note), so they are no lookup to check again.  A note without a spec
+    resolves its title through the index like any other name."""
+    from vault_tools.processors import note_model
+
+    if note_model(result.blocks) is None:
+        return iter(())
+    return (reference_key(name) for name in result.names)
 
 
 def _moved(refs: Iterable[tuple[str, str | None]], index: Mapping[str, Mapping[str, Any]]) -> bool:
@@ -291,7 +307,11 @@ def run(
             misses.append((path, config))
     for root in whole:  # before any index is built from the cache
         caches[root].forget_unasked()
-    jobs = [Job(path, c, mode, force, index(c.root), True, caches[c.root].memo(path)) for path, c in misses]
+    unsettled = {root: caches[root].index_keys(p for p, c in misses if c.root == root) for root in roots}
+    jobs = [
+        Job(path, c, mode, force, index(c.root), True, caches[c.root].memo(path), unsettled[c.root])
+        for path, c in misses
+    ]
     del misses  # peak memory stays flat: the jobs hold what it held
     bar = _Progress(len(jobs), progress)
     deferred: list[Job] = []

@@ -27,7 +27,7 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -366,6 +366,18 @@ class Cache:
         """``rel``'s names or spec changed: rebuild the index, and give its shard a new generation."""
         self._index = None
         self._models_moved.add(_shard(rel))
+
+    def index_keys(self, paths: Iterable[str]) -> frozenset[str]:
+        """The index keys the remembered entries of ``paths`` give: their names, where they held a spec."""
+        keys: set[str] = set()
+        for path in paths:
+            rel = self._rel(path)
+            item = self.entries.get(rel) or self._models.get(rel)
+            if item is not None:
+                found, model = _indexed_raw(item)
+                if isinstance(model, Mapping) and isinstance(found, list | tuple):
+                    keys.update(map(str, found))
+        return frozenset(keys)
 
     def index(self) -> dict[str, Mapping[str, Any]]:
         """Model references: every name of every note that holds a model-spec → that spec."""
