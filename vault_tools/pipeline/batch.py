@@ -90,9 +90,11 @@ def _work(job: Job, writer: _Writer | None = None) -> Outcome:
         nonlocal deferred
         own.update(_own_keys(result))
         # Round one also holds back a note that found a name whose spec note this run reads again: the
-        # index has that note as the last run left it, and the note is to be written once, right.
+        # index has that note as the last run left it, and the note is to be written once, right.  Its
+        # own names hold back none: a note without a spec looks its title up, and seldom finds it.
+        names = {reference_key(name) for name in result.names}
         deferred = job.defer_unresolved and any(
-            (digest is None or key in job.unsettled) and key not in own
+            (digest is None or key in job.unsettled) and key not in names
             for key, digest in recorder.seen.items()
         )
         return not deferred
