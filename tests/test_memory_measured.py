@@ -34,6 +34,16 @@ pytestmark = pytest.mark.oracle
 B, S = 2, 32  # micro-batch and sequence of the activation measurements
 VOCAB = 1000
 
+# The tiny Gemma 2 and Gemma 3 text models measured (their families' defaults do the rest).
+_GEMMA_TINY: dict[str, Any] = dict(
+    hidden_size=64,
+    intermediate_size=176,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=16,
+    hidden_activation="gelu_pytorch_tanh",
+)
 # Tiny configs: every key is passed both to transformers and to build_spec, so both see the same model.
 FAMILIES: dict[str, dict[str, Any]] = {
     # RMSNorm, SwiGLU, grouped-query attention (2 KV heads for 4 query heads)
@@ -80,25 +90,9 @@ FAMILIES: dict[str, dict[str, Any]] = {
         hidden_activation="gelu_pytorch_tanh",
     ),
     # Gemma's (1 + weight) fp32 RMSNorm in four norms a layer, logit soft-capping (final 30, attention 50)
-    "gemma2": dict(
-        hidden_size=64,
-        intermediate_size=176,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
-        hidden_activation="gelu_pytorch_tanh",
-    ),
+    "gemma2": dict(_GEMMA_TINY),
     # the same norms, also on q and k per head
-    "gemma3_text": dict(
-        hidden_size=64,
-        intermediate_size=176,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=16,
-        hidden_activation="gelu_pytorch_tanh",
-    ),
+    "gemma3_text": dict(_GEMMA_TINY),
     # fused c_attn, transformers' Python gelu_new (three more intermediates), learned positions, tied head
     "gpt2": dict(
         n_embd=64,
