@@ -113,6 +113,8 @@ _PART_OF_RE = lazy_compile(r"^\s*(?:out\s+)?of\s+(?:its\s+|the\s+|their\s+)?(?:t
 _WHOLE_RE = lazy_compile(
     r"^\s*(?:[\w-]+\s+){0,3}?(?:out\s+of|of)\s+(?:its\s+|the\s+|their\s+)?(?:total\s+)?$", re.IGNORECASE
 )
+# Korean "out of": "46.7B 파라미터 중 12.9B" (12.9B of the 46.7B).
+_KOREAN_PART_RE = lazy_compile(r"중\s*$")
 _EXACT_RE = lazy_compile(r"\b(?:exactly|precisely)\s*$|정확히\s*$", re.IGNORECASE)
 _NEXT_COUNT_RE = lazy_compile(r"\d")
 _TOTAL_RE = re.compile(r"\btotal\b|총|전체", re.IGNORECASE)
@@ -543,6 +545,9 @@ def _qualifiers(
     measure: Measure | None = "total"
     if after_count and _WHOLE_RE().match(raw_before):
         pass  # "39B active out of 141B", "12.9B of its 46.7B": the whole, whatever the sentence says
+    elif after_count and _KOREAN_PART_RE().search(raw_before):
+        # "46.7B 파라미터 중 12.9B를 사용한다": a part of the count before, active when the sentence says so.
+        measure = "active" if _ACTIVE_RE.search(clause) or "사용" in clause else None
     elif _PART_OF_RE().match(clause) and next_count:
         # "12.9B of its 46.7B parameters are active": a part, active when the sentence says so.
         rest = _CLAUSE_END_RE().split(text[end + len(clause) :], maxsplit=1)[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Literal
@@ -350,21 +351,23 @@ class _Resolver:
         one the segment's counts fit together)."""
         base = (candidate.line, candidate.text, candidate.stated.text)
         measure = "active parameters per token; " if candidate.measure == "active" else ""
+        # The words right after the name, up to the first count: "BERT (large): 110M", not "… base … 340M".
+        after = candidate.text.partition(candidate.ref.text)[2]
+        named = family.named_in(_FIRST_COUNT_RE.split(after, maxsplit=1)[0])
+        reason = "the size its other counts fit"
+        if size is None and len(named) == 1 and len(family.members) > 1:
+            size, reason = named[0], "the size named next to it"
         if size is not None and not candidate.rumour:
             model = self._catalog.spec_and_count(size)
             if not isinstance(model, str):
                 judged = self._judge_count(candidate, model, size)
-                why = (
-                    f"as {size.title}"
-                    if judged.verdict == "ok"
-                    else f"as {size.title}, the size its other counts fit"
-                )
+                why = f"as {size.title}" if judged.verdict == "ok" else f"as {size.title}, {reason}"
                 message = measure + "; ".join(filter(None, (why, judged.message)))
                 return ClaimResult(
                     *base, judged.computed, judged.computed_full, judged.verdict, "implicit", message
                 )
         sizes: list[tuple[str, int, Judgement]] = []  # title, count, judgement
-        for entry in family.members:
+        for entry in named:
             model = self._catalog.spec_and_count(entry)
             if not isinstance(model, str):
                 judged = self._judge_count(candidate, model, entry)
@@ -423,6 +426,9 @@ def _judged(key: SegmentKey, catalog: ModelCatalog) -> tuple[ClaimResult | None,
     for candidate in candidates:
         out.append(judged.pop(0) if _pure(candidate) else None)
     return tuple(out)
+
+
+_FIRST_COUNT_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:[KMBT]\b|억|만|조)")
 
 
 def _measured(candidate: ImplicitCandidate, count: ParamCount) -> int:

@@ -99,6 +99,18 @@ class Family:
     members: tuple[ModelEntry, ...]
     complete: bool
 
+    def named_in(self, words: str) -> tuple[ModelEntry, ...]:
+        """The sizes ``words`` (next to the family name) single out by a word of their titles that no other
+        size has: "BERT (large)", "GPT-2 (XL)", "Mixtral (8x22B)"; all of them when none does."""
+        said = set(_WORD_RE.findall(words.lower()))
+        titles = [set(_WORD_RE.findall(entry.title.lower())) for entry in self.members]
+        common = set.intersection(*titles) if titles else set()
+        named = tuple(entry for entry, own in zip(self.members, titles, strict=True) if said & (own - common))
+        return named or self.members
+
+
+_WORD_RE = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?[a-z]*")
+
 
 class ModelCatalog:
     """Known models by every normalised name and alias, with a cache of their parameter counts."""
