@@ -30,6 +30,10 @@ _SIZE_FACTORS = {"k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _NAME_SIZE_RE = re.compile(r"(?<![A-Za-z0-9.x×])(\d+(?:\.\d+)?)([KMBT])(?![A-Za-z0-9])", re.IGNORECASE)
 
 
+# A size written at a position ("6.7B" after "GPT-3 "), the pieces of a name not being split at its dot.
+_SIZE_AT_RE = re.compile(r"(\d+(?:\.\d+)?)([KMBT])(?![A-Za-z0-9])", re.IGNORECASE)
+
+
 def name_sizes(names: Iterable[str]) -> frozenset[tuple[str, Fraction]]:
     """The sizes written in ``names``, as written and as a count: a model's nominal sizes."""
     return frozenset(
@@ -217,14 +221,30 @@ class ModelCatalog:
                 i += 1
                 continue
             j, ref = best
-            if (j + 1 < len(pieces) and _continues(text, ref, pieces[j][1], pieces[j + 1][0])) or _prefixed(
-                text, ref.start
+            if (
+                (j + 1 < len(pieces) and _continues(text, ref, pieces[j][1], pieces[j + 1][0]))
+                or _prefixed(text, ref.start)
+                or (j + 1 < len(pieces) and self._other_size(text, ref, pieces[j][1], pieces[j + 1]))
             ):
                 i = j + 2  # "Falcon 180B", "GPT-3.5", "Chinese-LLaMA-7B": a longer name the catalog lacks
                 continue
             refs.append(ref)
             i = j + 1
         return refs
+
+    def _other_size(self, text: str, ref: ModelRef, end: int, following: tuple[int, int]) -> bool:
+        """Whether a name without a size is followed by one its preset's names do not carry: another size
+        of the family ("GPT-3 6.7B was the baseline", where gpt-3 is GPT-3 175B)."""
+        if ref.source != "preset" or text[end : following[0]] != " " or ref.size_label is not None:
+            return False
+        entry = self._index.get(normalize_name(ref.name))
+        if entry is None or not entry.sizes:
+            return False
+        size = _SIZE_AT_RE.match(text, following[0])
+        if size is None:
+            return False
+        value = Fraction(size.group(1)) * _SIZE_FACTORS[size.group(2).lower()]
+        return all(value != nominal for _written, nominal in entry.sizes)
 
 
 def _spans(text: str, pieces: Sequence[str]) -> list[tuple[int, int]]:
