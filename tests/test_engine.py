@@ -497,3 +497,14 @@ def test_an_indented_heading_in_a_quote_is_code_not_a_changelog() -> None:
     text = "# A\n\n> x\n>     ## Changelog\n\nLLaMA-7B has 9B parameters.\n"
     context = note_context(text, path="a.md", config=CONFIG, kinds=("claims",), options=Options())
     assert [(r.line, r.verdict) for r in evaluate_claims(context)] == [(6, "wrong")]
+
+
+def test_a_lone_cr_in_the_frontmatter_is_named_not_taken_for_a_duplicate_key() -> None:
+    """Found in review: "title: A\\rverification_status: draft" (YAML reads the CR as a line break, the
+    line model does not) gave a false "duplicate key 'verification_status'" warning at a wrong line."""
+    text = "---\ntitle: A\rverification_status: draft\n---\n# A\n\n```model-spec\npreset: llama-7b\n```\n"
+    result = run(text)
+    warnings = [(p.line, p.message) for p in result.problems]
+    assert len(warnings) == 1 and warnings[0][0] == 2
+    assert warnings[0][1].startswith("frontmatter: a lone carriage return (CR) on this line")
+    assert result.text.startswith("---\ntitle: A\rverification_status: draft\n---\n")
