@@ -39,12 +39,13 @@ _WIKILINK_RE = re.compile(r"\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\\?\|[^\]]*)?\]\]")
 _BOUNDARY_RE = re.compile(r"[.!?。](?:\s|$)|[;；]|\|")
 _RUMOUR_WORDS = (
     r"rumou?r(?:ed|s)?|reportedly|allegedly|unconfirmed|speculat\w*|leaked|unofficial|소문|루머|비공식|카더라"
-    # A figure quoted to be refuted ("a common misconception is …", "❌ LLaMA-13B: 6.7B", "… 이는 틀렸다").
-    r"|misconception|myth|mistaken(?:ly)?|wrongly|incorrectly|❌|✗|✘|틀렸|잘못"
 )
+# A line that opens with a cross quotes a figure to refute it ("❌ LLaMA-13B: 6.7B"); in a table cell a
+# cross means "no" and says nothing of the row's counts.
+_REFUTED_RE = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+)?(?:❌|✗|✘)")
 # The first letters of those words, tested first: most positions of a line fail there at once (2.7 -> 1.4 us
 # a search of a note's line).  Case-insensitive, as the words are, so "ſ" passes for "s" in both.
-_RUMOUR_FIRST = "(?=[rauslmwi❌✗✘소루비카틀잘])"
+_RUMOUR_FIRST = "(?=[rausl소루비카])"
 _RUMOUR_RE = re.compile(_RUMOUR_FIRST + f"(?:{_RUMOUR_WORDS})", re.IGNORECASE)
 _NOT_PARAMS_RE = re.compile(
     r"^[\s-]*(?:(?:tokens?|words?|steps?|samples?|images?|examples?|pairs?|hours?|days?|gpus?|flops?|context"
@@ -272,7 +273,7 @@ def _find_in_segment(
     elif refs:
         found += _implicit(segment.line, text, refs, consumed, (0, len(text)))
     # Rumour words are looked for only where there is a claim for them to mark: most lines have none.
-    if found and _RUMOUR_RE.search(text):
+    if found and (_RUMOUR_RE.search(text) or (segment.kind == "prose" and _REFUTED_RE.match(text))):
         found = [replace(candidate, rumour=True) for candidate in found]
     if segment.kind == "comment":  # a code comment's annotation is never marked as rumour
         annotation = find_annotation(segment)
@@ -580,6 +581,8 @@ _HEADER_SKIP_RE = re.compile(
 _HEADER_ACTIVE_RE = lazy_compile(r"active|활성", re.IGNORECASE)
 # A column that counts a part of the model or what a fine-tune trains, not the model.
 _PART_COLUMN_RE = lazy_compile(r"trainable|\bexperts?\b|학습\s?가능", re.IGNORECASE)
+# …unless the header says it holds the whole: "Total params (all experts)", "Params (incl. attention)".
+_WHOLE_COLUMN_RE = lazy_compile(r"\b(?:total|all|incl\w*|including)\b|전체|총", re.IGNORECASE)
 _HEADER_SIZE_RE = re.compile(r"total|active|size|규모|활성|총", re.IGNORECASE)
 _HEADER_SCALE_RE = lazy_compile(r"\(\s*(B|M|K|T|billions?|millions?)\s*\)", re.IGNORECASE)
 _BARE_NUMBER_RE = lazy_compile(r"^\s*(~|≈)?\s*(\d+(?:\.\d+)?)\s*$")
@@ -588,7 +591,10 @@ _BARE_NUMBER_RE = lazy_compile(r"^\s*(~|≈)?\s*(\d+(?:\.\d+)?)\s*$")
 # Called for every cell of every table row; a vault's tables repeat a few headers.
 @functools.lru_cache(maxsize=1024)
 def _column(header: str) -> Literal["param", "skip", "plain"]:
-    if _PART_AFTER_RE().search(header) or _PART_RE().search(header) or _PART_COLUMN_RE().search(header):
+    if _PART_AFTER_RE().search(header) or (
+        (_PART_RE().search(header) or _PART_COLUMN_RE().search(header))
+        and not _WHOLE_COLUMN_RE().search(header)
+    ):
         return "skip"  # "Non-embedding params", "Trainable params", "LoRA params", "Experts params"
     if _HEADER_PARAM_RE.search(header):
         return "param"

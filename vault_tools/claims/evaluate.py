@@ -353,7 +353,8 @@ class _Resolver:
         measure = "active parameters per token; " if candidate.measure == "active" else ""
         # The words right after the name, up to the first count: "BERT (large): 110M", not "… base … 340M".
         after = candidate.text.partition(candidate.ref.text)[2]
-        named = family.named_in(_FIRST_COUNT_RE.split(after, maxsplit=1)[0])
+        first = _FIRST_WORD_RE.match(after)
+        named = family.named_in(first.group(1) if first else "")
         reason = "the size its other counts fit"
         if size is None and len(named) == 1 and len(family.members) > 1:
             size, reason = named[0], "the size named next to it"
@@ -428,7 +429,9 @@ def _judged(key: SegmentKey, catalog: ModelCatalog) -> tuple[ClaimResult | None,
     return tuple(out)
 
 
-_FIRST_COUNT_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:[KMBT]\b|억|만|조)")
+# The word right after a family's name, alone or in parentheses: "BERT (large)", "Mixtral (8x22B)"; not
+# "BERT, a large language model".
+_FIRST_WORD_RE = re.compile(r"[ \t]*\(?[ \t]*([A-Za-z0-9.]+)")
 
 
 def _measured(candidate: ImplicitCandidate, count: ParamCount) -> int:

@@ -31,6 +31,7 @@ _NAME_SIZE_RE = re.compile(r"(?<![A-Za-z0-9.x×])(\d+(?:\.\d+)?)([KMBT])(?![A-Za
 
 
 # A size written at a position ("6.7B" after "GPT-3 "), the pieces of a name not being split at its dot.
+_PARAM_WORD_RE = re.compile(r"\s*(?:params?|parameters?|파라미터|매개\s?변수)(?![A-Za-z])", re.IGNORECASE)
 _SIZE_AT_RE = re.compile(r"(\d+(?:\.\d+)?)([KMBT])(?![A-Za-z0-9])", re.IGNORECASE)
 
 
@@ -241,8 +242,8 @@ class ModelCatalog:
         if entry is None or not entry.sizes:
             return False
         size = _SIZE_AT_RE.match(text, following[0])
-        if size is None:
-            return False
+        if size is None or _PARAM_WORD_RE.match(text, size.end()):
+            return False  # ("GPT-J 6.05B parameters": the count of GPT-J itself)
         value = Fraction(size.group(1)) * _SIZE_FACTORS[size.group(2).lower()]
         return all(value != nominal for _written, nominal in entry.sizes)
 
