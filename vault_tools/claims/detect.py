@@ -42,7 +42,9 @@ _RUMOUR_WORDS = (
 )
 # A line that opens with a cross quotes a figure to refute it ("❌ LLaMA-13B: 6.7B"); in a table cell a
 # cross means "no" and says nothing of the row's counts.
-_REFUTED_RE = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+)?(?:❌|✗|✘)")
+_REFUTED_RE = re.compile(
+    r"^\s*(?:[-*+]\s+(?:\[.\]\s+)?|\d+[.)]\s+|#{1,6}\s+)?(?:\*\*|\()?\s*(?:❌|✗|✘)|(?:❌|✗|✘)\s*$"
+)
 # The first letters of those words, tested first: most positions of a line fail there at once (2.7 -> 1.4 us
 # a search of a note's line).  Case-insensitive, as the words are, so "ſ" passes for "s" in both.
 _RUMOUR_FIRST = "(?=[rausl소루비카])"
@@ -273,7 +275,7 @@ def _find_in_segment(
     elif refs:
         found += _implicit(segment.line, text, refs, consumed, (0, len(text)))
     # Rumour words are looked for only where there is a claim for them to mark: most lines have none.
-    if found and (_RUMOUR_RE.search(text) or (segment.kind == "prose" and _REFUTED_RE.match(text))):
+    if found and (_RUMOUR_RE.search(text) or (segment.kind == "prose" and _REFUTED_RE.search(text))):
         found = [replace(candidate, rumour=True) for candidate in found]
     if segment.kind == "comment":  # a code comment's annotation is never marked as rumour
         annotation = find_annotation(segment)
@@ -582,7 +584,10 @@ _HEADER_ACTIVE_RE = lazy_compile(r"active|활성", re.IGNORECASE)
 # A column that counts a part of the model or what a fine-tune trains, not the model.
 _PART_COLUMN_RE = lazy_compile(r"trainable|\bexperts?\b|학습\s?가능", re.IGNORECASE)
 # …unless the header says it holds the whole: "Total params (all experts)", "Params (incl. attention)".
-_WHOLE_COLUMN_RE = lazy_compile(r"\b(?:total|all|incl\w*|including)\b|전체|총", re.IGNORECASE)
+_WHOLE_COLUMN_RE = lazy_compile(
+    r"\b(?:all|incl\.?|including|with)\s+(?:the\s+)?(?:experts?|attention|embeddings?|MLPs?|FFNs?)\b",
+    re.IGNORECASE,
+)
 _HEADER_SIZE_RE = re.compile(r"total|active|size|규모|활성|총", re.IGNORECASE)
 _HEADER_SCALE_RE = lazy_compile(r"\(\s*(B|M|K|T|billions?|millions?)\s*\)", re.IGNORECASE)
 _BARE_NUMBER_RE = lazy_compile(r"^\s*(~|≈)?\s*(\d+(?:\.\d+)?)\s*$")

@@ -429,9 +429,9 @@ def _judged(key: SegmentKey, catalog: ModelCatalog) -> tuple[ClaimResult | None,
     return tuple(out)
 
 
-# The word right after a family's name, alone or in parentheses: "BERT (large)", "Mixtral (8x22B)"; not
-# "BERT, a large language model".
-_FIRST_WORD_RE = re.compile(r"[ \t]*\(?[ \t]*([A-Za-z0-9.]+)")
+# The word right after a family's name, alone, quoted or in parentheses, or after a possessive: "BERT
+# (large)", "GPT-2's XL variant", "GPT-2의 XL 모델", "Mixtral (8x22B)"; not "BERT, a large language model".
+_FIRST_WORD_RE = re.compile(r"(?:['’]s)?[\s\"'“”‘\[(–—-]*(?:의\s*)?([A-Za-z0-9.]+)")
 
 
 def _measured(candidate: ImplicitCandidate, count: ParamCount) -> int:

@@ -31,6 +31,8 @@ _NAME_SIZE_RE = re.compile(r"(?<![A-Za-z0-9.x×])(\d+(?:\.\d+)?)([KMBT])(?![A-Za
 
 
 # A size written at a position ("6.7B" after "GPT-3 "), the pieces of a name not being split at its dot.
+# A size as a model's name writes it: up to three digits, one decimal at most ("6.7", "13", "350").
+_SIZE_LIKE_RE = re.compile(r"\d{1,3}|\d\.\d")
 _PARAM_WORD_RE = re.compile(r"\s*(?:params?|parameters?|파라미터|매개\s?변수)(?![A-Za-z])", re.IGNORECASE)
 _SIZE_AT_RE = re.compile(r"(\d+(?:\.\d+)?)([KMBT])(?![A-Za-z0-9])", re.IGNORECASE)
 
@@ -242,8 +244,12 @@ class ModelCatalog:
         if entry is None or not entry.sizes:
             return False
         size = _SIZE_AT_RE.match(text, following[0])
-        if size is None or _PARAM_WORD_RE.match(text, size.end()):
-            return False  # ("GPT-J 6.05B parameters": the count of GPT-J itself)
+        if (
+            size is None
+            or _PARAM_WORD_RE.match(text, size.end())
+            or not _SIZE_LIKE_RE.fullmatch(size.group(1))
+        ):
+            return False  # ("GPT-J 6.05B parameters", "GPT-3 174.6B total": the count of the model itself)
         value = Fraction(size.group(1)) * _SIZE_FACTORS[size.group(2).lower()]
         return all(value != nominal for _written, nominal in entry.sizes)
 
