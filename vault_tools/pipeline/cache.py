@@ -373,10 +373,9 @@ class Cache:
         for path in paths:
             rel = self._rel(path)
             item = self.entries.get(rel) or self._models.get(rel)
-            if item is not None:
-                found, model = _indexed_raw(item)
-                if isinstance(model, Mapping) and isinstance(found, list | tuple):
-                    keys.update(map(str, found))
+            record = None if item is None else _spec_record(item)
+            if record is not None:
+                keys.update(record[0])
         return frozenset(keys)
 
     def index(self) -> dict[str, Mapping[str, Any]]:
@@ -384,10 +383,10 @@ class Cache:
         if self._index is None:
             out: dict[str, Mapping[str, Any]] = {}
             for rel in sorted(self.entries.keys() | self._models.keys()):
-                keys, model = _indexed_raw(self.entries.get(rel) or self._models[rel])
-                if isinstance(model, Mapping) and isinstance(keys, list | tuple):
-                    for key in keys:
-                        out.setdefault(str(key), model)
+                record = _spec_record(self.entries.get(rel) or self._models[rel])
+                if record is not None:
+                    for key in record[0]:
+                        out.setdefault(key, record[1])
             self._index = out
         return dict(self._index)
 
@@ -492,6 +491,15 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def _spec_record(item: Entry | list[Any]) -> tuple[list[str], Mapping[str, Any]] | None:
+    """The index keys and spec an entry gives the model index, or None when it gives none (no spec, or a
+    damaged raw entry)."""
+    keys, model = _indexed_raw(item)
+    if isinstance(model, Mapping) and isinstance(keys, list | tuple):
+        return [str(key) for key in keys], model
+    return None
 
 
 def _indexed_raw(item: Entry | list[Any]) -> tuple[Any, Any]:
