@@ -30,17 +30,20 @@ _SIZE_FACTORS = {"k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _NAME_SIZE_RE = re.compile(r"(?<![A-Za-z0-9.x×])(\d+(?:\.\d+)?)([KMBT])(?![A-Za-z0-9])", re.IGNORECASE)
 
 
-# A size written at a position ("6.7B" after "GPT-3 "), the pieces of a name not being split at its dot.
 # A size as a model's name writes it: up to three digits, one decimal at most ("6.7", "13", "350").
 _SIZE_LIKE_RE = re.compile(r"\d{1,3}|\d\.\d")
 _PARAM_WORD_RE = re.compile(r"\s*(?:params?|parameters?|파라미터|매개\s?변수)(?![A-Za-z])", re.IGNORECASE)
-_SIZE_AT_RE = re.compile(r"(\d+(?:\.\d+)?)([KMBT])(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def _size_value(number: str, letter: str) -> Fraction:
+    """``("6.7", "B")`` → 6.7·10⁹."""
+    return Fraction(number) * _SIZE_FACTORS[letter.lower()]
 
 
 def name_sizes(names: Iterable[str]) -> frozenset[tuple[str, Fraction]]:
     """The sizes written in ``names``, as written and as a count: a model's nominal sizes."""
     return frozenset(
-        (number, Fraction(number) * _SIZE_FACTORS[letter.lower()])
+        (number, _size_value(number, letter))
         for name in names
         for number, letter in _NAME_SIZE_RE.findall(name)
     )
@@ -73,7 +76,7 @@ class ModelRef:
         match = _SIZE_LABEL_RE.search(self.text.rstrip())
         if match is None:
             return None
-        return match.group(1), int(Fraction(match.group(1)) * _SIZE_FACTORS[match.group(2).lower()])
+        return match.group(1), int(_size_value(match.group(1), match.group(2)))
 
 
 _MAX_COUNTS = 512
@@ -243,14 +246,14 @@ class ModelCatalog:
         entry = self._index.get(normalize_name(ref.name))
         if entry is None or not entry.sizes:
             return False
-        size = _SIZE_AT_RE.match(text, following[0])
+        size = _NAME_SIZE_RE.match(text, following[0])  # ("6.7B" after "GPT-3 ": pieces split at its dot)
         if (
             size is None
             or _PARAM_WORD_RE.match(text, size.end())
             or not _SIZE_LIKE_RE.fullmatch(size.group(1))
         ):
             return False  # ("GPT-J 6.05B parameters", "GPT-3 174.6B total": the count of the model itself)
-        value = Fraction(size.group(1)) * _SIZE_FACTORS[size.group(2).lower()]
+        value = _size_value(size.group(1), size.group(2))
         return all(value != nominal for _written, nominal in entry.sizes)
 
 
