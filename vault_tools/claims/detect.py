@@ -391,9 +391,8 @@ def _implicit(
             if ref is None:
                 previous_end = end
                 continue
-        if (ref is not None and _PART_RE().search(text, ref.end, start)) or _PART_AFTER_RE().search(
-            _clause_after(text, end)
-        ):
+        clause = _clause_after(text, end)  # the words that qualify the count, read once for both uses
+        if (ref is not None and _PART_RE().search(text, ref.end, start)) or _PART_AFTER_RE().search(clause):
             previous_end = end  # "LLaMA-7B's MLP holds 4.3B", "6.5B non-embedding": a part's count
             continue
         if (
@@ -418,7 +417,9 @@ def _implicit(
             claim_text = text[start : ref.end]
             floor = max(lo, previous_end)
         after_count = floor == previous_end and previous_end > lo
-        measure, op, stated, exact = _qualifiers(text, start, end, floor, stated, after_count=after_count)
+        measure, op, stated, exact = _qualifiers(
+            text, start, end, floor, stated, clause, after_count=after_count
+        )
         if measure is not None:
             out.append(ImplicitCandidate(line, claim_text.strip(), ref, stated, measure, op, exact=exact))
         previous_end = end
@@ -521,16 +522,16 @@ def _clause_after(text: str, end: int) -> str:
 
 
 def _qualifiers(
-    text: str, start: int, end: int, floor: int, stated: Stated, *, after_count: bool = False
+    text: str, start: int, end: int, floor: int, stated: Stated, clause: str, *, after_count: bool = False
 ) -> tuple[Measure | None, Op, Stated, bool]:
     """Total or active (None: a part of a count stated next, with nothing saying which), the comparison,
     the count with its bound words ("over 400B", "70억 개 이상"), and whether it is stated exactly.
 
-    ``after_count``: ``floor`` is the end of the count before this one in the same sentence.
+    ``clause``: ``_clause_after(text, end)``.  ``after_count``: ``floor`` is the end of the count before
+    this one in the same sentence.
     """
     # What follows a count qualifies it up to the next count: in "46.7B total and 12.9B active" the
     # "active" is the second count's.
-    clause = _clause_after(text, end)
     after = _QUALIFIER_END_RE().split(clause, maxsplit=1)[0]
     active_after = _ACTIVE_RE.search(after)
     next_count = text[end + len(clause) : end + len(clause) + 1].isdigit()
