@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from vault_tools.pipeline.changelog import append_row, heading_key, last_row
 from vault_tools.pipeline.config import DEFAULT_HEADINGS
-from vault_tools.pipeline.text import NoteSyntaxError, split_lines
+from vault_tools.pipeline.text import NoteSyntaxError, first_lone_cr, split_lines
 
 # The end of seeds/000 as it is in the vault.
 SEED_END = """\
@@ -341,7 +341,7 @@ def test_a_scan_of_edited_lines_answers_as_a_scan_of_them_alone(
         for edited in asked:
             remembered = changelog._heading_fast(edited, names, body_start)
             alone = changelog._scan_headings(edited, tuple(names), body_start, body_start, None, [])
-            assert remembered == (-1 if changelog._lone_cr(edited, body_start) else alone)
+            assert remembered == (-1 if first_lone_cr(edited, body_start) is not None else alone)
             assert remembered == -1 or remembered == changelog.heading_line(
                 edited, names, body_start=body_start
             )

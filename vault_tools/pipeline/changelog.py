@@ -10,8 +10,6 @@ without one gets no row, and no row goes into a managed region.
 from __future__ import annotations
 
 import functools
-import itertools
-import operator
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -19,7 +17,14 @@ from typing import TYPE_CHECKING
 
 from vault_tools.lazyre import lazy_compile
 from vault_tools.pipeline.blocks import one_line_comment, parse
-from vault_tools.pipeline.text import NoteSyntaxError, common_length, display_width, line_body, line_ending
+from vault_tools.pipeline.text import (
+    NoteSyntaxError,
+    common_length,
+    display_width,
+    first_lone_cr,
+    line_body,
+    line_ending,
+)
 from vault_tools.records import record
 
 if TYPE_CHECKING:
@@ -195,7 +200,7 @@ def _heading_fast(lines: Sequence[str], heading_names: Sequence[str], body_start
     regions in (to append the row): the scan of the last lines asked about serves the lines they share.
     """
     global _LAST_SCAN
-    if _lone_cr(lines, body_start):
+    if first_lone_cr(lines, body_start) is not None:
         return -1
     frozen, names = tuple(lines), tuple(heading_names)
     start, fence, changes = body_start, None, []
@@ -281,15 +286,6 @@ def _scan_headings(
     return None
 
 
-def _lone_cr(lines: Sequence[str], start: int) -> bool:
-    """Whether a line from ``start`` on holds a CR that does not end it as part of CRLF (markdown-it
-    breaks lines there).  Lines are tested, not their join: joining Korean lines costs more than this."""
-    tail = itertools.islice(lines, start, None)
-    if not any(map(operator.contains, tail, itertools.repeat("\r"))):
-        return False
-    return any(line.count("\r") != line.count("\r\n") for line in itertools.islice(lines, start, None))
-
-
 def _contained_changelog(line: str, names: set[str]) -> bool:
     """Whether ``line``, once its containers (indentation, quote and list markers) are set aside, has the
     shape of an ATX heading whose text is a changelog name.
@@ -372,7 +368,7 @@ def append_row(
     if table is None:
         # A lone CR may have cut the table's delimiter row ("| --- |\r## After"): say why no row came.
         heading = heading_line(lines, heading_names, body_start=body_start)
-        if heading is not None and _lone_cr(lines, heading):
+        if heading is not None and first_lone_cr(lines, heading) is not None:
             _refuse_lone_cr(lines, heading, len(lines))
         return None
     # markdown-it reads "\r## After" under a table as one more row (the pipeline keeps a lone CR inside
@@ -420,14 +416,13 @@ def append_row(
 
 def _refuse_lone_cr(lines: Sequence[str], start: int, stop: int) -> None:
     """Raise ``NoteSyntaxError`` at the first line in ``lines[start:stop]`` holding a lone CR."""
-    for index in range(start, stop):
-        line = lines[index]
-        if "\r" in line and line.count("\r") != line.count("\r\n"):
-            raise NoteSyntaxError(
-                "changelog: a lone carriage return (CR) on this line, which editors show as a line break; "
-                "no row was added: save the note with LF or CRLF line endings",
-                index + 1,
-            )
+    index = first_lone_cr(lines, start, stop)
+    if index is not None:
+        raise NoteSyntaxError(
+            "changelog: a lone carriage return (CR) on this line, which editors show as a line break; "
+            "no row was added: save the note with LF or CRLF line endings",
+            index + 1,
+        )
 
 
 def _escape(cell: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from vault_tools.pipeline.text import NoteSyntaxError, line_body, line_ending
+from vault_tools.pipeline.text import NoteSyntaxError, first_lone_cr, line_body, line_ending
 from vault_tools.records import field, fields, record
 
 try:  # libyaml is ~10x faster, which matters when every note of a 10,000-note vault is parsed
@@ -543,15 +543,15 @@ def set_keys(lines: Sequence[str], fm: Frontmatter, updates: Mapping[str, str], 
     The key's spelling, the spacing after its colon, a trailing ``# comment`` and the old value's quoting
     style are kept.  A key whose value spans several lines raises ``NoteSyntaxError`` rather than guess.
     """
-    for number in range(fm.start, fm.end):
-        if "\r" in line_body(lines[number]):
-            # YAML reads a lone CR as a line break, the line model does not: a key after one would be
-            # missed here and added again ("duplicate key").
-            raise NoteSyntaxError(
-                "frontmatter: a lone carriage return (CR) on this line, which YAML reads as a line break; "
-                "the owned keys were not updated: save the note with LF or CRLF line endings",
-                number + 1,
-            )
+    lone = first_lone_cr(lines, fm.start, fm.end)
+    if lone is not None:
+        # YAML reads a lone CR as a line break, the line model does not: a key after one would be missed
+        # here and added again ("duplicate key").
+        raise NoteSyntaxError(
+            "frontmatter: a lone carriage return (CR) on this line, which YAML reads as a line break; "
+            "the owned keys were not updated: save the note with LF or CRLF line endings",
+            lone + 1,
+        )
     out = list(lines)
     where = key_lines(lines, fm)
     added: list[str] = []

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import codecs
 import functools
+import itertools
+import operator
 import unicodedata
 from collections.abc import Sequence
 
@@ -162,3 +164,15 @@ def common_length(
                 hi = mid
         return lo
     return limit
+
+
+def first_lone_cr(lines: Sequence[str], start: int = 0, stop: int | None = None) -> int | None:
+    """The index of the first line in ``lines[start:stop]`` holding a CR that does not end it as part of
+    CRLF (YAML and markdown-it break lines there; the pipeline's line model does not), or None.
+
+    Lines are tested, not their join: joining Korean lines costs more than this.
+    """
+    if not any(map(operator.contains, itertools.islice(lines, start, stop), itertools.repeat("\r"))):
+        return None
+    end = len(lines) if stop is None else stop
+    return next((k for k in range(start, end) if lines[k].count("\r") != lines[k].count("\r\n")), None)
