@@ -422,11 +422,8 @@ def _judged(key: SegmentKey, catalog: ModelCatalog) -> tuple[ClaimResult | None,
     """
     resolver = _Resolver(lambda _name: None, catalog, None)
     candidates = segment_candidates(key, catalog)[0]
-    judged = resolver.results([c for c in candidates if _pure(c)])
-    out: list[ClaimResult | None] = []
-    for candidate in candidates:
-        out.append(judged.pop(0) if _pure(candidate) else None)
-    return tuple(out)
+    judged = iter(resolver.results([c for c in candidates if _pure(c)]))
+    return tuple(next(judged) if _pure(candidate) else None for candidate in candidates)
 
 
 # The word right after a family's name, alone, quoted or in parentheses, or after a possessive: "BERT
