@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vault_tools.claims import detect
 from vault_tools.claims import scan as scan_module
 from vault_tools.claims.detect import ImplicitCandidate, find_claims
 from vault_tools.claims.models import (
@@ -452,3 +453,19 @@ def test_the_rumour_words_first_letter_test_finds_what_the_words_find(pieces: li
     words = re.compile(detect._RUMOUR_WORDS, re.IGNORECASE)
     found, plain = detect._RUMOUR_RE.search(text), words.search(text)
     assert (found and found.span()) == (plain and plain.span())
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("LLaMA-7B has **6.7B** parameters.", "LLaMA-7B has 6.7B parameters."),
+        ("*7B* and __13B__ and ==6.7B==", "7B and 13B and 6.7B"),
+        ("**_6.7B_**", "6.7B"),
+        ("2**30 bytes = 1 GiB", "2**30 bytes = 1 GiB"),  # a power
+        ("7B * 2 bytes * 3", "7B * 2 bytes * 3"),  # spaced operators open nothing
+        ("n*8 and dtype_bytes_2", "n*8 and dtype_bytes_2"),
+        ("a == b", "a == b"),
+    ],
+)
+def test_unemphasized_drops_only_emphasis_delimiters(text: str, plain: str) -> None:
+    assert detect.unemphasized(text) == plain

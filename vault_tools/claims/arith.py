@@ -36,6 +36,9 @@ _EXPRESSION_KINDS = frozenset({"num", "op", "lpar", "rpar", "sup", "label", "uni
 _BIT_UNIT_RE = re.compile(
     r"[KMGTPkmgtp]?(?:b|bits?)|(?:kilo|mega|giga|tera|peta)bits?|(?:Kib|Mib|Gib|Tib)(?:it)?", re.I
 )
+# Words after a relation that make its result approximate, as numbers.py reads them before a quantity.
+_ABOUT_WORDS = frozenset({"about", "approximately", "approx", "around", "roughly", "nearly", "almost"})
+_ABOUT_WORDS |= {"약", "대략", "거의"}
 _RESULT_FOLLOWERS = frozenset({"word", "sep", "rel", "rpar", "lpar"})  # "= 140 GB (fp16)"
 
 
@@ -52,6 +55,9 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
     body = text.lstrip()
     marker = len(text) - len(body) if body[:2] in ("- ", "-\t") else -1
     out: list[tuple[int, int, ArithmeticCandidate]] = []
+    # The last result found: its token's index, its expression and value, and whether it was approximate.
+    # "7B × 2 bytes = 14 GB = 13.04 GiB" states the same value again after it.
+    last: tuple[int, Sequence[Token], Value, bool] | None = None
     for r, token in enumerate(tokens):
         if token.kind != "rel" or r == 0:
             continue
@@ -59,6 +65,10 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
         approximate = token.text in ("≈", "~", "~=", "≃", "≒", "∼")
         if k < len(tokens) and tokens[k].kind == "rel" and tokens[k].text in ("~", "∼", "≈"):
             approximate, k = True, k + 1
+        if k < len(tokens) and tokens[k].kind == "word" and tokens[k].text.lower() in _ABOUT_WORDS:
+            approximate, k = True, k + 1  # "= about 14 GB"
+            if tokens[k - 1].text.lower() == "approx" and k < len(tokens) and tokens[k].text == ".":
+                k += 1
         if k >= len(tokens) or tokens[k].kind != "num" or tokens[k].stated is None:
             continue
         if k + 1 < len(tokens) and (
@@ -68,9 +78,12 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
         stated = tokens[k].stated
         assert stated is not None
         found = _left_expression(tokens, r, marker, stated.value >= 0)
+        if found is None and last is not None and last[0] == r - 1:
+            found, approximate = (last[1], last[2]), approximate or last[3]
         if found is None:
             continue
         left, value = found
+        last = (k, left, value, approximate)
         value = _in_result_unit(left, value, stated)
         if approximate and not stated.approximate:
             stated = replace(stated, approximate=True)

@@ -29,7 +29,7 @@ from vault_tools.claims.arith import ArithmeticCandidate, find_annotation, find_
 from vault_tools.claims.grammar import ExplicitClaim, Op, parse_claim
 from vault_tools.claims.models import ModelCatalog, ModelRef, spelled_names, text_pieces
 from vault_tools.claims.numbers import Stated, find_quantities, parse_quantity
-from vault_tools.claims.scan import Segment, SegmentKind, scan
+from vault_tools.claims.scan import Segment, SegmentKind, cell_spans, scan
 from vault_tools.lazyre import lazy_compile
 from vault_tools.records import record, replace
 
@@ -265,6 +265,7 @@ def _find_in_segment(
 ) -> list[Candidate]:
     if segment.kind == "claims":
         return [_explicit(segment.line, segment.text)]
+    segment = _unemphasized(segment)
     text = segment.text
     arithmetic = find_arithmetic(segment.line, text)
     consumed = [(start, end) for start, end, _ in arithmetic]
@@ -282,6 +283,39 @@ def _find_in_segment(
         if annotation is not None:
             found.insert(len(arithmetic), annotation)
     return found
+
+
+# Markdown emphasis around a figure or a name ("**6.7B**", "*7B*", "__13B__", Obsidian's "==6.7B=="
+# highlight): detection reads the text without its delimiters, as a reader does.  A delimiter counts only
+# where it can open or close emphasis (a non-space on its inner side, no letter, digit or delimiter on its
+# outer side): "2**10" (a power), "n*8", "7B * 2" and "dtype_bytes" keep theirs.
+_EMPHASIS_RE = lazy_compile(
+    r"(?<![\w*])(\*\*|\*)(?=[^\s*])(.+?)(?<=[^\s*])\1(?![\w*])"
+    r"|(?<![\w_])(__|_)(?=[^\s_])(.+?)(?<=[^\s_])\3(?![\w_])"
+    r"|(?<![\w=])==(?=[^\s=])(.+?)(?<=[^\s=])==(?![\w=])"
+)
+
+
+def unemphasized(text: str) -> str:
+    """``text`` without Markdown emphasis delimiters (nested ones too); the same object when it has none."""
+    if "*" not in text and "_" not in text and "==" not in text:
+        return text
+    for _ in range(3):  # "**_6.7B_**": one layer a round
+        plain = _EMPHASIS_RE().sub(lambda m: m[2] or m[4] or m[5], text)
+        if plain == text:
+            break
+        text = plain
+    return text
+
+
+def _unemphasized(segment: Segment) -> Segment:
+    """``segment`` read without emphasis; a row's cells are found again in its plain text."""
+    text = unemphasized(segment.text)
+    header = tuple(map(unemphasized, segment.header))
+    if text == segment.text and header == segment.header:
+        return segment
+    cells = tuple(cell_spans(text)) if segment.kind == "row" else segment.cells
+    return replace(segment, text=text, cells=cells, header=header)
 
 
 def _explicit(line: int, text: str) -> ExplicitCandidate:
@@ -357,10 +391,27 @@ def _eligible(text: str, start: int, end: int, stated: Stated) -> bool:
     if stated.text[:1] in "~∼" and start and (text[start - 1].isdigit() or text[start - 1] in "KMBT"):
         return False  # "65B~66B": the "~" joins a range
     following = after.lstrip()
-    # An operand of arithmetic ("7B * 2바이트") is not a statement about a model.
-    return not (before and before[-1] in _OPERATOR_CHARS) and not (
-        following and following[0] in _OPERATOR_CHARS
-    )
+    # An operand of arithmetic ("7B * 2바이트") is not a statement about a model.  A slash between a total
+    # and an active count ("671B / 37B active", "46.7B total / 12.9B active") pairs them instead.
+    return not (
+        before and before[-1] in _OPERATOR_CHARS and not _paired_active(before, after, False)
+    ) and not (following and following[0] in _OPERATOR_CHARS and not _paired_active(before, following, True))
+
+
+# "/ 37B active" after a total, and "active" after the count a slash leads to.
+_SLASH_ACTIVE_RE = lazy_compile(
+    r"/\s*(?:~|≈|약\s?)?\d[\d.,]*\s?(?:[KMBT]|억|조)\s*(?:(?:params?|parameters?)\s+)?(?:active|activated|활성)",
+    re.IGNORECASE,
+)
+_ACTIVE_AFTER_RE = lazy_compile(r"\s*(?:(?:params?|parameters?)\s+)?(?:active|activated|활성)", re.IGNORECASE)
+
+
+def _paired_active(before: str, after: str, total: bool) -> bool:
+    """Whether the slash next to a count pairs a total with an active count: ``after`` starts with the
+    slash (``total``: the count is the total) or follows the count that ``before`` ends in a slash of."""
+    if total:
+        return _SLASH_ACTIVE_RE().match(after) is not None
+    return before.endswith("/") and _ACTIVE_AFTER_RE().match(after) is not None
 
 
 def _implicit(
