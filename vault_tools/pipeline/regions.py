@@ -281,6 +281,12 @@ def is_hand_edited(lines: Sequence[str], region: Region) -> bool:
 
 def render_region(region_id: str, text: str, prefix: str, newline: str) -> list[str]:
     """Render a region: marker lines around ``text``, every line in the container ``prefix``."""
+    return list(_rendered(region_id, text, prefix, newline))
+
+
+# Notes built from one template, and notes citing one model, get the same region text: render it once.
+@functools.lru_cache(maxsize=256)
+def _rendered(region_id: str, text: str, prefix: str, newline: str) -> tuple[str, ...]:
     if not _ID.fullmatch(region_id):
         raise ValueError(f"region id {region_id!r} must be letters, digits, '-', '_', '.' or ':'")
     text = _normalize(text)
@@ -290,8 +296,8 @@ def render_region(region_id: str, text: str, prefix: str, newline: str) -> list[
     end = f"{prefix}<!-- vault-tools:end {region_id} -->\n"
     blank = prefix.rstrip()
     inner = text.split("\n")[:-1] if text else []
-    body = [begin, *(prefix + line + "\n" if line else blank + "\n" for line in inner), end]
-    return body if newline == "\n" else [to_newline(line, newline) for line in body]
+    body = (begin, *(prefix + line + "\n" if line else blank + "\n" for line in inner), end)
+    return body if newline == "\n" else tuple(to_newline(line, newline) for line in body)
 
 
 def _is_blank(line: str) -> bool:
