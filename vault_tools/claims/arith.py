@@ -11,6 +11,7 @@ from vault_tools.claims.expr import Token, Value, count_operators, evaluate_toke
 from vault_tools.claims.grammar import Op
 from vault_tools.claims.numbers import Stated, parse_quantity
 from vault_tools.claims.scan import Segment
+from vault_tools.lazyre import lazy_compile
 from vault_tools.records import record, replace
 
 # The literal a code line multiplies by, or assigns to a bytes-named variable: "n * 8", "dtype_bytes=2".
@@ -57,7 +58,7 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
     out: list[tuple[int, int, ArithmeticCandidate]] = []
     # The last result found: its token's index, its expression and value, and whether it was approximate.
     # "7B × 2 bytes = 14 GB = 13.04 GiB" states the same value again after it.
-    last: tuple[int, Sequence[Token], Value, bool] | None = None
+    last: _Result | None = None
     for r, token in enumerate(tokens):
         if token.kind != "rel" or r == 0:
             continue
@@ -71,19 +72,24 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
                 k += 1
         if k >= len(tokens) or tokens[k].kind != "num" or tokens[k].stated is None:
             continue
-        if k + 1 < len(tokens) and (
-            tokens[k + 1].kind not in _RESULT_FOLLOWERS or _BIT_UNIT_RE.fullmatch(tokens[k + 1].text)
+        following = tokens[k + 1] if k + 1 < len(tokens) else None
+        if following is not None and (
+            following.kind not in _RESULT_FOLLOWERS or _BIT_UNIT_RE.fullmatch(following.text)
         ):
             continue  # ("= 28 Gbit": a size in bits, which the tool does not state)
+        if following is not None and following.text == "%" and following.start == tokens[k].end:
+            continue  # "1/4 = 25%": a share, which the expression does not state in percent
         stated = tokens[k].stated
         assert stated is not None
         found = _left_expression(tokens, r, marker, stated.value >= 0)
-        if found is None and last is not None and last[0] == r - 1:
+        if found is None and last is not None and _restated(last, tokens, r, stated, following):
             found, approximate = (last[1], last[2]), approximate or last[3]
         if found is None:
             continue
         left, value = found
-        last = (k, left, value, approximate)
+        if _counted_thing(left, stated, following) or _DATE_RE().search(text, left[0].start, left[-1].end):
+            continue
+        last = (k, left, value, approximate, stated.kind)
         value = _in_result_unit(left, value, stated)
         if approximate and not stated.approximate:
             stated = replace(stated, approximate=True)
@@ -92,6 +98,42 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
         op: Op = "≈" if approximate else "="
         out.append((start, end, ArithmeticCandidate(line, text[start:end], expression, value, stated, op)))
     return out
+
+
+# The last result of a line: its token's index, its expression and value, whether it was approximate, and
+# what it states (bytes or a count).
+_Result = tuple[int, Sequence[Token], Value, bool, str]
+# A month and year with a slash ("07/2023", "2023/07"): a date, not a division.
+_DATE_RE = lazy_compile(
+    r"(?<![\d.])(?:0?[1-9]|1[0-2])/(?:19|20)\d\d(?![\d.])|(?<![\d.])(?:19|20)\d\d/(?:0?[1-9]|1[0-2])(?![\d.])"
+)
+
+
+def _restated(
+    last: _Result, tokens: Sequence[Token], r: int, stated: Stated, following: Token | None
+) -> bool:
+    """Whether the result after the relation at ``r`` states ``last``'s value again: right after it, with
+    "=" or "≈" (a "~" there joins a range, "14 GB ~ 16 GB"), of the same kind (bytes again, in GiB say),
+    and nothing after it that makes it another amount ("= 7 GB per GPU", "= 2 H100s")."""
+    return (
+        last[0] == r - 1
+        and tokens[r].text in ("=", "≈")
+        and stated.kind == last[4]
+        and (following is None or following.kind != "word")
+    )
+
+
+def _counted_thing(left: Sequence[Token], stated: Stated, following: Token | None) -> bool:
+    """A bare number followed by a word, after an expression with a scale or a unit: a count of something
+    else ("7B × 2 = around 2 A100s"), not the expression's value.  Plain numbers on both sides are
+    arithmetic ("2048 × 8 = 16384 tokens")."""
+    if stated.kind != "count" or stated.scaled or following is None or following.kind != "word":
+        return False
+    return any(
+        t.kind == "unit"
+        or (t.kind == "num" and (t.stated is None or t.stated.scaled or t.stated.kind != "count"))
+        for t in left
+    )
 
 
 def _in_result_unit(left: Sequence[Token], value: Value, stated: Stated) -> Value:

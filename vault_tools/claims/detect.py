@@ -23,6 +23,7 @@ import functools
 import itertools
 import re
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import Literal
 
 from vault_tools.claims.arith import ArithmeticCandidate, find_annotation, find_arithmetic
@@ -287,12 +288,14 @@ def _find_in_segment(
 
 # Markdown emphasis around a figure or a name ("**6.7B**", "*7B*", "__13B__", Obsidian's "==6.7B=="
 # highlight): detection reads the text without its delimiters, as a reader does.  A delimiter counts only
-# where it can open or close emphasis (a non-space on its inner side, no letter, digit or delimiter on its
-# outer side): "2**10" (a power), "n*8", "7B * 2" and "dtype_bytes" keep theirs.
+# where it can open or close emphasis: a non-space on its inner side; on its outer side no ASCII letter or
+# digit, no delimiter, and no parenthesis facing it.  So "2**10" (a power), "n*8", "7B * 2", "(7e9)*2*(1.2)"
+# and "dtype_bytes" keep theirs, while Korean particles may follow ("**7.5B**입니다"), as CommonMark allows
+# for "*" (an underscore inside a word never emphasises).
 _EMPHASIS_RE = lazy_compile(
-    r"(?<![\w*])(\*\*|\*)(?=[^\s*])(.+?)(?<=[^\s*])\1(?![\w*])"
+    r"(?<![A-Za-z0-9*)\]])(\*{1,3})(?=[^\s*])(.+?)(?<=[^\s*])\1(?![A-Za-z0-9*(\[])"
     r"|(?<![\w_])(__|_)(?=[^\s_])(.+?)(?<=[^\s_])\3(?![\w_])"
-    r"|(?<![\w=])==(?=[^\s=])(.+?)(?<=[^\s=])==(?![\w=])"
+    r"|(?<![A-Za-z0-9=])==(?=[^\s=])(.+?)(?<=[^\s=])==(?![A-Za-z0-9=])"
 )
 
 
@@ -394,24 +397,52 @@ def _eligible(text: str, start: int, end: int, stated: Stated) -> bool:
     # An operand of arithmetic ("7B * 2바이트") is not a statement about a model.  A slash between a total
     # and an active count ("671B / 37B active", "46.7B total / 12.9B active") pairs them instead.
     return not (
-        before and before[-1] in _OPERATOR_CHARS and not _paired_active(before, after, False)
-    ) and not (following and following[0] in _OPERATOR_CHARS and not _paired_active(before, following, True))
+        before and before[-1] in _OPERATOR_CHARS and not _paired_active(before, after, stated, False)
+    ) and not (
+        following and following[0] in _OPERATOR_CHARS and not _paired_active(before, following, stated, True)
+    )
 
 
-# "/ 37B active" after a total, and "active" after the count a slash leads to.
+# "/ 37B active" after a total, and the total before a slash that leads to the count.
 _SLASH_ACTIVE_RE = lazy_compile(
-    r"/\s*(?:~|≈|약\s?)?\d[\d.,]*\s?(?:[KMBT]|억|조)\s*(?:(?:params?|parameters?)\s+)?(?:active|activated|활성)",
+    r"/\s*(?P<count>(?:~|≈|약\s?)?\d[\d.,]*\s?(?:[KMBT]|억|조))(?:\s?개)?\s*(?:(?:params?|parameters?)\s+)?"
+    r"(?:active|activated|활성)",
     re.IGNORECASE,
 )
-_ACTIVE_AFTER_RE = lazy_compile(r"\s*(?:(?:params?|parameters?)\s+)?(?:active|activated|활성)", re.IGNORECASE)
+_ACTIVE_AFTER_RE = lazy_compile(
+    r"(?:\s?개)?\s*(?:(?:params?|parameters?)\s+)?(?:active|activated|활성)", re.IGNORECASE
+)
+_TOTAL_BEFORE_RE = lazy_compile(
+    r"(?P<count>\d[\d.,]*\s?(?:[KMBT]|억|조))(?:\s?개)?\s*(?:(?:params?|parameters?|total|전체)\s*)?/$",
+    re.IGNORECASE,
+)
 
 
-def _paired_active(before: str, after: str, total: bool) -> bool:
-    """Whether the slash next to a count pairs a total with an active count: ``after`` starts with the
-    slash (``total``: the count is the total) or follows the count that ``before`` ends in a slash of."""
+def _paired_active(before: str, after: str, stated: Stated, total: bool) -> bool:
+    """Whether the slash next to a count pairs a total with an active count no larger: ``after`` starts with
+    the slash (``total``: the count is the total) or ``before`` ends in one after the total.
+
+    Anything else with a slash ("12.9B / 39B active" of two models, "37B / 671B active fraction") stays
+    arithmetic, as before.
+    """
     if total:
-        return _SLASH_ACTIVE_RE().match(after) is not None
-    return before.endswith("/") and _ACTIVE_AFTER_RE().match(after) is not None
+        pair = _SLASH_ACTIVE_RE().match(after)
+        return pair is not None and _smaller(pair["count"], stated.value)
+    if _ACTIVE_AFTER_RE().match(after) is None:
+        return False
+    pair = _TOTAL_BEFORE_RE().search(before)
+    return pair is not None and _smaller(stated.text, _value(pair["count"]))
+
+
+def _value(quantity: str) -> Fraction:
+    return parse_quantity(quantity.lstrip("~≈약 ")).value
+
+
+def _smaller(active: str, total: Fraction) -> bool:
+    try:
+        return _value(active) <= total  # (a dense model's "7.24B / 7.24B active")
+    except ValueError:
+        return False
 
 
 def _implicit(

@@ -89,8 +89,9 @@ TWIN_UNIT: dict[str, str] = {
     "PiB": "PB",
 }
 
+# A "~" of a "~~" is strikethrough markup ("~~7.5B~~ 6.7B"), never "about".
 _APPROX = (
-    r"(?P<approx>(?:~|≈|∼|(?<![A-Za-z])(?:about|approximately|approx\.|around|roughly|nearly|almost)"
+    r"(?P<approx>(?:(?<!~)~(?!~)|≈|∼|(?<![A-Za-z])(?:about|approximately|approx\.|around|roughly|nearly|almost)"
     r"|(?<![가-힣])(?:약|대략|거의))\s*)"
 )
 
