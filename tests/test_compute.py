@@ -153,3 +153,16 @@ def test_compute_report_defaults_to_chinchilla_tokens() -> None:
 def test_compute_budget_must_be_positive() -> None:
     with pytest.raises(ValueError, match="a compute budget must be positive, got 0"):
         compute_optimal(0)
+
+
+def test_lora_training_flops_take_weight_gradients_for_the_adapters_only() -> None:
+    adapters = 4_194_304  # LLaMA-7B, r = 8 on q_proj and v_proj
+    assert training_flops(LLAMA_7B, 10**9, adapters=adapters) == (4 * LLAMA_7B.active + 6 * adapters) * 10**9
+    full, lora = (
+        compute_report(LLAMA_7B, tokens=10**9),
+        compute_report(LLAMA_7B, tokens=10**9, adapters=adapters),
+    )
+    assert (full.rule, lora.rule) == ("6·N·D", "(4·N + 6·N_lora)·D")
+    attention = lora.forward[1].flops
+    assert lora.training_flops_exact == (2 * lora.flops_per_token + attention + 6 * adapters) * 10**9
+    assert lora.seconds < full.seconds

@@ -765,7 +765,10 @@ def test_calc_options_reach_every_section(capsys: pytest.CaptureFixture[str]) ->
     assert memory["training"]["trainable_params"] == 39_976_960
     assert memory["options"]["training"]["recompute"] == "full"
     assert memory["options"]["training"]["flash_attn"] is False
-    assert payload["compute"]["training_flops"] == 6 * 6_738_415_616 * 10**12
+    # LoRA: the frozen base multiplies and passes gradients back (4·N), only the adapters take weight
+    # gradients (6·N_lora); tests/test_memory_measured.py checks the rule against torch's FLOP count.
+    assert payload["compute"]["training_flops"] == (4 * 6_738_415_616 + 6 * 39_976_960) * 10**12
+    assert payload["compute"]["training_flops_rule"] == "(4·N + 6·N_lora)·D"
 
 
 def test_calc_reads_memory_and_training_from_a_spec_file(

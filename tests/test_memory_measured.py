@@ -338,6 +338,54 @@ def test_lora_optimizer_states_and_adapter_count_match_a_real_step(precision: st
     assert measured == mem.optimizer  # exact: fp32 m, v of the adapters + a step counter per adapter tensor
 
 
+# --- training FLOPs counted by torch --------------------------------------------------------------------
+
+
+def _matmul_flops(model: Any, ids: Any) -> int:
+    """FLOPs of the matrix multiplies of one forward and backward, as torch's FlopCounterMode counts them.
+
+    On the CPU it counts ``mm``/``addmm``/``bmm`` and not the fused attention kernel, so under SDPA the count
+    is the linear layers' alone.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with _quiet(), FlopCounterMode(display=False) as counter:
+        model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
+    return int(counter.get_total_flops())
+
+
+@pytest.mark.parametrize("family", ["llama", "qwen3", "starcoder2", "gemma", "gpt2"])
+@pytest.mark.parametrize(
+    "targets", [None, ("q_proj", "v_proj"), ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj")]
+)
+def test_training_flops_match_torchs_count(family: str, targets: tuple[str, ...] | None) -> None:
+    from vault_tools.core.compute import compute_report
+    from vault_tools.core.lora import lora_params
+
+    spec, config = _spec(family)
+    model = _model(config, dtype=torch.float32)
+    count = count_params(spec)
+    adapters = None
+    if targets is not None:
+        model.requires_grad_(False)
+        wrapped = 0
+        for module in list(model.modules()):
+            for name in targets:
+                if isinstance(getattr(module, name, None), torch.nn.Linear):
+                    setattr(module, name, _Lora(getattr(module, name), 8, torch.float32))
+                    wrapped += 1
+        if not wrapped:
+            pytest.skip(f"{family} has none of {targets} as nn.Linear")
+        model.enable_input_require_grads()  # as PEFT does for gradient checkpointing and k-bit training
+        adapters = lora_params(count, targets, 8)
+    measured = _matmul_flops(model, _ids())
+    report = compute_report(count, seq_len=S, tokens=B * S, adapters=adapters)
+    attention = next(t.flops for t in report.forward if t.name.startswith("attention"))
+    # The report's exact count less attention's forward and backward (3 × its term), which the CPU
+    # counter leaves out: 6·M·D for full training, (4·M + 6·N_lora)·D with LoRA.  Exact.
+    assert measured == report.training_flops_exact - 3 * attention * B * S
+
+
 # --- KV cache from a real forward ---------------------------------------------------------------------
 
 KV_CASES: dict[str, dict[str, Any]] = {

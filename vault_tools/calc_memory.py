@@ -205,8 +205,8 @@ def render_memory_text(report: MemoryReport, total_params: int) -> str:
         lines.append(f"    {term.name}: {grouped(term.flops)} = {term.formula}")
     lines.append(f"  training tokens D: {grouped(c.tokens)} ({human_count(c.tokens)}, {source})")
     lines.append(
-        f"  training FLOPs 6·N·D: {_flops(c.training_flops)}  "
-        f"(3 × forward with attention: {_flops(c.training_flops_exact)})"
+        f"  training FLOPs {c.rule}: {_flops(c.training_flops)}  "
+        f"({c.exact_rule}: {_flops(c.training_flops_exact)})"
     )
     lines.append(
         f"  training time: {_duration(c.seconds)} on {c.gpus} × {c.gpu.name} at {c.mfu:.0%} MFU "

@@ -19,6 +19,7 @@ from vault_tools.core.units import Gpu, get_gpu
 from vault_tools.records import record
 
 CHINCHILLA_TOKENS_PER_PARAM = 20
+_ATTENTION_TERM = "attention scores and mixing"
 
 
 @record
@@ -79,7 +80,7 @@ def forward_flops(
     return (
         FlopTerm("matrix multiplies", 2 * n, f"2 · {n:,} weights a token multiplies"),
         FlopTerm(
-            "attention scores and mixing",
+            _ATTENTION_TERM,
             round(attn / seq_len) if seq_len else 0,
             f"2·n_h·(d_qk + d_v)·L · mean keys attended (s = {seq_len:,}{', causal' if causal else ''})",
         ),
@@ -91,9 +92,18 @@ def flops_per_token(count: ParamCount, *, seq_len: int = DEFAULT_SEQ_LEN, causal
     return sum(t.flops for t in forward_flops(count, seq_len=seq_len, causal=causal))
 
 
-def training_flops(count: ParamCount, tokens: int) -> int:
-    """Training FLOPs by the ``6·N·D`` rule, N the active parameters."""
-    return 6 * count.active * tokens
+def training_flops(count: ParamCount, tokens: int, *, adapters: int | None = None) -> int:
+    """Training FLOPs by the ``6·N·D`` rule, N the active parameters.
+
+    With LoRA (``adapters``: the adapter parameters, N_lora) ``(4·N + 6·N_lora)·D``: the frozen weights
+    still multiply forward (2·N) and pass the gradient back to the layers below (2·N), but take no weight
+    gradient, which only the adapters do (their 6·N_lora).  Exact for the linear layers when the input
+    embeddings pass a gradient (PEFT's gradient checkpointing and k-bit preparation make them); without
+    that, the first layer's input projections skip their input gradient, a little less.
+    """
+    if adapters is None:
+        return 6 * count.active * tokens
+    return (4 * count.active + 6 * adapters) * tokens
 
 
 def chinchilla_tokens(count: ParamCount) -> int:
@@ -131,10 +141,23 @@ class ComputeReport:
     seconds: float
     optimal_params: int  # Chinchilla-optimal model size for this training budget
     optimal_tokens: int
+    adapters: int | None = None  # LoRA training: the adapter parameters (None: full training)
 
     @property
     def flops_per_token(self) -> int:
         return sum(t.flops for t in self.forward)
+
+    @property
+    def rule(self) -> str:
+        """The rule ``training_flops`` follows, as the report writes it."""
+        return "6·N·D" if self.adapters is None else "(4·N + 6·N_lora)·D"
+
+    @property
+    def exact_rule(self) -> str:
+        """How ``training_flops_exact`` is made, as the report writes it."""
+        if self.adapters is None:
+            return "3 × forward with attention"
+        return "2 × forward with attention + attention backward + 6·N_lora"
 
 
 def compute_report(
@@ -145,12 +168,22 @@ def compute_report(
     gpu: str = "h100",
     gpus: int = 1,
     mfu: float = 0.4,
+    adapters: int | None = None,
 ) -> ComputeReport:
-    """Everything ``compute`` shows for one model and training budget."""
+    """Everything ``compute`` shows for one model and training budget (``adapters``: see
+    ``training_flops``)."""
     forward = forward_flops(count, seq_len=seq_len)
     chinchilla = chinchilla_tokens(count)
     d = chinchilla if tokens is None else tokens
-    train = training_flops(count, d)
+    train = training_flops(count, d, adapters=adapters)
+    per_token = sum(t.flops for t in forward)
+    if adapters is None:
+        exact = 3 * per_token * d
+    else:
+        # Forward, then the input gradients (the matrix multiplies again, attention's backward twice its
+        # forward), then the adapters' weight gradients and their own forward and input gradients.
+        attention = sum(t.flops for t in forward if t.name == _ATTENTION_TERM)
+        exact = (2 * per_token + attention + 6 * adapters) * d
     device = get_gpu(gpu)
     opt_n, opt_d = compute_optimal(train) if train else (0, 0)
     return ComputeReport(
@@ -159,7 +192,7 @@ def compute_report(
         tokens=d,
         tokens_given=tokens is not None,
         training_flops=train,
-        training_flops_exact=3 * sum(t.flops for t in forward) * d,
+        training_flops_exact=exact,
         chinchilla_tokens=chinchilla,
         gpu=device,
         gpus=gpus,
@@ -167,4 +200,5 @@ def compute_report(
         seconds=training_seconds(train, gpu=device, gpus=gpus, mfu=mfu),
         optimal_params=opt_n,
         optimal_tokens=opt_d,
+        adapters=adapters,
     )

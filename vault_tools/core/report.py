@@ -91,6 +91,7 @@ def memory_report(
         gpu=training_opts.gpu,
         gpus=training_opts.gpus,
         mfu=training_opts.mfu,
+        adapters=training.trainable if training_opts.lora else None,
     )
     fit = fit_table(count, inference, training_opts)
     notes = (*inference.kv.notes, *training.notes, *training.activation.notes)
@@ -161,6 +162,7 @@ def memory_json(report: MemoryReport) -> dict[str, Any]:
         "compute": {
             "flops_per_token": compute.flops_per_token,
             "training_flops": compute.training_flops,
+            "training_flops_rule": compute.rule,
             "chinchilla_tokens": compute.chinchilla_tokens,
             "tokens": compute.tokens,
             "tokens_source": "given" if compute.tokens_given else "chinchilla",
