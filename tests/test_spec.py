@@ -377,3 +377,11 @@ def test_sizes_past_any_model_are_refused_with_a_message(raw: dict[str, Any], me
     with pytest.raises(SpecError) as exc:
         count_params(spec_from_mapping(raw))
     assert message in str(exc.value)
+
+
+def test_a_multi_token_prediction_module_is_named_as_left_out() -> None:
+    """DeepSeek-V3's config.json has num_nextn_predict_layers: 1; transformers builds no MTP module, and the
+    checkpoint ships one (685B on the Hub against the 671B counted), so the note says the files are larger."""
+    spec = spec_from_mapping({"preset": "deepseek-v3"})
+    assert any(note.startswith("num_nextn_predict_layers: 1:") for note in spec.notes)
+    assert not any("nextn" in note for note in spec_from_mapping({"preset": "llama-7b"}).notes)

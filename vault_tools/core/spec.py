@@ -176,6 +176,13 @@ def build_spec(raw: Mapping[str, Any], *, name: str | None = None) -> ModelSpec:
             defaulted.add(key)
             notes.append(f"{key!r} not given; transformers' {family.label} default {value!r} used")
     fields = ConfigFields(cfg, spelled, _needed_by(model_type, family, cfg))
+    mtp = cfg.get("num_nextn_predict_layers")
+    if type(mtp) is int and mtp > 0:
+        # transformers builds no MTP module (DeepSeek-V3 checkpoints ship one, 14B: the Hub's "685B").
+        notes.append(
+            f"num_nextn_predict_layers: {mtp}: the multi-token-prediction module a checkpoint ships beside "
+            "the model is not counted here, so its files are larger than the sizes below"
+        )
 
     # LLaMA's original params.json: dim/n_layers/n_heads plus multiple_of instead of an FFN size.
     if "multiple_of" in cfg and cfg.get("intermediate_size") is None and "hidden_size" in cfg:
