@@ -77,12 +77,14 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
             following.kind not in _RESULT_FOLLOWERS or _BIT_UNIT_RE.fullmatch(following.text)
         ):
             continue  # ("= 28 Gbit": a size in bits, which the tool does not state)
-        if following is not None and following.text == "%" and following.start == tokens[k].end:
-            continue  # "1/4 = 25%": a share, which the expression does not state in percent
+        if following is not None and (following.text == "%" or following.text.lower() in _PERCENT_WORDS):
+            continue  # "1/4 = 25%", "25 %", "25 percent": a share, not the expression's value
+        if _QUALIFIED_RE().match(text, tokens[k].end):
+            continue  # "= 70 GB per GPU", "= 16 GB with KV cache", "= 7GB (GPU당)": another amount
         stated = tokens[k].stated
         assert stated is not None
         found = _left_expression(tokens, r, marker, stated.value >= 0)
-        if found is None and last is not None and _restated(last, tokens, r, stated, following):
+        if found is None and last is not None and _restated(last, tokens, r, k, stated):
             found, approximate = (last[1], last[2]), approximate or last[3]
         if found is None:
             continue
@@ -104,22 +106,32 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
 # what it states (bytes or a count).
 _Result = tuple[int, Sequence[Token], Value, bool, str]
 # A month and year with a slash ("07/2023", "2023/07"): a date, not a division.
+# Years from 1990 to 2039 only: 2048 is a sequence length ("2048/8 = 256").
 _DATE_RE = lazy_compile(
-    r"(?<![\d.])(?:0?[1-9]|1[0-2])/(?:19|20)\d\d(?![\d.])|(?<![\d.])(?:19|20)\d\d/(?:0?[1-9]|1[0-2])(?![\d.])"
+    r"(?<![\d.])(?:0?[1-9]|1[0-2])/(?:199\d|20[0-3]\d)(?![\d.])"
+    r"|(?<![\d.])(?:199\d|20[0-3]\d)/(?:0?[1-9]|1[0-2])(?![\d.])"
+)
+_PERCENT_WORDS = frozenset({"percent", "per cent", "퍼센트", "프로"})
+# Words right after a result that make it an amount of something else than the expression's: per device,
+# with or without an extra, for a setting.
+_QUALIFIED_RE = lazy_compile(
+    r"\s*\(?\s*(?:(?:per|each|across|with|without|plus|including|incl\.?|excluding|split|sharded|shared)"
+    r"(?![A-Za-z])|on\s+each|for\s+each|[^\s()]*당)",
+    re.IGNORECASE,
 )
 
 
-def _restated(
-    last: _Result, tokens: Sequence[Token], r: int, stated: Stated, following: Token | None
-) -> bool:
-    """Whether the result after the relation at ``r`` states ``last``'s value again: right after it, with
-    "=" or "≈" (a "~" there joins a range, "14 GB ~ 16 GB"), of the same kind (bytes again, in GiB say),
-    and nothing after it that makes it another amount ("= 7 GB per GPU", "= 2 H100s")."""
+def _restated(last: _Result, tokens: Sequence[Token], r: int, k: int, stated: Stated) -> bool:
+    """Whether the result at ``k``, after the relation at ``r``, states ``last``'s value again: right after
+    it, with "=" or "≈" (a "~" there joins a range, "14 GB ~ 16 GB"), of the same kind (bytes again, in GiB
+    say), and then only another relation or the end of the sentence: anything else may make it another
+    amount ("= 7 GB per GPU", "= 7 GB (per GPU)", "= 7 GB, split over 2 GPUs", "= 2 H100s")."""
     return (
         last[0] == r - 1
         and tokens[r].text in ("=", "≈")
         and stated.kind == last[4]
-        and (following is None or following.kind != "word")
+        and all(t.kind == "rel" or t.text in ".!?" for t in tokens[k + 1 : k + 2])
+        and all(t.text in ".!?" for t in tokens[k + 2 :] if tokens[k + 1].kind != "rel")
     )
 
 

@@ -170,6 +170,10 @@ class ImplicitCandidate:
     op: Op = "="
     rumour: bool = False
     exact: bool = False  # "exactly 68B": rounding only, not a figure a model card truncated
+    # ``ref`` is the model the sentence compares its subject with ("… beats LLaMA-13B with 7.2B"): the count
+    # may be the subject's (``subject``, None when the catalog does not know it) or ``ref``'s.
+    compared: bool = False
+    subject: ModelRef | None = None
 
     @property
     def size_label(self) -> bool:
@@ -255,8 +259,14 @@ def _detect_named(key: SegmentKey, catalog: ModelCatalog, names: tuple[str, ...]
 
 
 def _titled(candidate: Candidate, note_names: Mapping[str, str]) -> Candidate:
-    """``candidate`` with its reference to the note named by the title ``note_names`` gives."""
-    if not isinstance(candidate, ImplicitCandidate) or candidate.ref.source != "note":
+    """``candidate`` with its references to the note named by the title ``note_names`` gives."""
+    if not isinstance(candidate, ImplicitCandidate):
+        return candidate
+    if candidate.subject is not None and candidate.subject.source == "note":
+        candidate = replace(
+            candidate, subject=replace(candidate.subject, name=note_names[candidate.subject.name])
+        )
+    if candidate.ref.source != "note":
         return candidate
     return replace(candidate, ref=replace(candidate.ref, name=note_names[candidate.ref.name]))
 
@@ -364,8 +374,12 @@ def _model_like(name: str) -> bool:
 # --- implicit parameter claims ------------------------------------------------------------------------
 
 
-def _eligible(text: str, start: int, end: int, stated: Stated) -> bool:
-    """A count that can be a parameter claim (see the module docstring)."""
+def _eligible(text: str, start: int, end: int, stated: Stated, *, one_model: bool = True) -> bool:
+    """A count that can be a parameter claim (see the module docstring).
+
+    ``one_model``: the text names one model at most, so a slash may pair its total and active counts
+    ("Mixtral 8x22B vs Mixtral 8x7B: 39B / 12.9B active" lists two models' active counts).
+    """
     value = stated.value  # a Fraction, whose denominator is positive: compared at integer speed
     if stated.kind != "count" or value.numerator < 10**4 * value.denominator:
         return False
@@ -397,9 +411,13 @@ def _eligible(text: str, start: int, end: int, stated: Stated) -> bool:
     # An operand of arithmetic ("7B * 2바이트") is not a statement about a model.  A slash between a total
     # and an active count ("671B / 37B active", "46.7B total / 12.9B active") pairs them instead.
     return not (
-        before and before[-1] in _OPERATOR_CHARS and not _paired_active(before, after, stated, False)
+        before
+        and before[-1] in _OPERATOR_CHARS
+        and not (one_model and _paired_active(before, after, stated, False))
     ) and not (
-        following and following[0] in _OPERATOR_CHARS and not _paired_active(before, following, stated, True)
+        following
+        and following[0] in _OPERATOR_CHARS
+        and not (one_model and _paired_active(before, following, stated, True))
     )
 
 
@@ -454,19 +472,24 @@ def _implicit(
 ) -> list[Candidate]:
     out: list[Candidate] = []
     lo, hi = window
+    one_model = len({r.name for r in refs if lo <= r.start < hi}) <= 1 and "respectively" not in text
     quantities = [
         (s, e, q)
         for s, e, q in find_quantities(text[:hi], scaled_only=True)
         if s >= lo
         and not any(r.start <= s < r.end for r in refs)
         and not any(a <= s < b for a, b in consumed)
-        and _eligible(text, s, e, q)
+        and _eligible(text, s, e, q, one_model=one_model)
     ]
     previous_end = lo
     chain: tuple[ModelRef, int] | None = None  # the ref whose sibling sizes are being listed, and where
     paired = _respectively(text, refs, quantities, lo)
     for number, (start, end, stated) in enumerate(quantities):
         ref = _ref_before(text, refs, start, lo)
+        # "Mistral 7B beats LLaMA-13B with only 7.2B": the nearest model is the one compared with; the
+        # count is likelier the subject's (None: a subject the catalog does not know, "DistilBERT").
+        compared = ref is not None and number not in paired and _compared(text, ref, start)
+        subject = _ref_before(text, refs, ref.start, lo) if compared and ref is not None else None
         if number in paired:
             # None: a count of a listed model the catalog does not name, or of a list that does not pair.
             ref = paired[number]
@@ -489,7 +512,7 @@ def _implicit(
             if _SIBLING_RE.match(text[since:start]) and not _PARAM_AFTER_RE.match(text[end:]):
                 chain, previous_end = (ref, end), end
                 continue
-            claim_text = text[ref.start : end]
+            claim_text = text[(subject or ref).start : end]
             floor = max(ref.end, previous_end)
         else:
             ref = _ref_after(text, refs, end)
@@ -503,7 +526,19 @@ def _implicit(
             text, start, end, floor, stated, clause, after_count=after_count
         )
         if measure is not None:
-            out.append(ImplicitCandidate(line, claim_text.strip(), ref, stated, measure, op, exact=exact))
+            out.append(
+                ImplicitCandidate(
+                    line,
+                    claim_text.strip(),
+                    ref,
+                    stated,
+                    measure,
+                    op,
+                    exact=exact,
+                    compared=compared,
+                    subject=subject,
+                )
+            )
         previous_end = end
     return out
 
@@ -582,6 +617,33 @@ def _ref_before(text: str, refs: Sequence[ModelRef], start: int, lo: int) -> Mod
     if len(gap) > _SEARCH_WINDOW or _BOUNDARY_RE.search(gap):
         return None
     return ref
+
+
+# Words that make the model after them (or, in Korean, before them) the one a sentence compares its subject
+# with: "beats LLaMA-13B", "unlike LLaMA-13B", "distilled from BERT-base", "LLaMA-13B보다".  "vs" is no such
+# word: "A vs B: 6.7B" does not say whose count it is, and stays with the nearer name as before.
+_COMPARED_BEFORE_RE = lazy_compile(
+    r"(?<![A-Za-z])(?:beat(?:s|ing)?|outperform(?:s|ed|ing)?|surpass(?:es|ed|ing)?|match(?:es|ed|ing)?"
+    r"|rival(?:s|led|ing)?|than|unlike|against|(?:distilled|derived|fine-?tuned|trained|initiali[sz]ed)\s+from"
+    r"|based\s+on)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_COMPARED_AFTER_RE = lazy_compile(r"(?:보다|대비|에\s?비해|와\s?달리|과\s?달리)")
+# Between the compared model and the count, words that give the count back to it: "…than LLaMA-7B, which
+# has 6.7B", "…than LLaMA-7B (6.7B)", "…than LLaMA-7B: 6.7B".
+_REANCHOR_RE = lazy_compile(r"(?<![A-Za-z])(?:which|that|who|whose|its?)(?![A-Za-z])", re.IGNORECASE)
+
+
+def _compared(text: str, ref: ModelRef, start: int) -> bool:
+    """Whether ``ref``, the nearest model before the count at ``start``, is the one the sentence compares
+    its subject with, and nothing between it and the count gives the count back to it."""
+    gap = text[ref.end : start]
+    if not gap.strip(" \t,:;-–—(*") or _REANCHOR_RE().search(gap):
+        return False
+    return (
+        _COMPARED_BEFORE_RE().search(text, max(0, ref.start - 40), ref.start) is not None
+        or _COMPARED_AFTER_RE().match(text, ref.end) is not None
+    )
 
 
 def _ref_after(text: str, refs: Sequence[ModelRef], end: int) -> ModelRef | None:

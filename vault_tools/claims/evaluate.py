@@ -305,6 +305,8 @@ class _Resolver:
         )
 
     def _implicit(self, candidate: ImplicitCandidate, size: ModelEntry | None = None) -> ClaimResult:
+        if candidate.compared:
+            return self._compared(candidate, size)
         ref = candidate.ref
         stated = candidate.stated
         base = (candidate.line, candidate.text, stated.text)
@@ -325,6 +327,24 @@ class _Resolver:
         if candidate.measure == "active":
             message = f"active parameters per token{'; ' + message if message else ''}"
         return ClaimResult(*base, judged.computed, judged.computed_full, judged.verdict, "implicit", message)
+
+    def _compared(self, candidate: ImplicitCandidate, size: ModelEntry | None) -> ClaimResult:
+        """A count after a model the sentence compares its subject with: the subject's when it fits it,
+        else the compared model's when it fits that; a count that fits neither says too little to call
+        wrong, and is unverified."""
+        plain = replace(candidate, compared=False, subject=None)
+        results = []
+        if candidate.subject is not None:
+            results.append(self._implicit(replace(plain, ref=candidate.subject), None))
+        results.append(self._implicit(plain, size))
+        held = next((result for result in results if result.verdict != "wrong"), None)
+        if held is not None:
+            return held
+        names = " nor ".join(r.text for r in (candidate.subject, candidate.ref) if r is not None)
+        message = f"the sentence compares models; the count fits neither {names}"
+        if candidate.subject is None:
+            message = f"the count is not {candidate.ref.text}'s, which the sentence compares with"
+        return replace(results[0], verdict="unverified", message=message)
 
     def _judge_count(
         self, candidate: ImplicitCandidate, model: Resolved, entry: ModelEntry | None = None
