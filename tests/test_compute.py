@@ -166,3 +166,22 @@ def test_lora_training_flops_take_weight_gradients_for_the_adapters_only() -> No
     attention = lora.forward[1].flops
     assert lora.training_flops_exact == (2 * lora.flops_per_token + attention + 6 * adapters) * 10**9
     assert lora.seconds < full.seconds
+
+
+def test_lora_flops_count_the_adapters_a_token_multiplies() -> None:
+    """Mixtral 8x7B routes each token to 2 of 8 experts: only those experts' adapters multiply it."""
+    from vault_tools.core.lora import lora_modules
+    from vault_tools.core.report import memory_report
+
+    modules = lora_modules(MIXTRAL, ("all-linear",))
+    every = sum(m.lora_params(16) for m in modules)
+    active = sum(m.active_lora_params(16) for m in modules)
+    experts = [m for m in modules if m.parts[0].active_copies is not None]
+    assert experts and all(m.active_lora_params(16) * 4 == m.lora_params(16) for m in experts)  # 2 of 8
+    assert active < every
+    report = memory_report(
+        MIXTRAL.spec, MIXTRAL, {"training": {"lora_rank": 16, "lora_targets": "all-linear", "tokens": 10**9}}
+    )
+    assert report.compute.adapters == active
+    assert report.compute.training_flops == (4 * MIXTRAL.active + 6 * active) * 10**9
+    assert report.compute.optimal_params is None  # no compute-optimal size for a fine-tuning budget

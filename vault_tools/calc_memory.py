@@ -216,10 +216,11 @@ def render_memory_text(report: MemoryReport, total_params: int) -> str:
         f"  Chinchilla-optimal tokens (20·N): {grouped(c.chinchilla_tokens)} "
         f"({human_count(c.chinchilla_tokens)})"
     )
-    lines.append(
-        f"  compute-optimal for this budget: N = {human_count(c.optimal_params)} parameters, "
-        f"D = {human_count(c.optimal_tokens)} tokens"
-    )
+    if c.optimal_params is not None and c.optimal_tokens is not None:
+        lines.append(
+            f"  compute-optimal for this budget: N = {human_count(c.optimal_params)} parameters, "
+            f"D = {human_count(c.optimal_tokens)} tokens"
+        )
     for note in report.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines) + "\n"

@@ -95,7 +95,8 @@ def flops_per_token(count: ParamCount, *, seq_len: int = DEFAULT_SEQ_LEN, causal
 def training_flops(count: ParamCount, tokens: int, *, adapters: int | None = None) -> int:
     """Training FLOPs by the ``6·N·D`` rule, N the active parameters.
 
-    With LoRA (``adapters``: the adapter parameters, N_lora) ``(4·N + 6·N_lora)·D``: the frozen weights
+    With LoRA (``adapters``: the adapter parameters a token multiplies, N_lora; those of its routed experts
+    only) ``(4·N + 6·N_lora)·D``: the frozen weights
     still multiply forward (2·N) and pass the gradient back to the layers below (2·N), but take no weight
     gradient, which only the adapters do (their 6·N_lora).  Exact for the linear layers when the input
     embeddings pass a gradient (PEFT's gradient checkpointing and k-bit preparation make them); without
@@ -139,9 +140,9 @@ class ComputeReport:
     gpus: int
     mfu: float
     seconds: float
-    optimal_params: int  # Chinchilla-optimal model size for this training budget
-    optimal_tokens: int
-    adapters: int | None = None  # LoRA training: the adapter parameters (None: full training)
+    optimal_params: int | None  # Chinchilla-optimal model size for this (pretraining) budget; None for LoRA
+    optimal_tokens: int | None
+    adapters: int | None = None  # LoRA training: the adapter parameters a token multiplies (None: full)
 
     @property
     def flops_per_token(self) -> int:
@@ -185,7 +186,8 @@ def compute_report(
         attention = sum(t.flops for t in forward if t.name == _ATTENTION_TERM)
         exact = (2 * per_token + attention + 6 * adapters) * d
     device = get_gpu(gpu)
-    opt_n, opt_d = compute_optimal(train) if train else (0, 0)
+    # A compute-optimal size answers a pretraining budget; a fine-tuning budget asks no such question.
+    opt_n, opt_d = (None, None) if adapters is not None else compute_optimal(train) if train else (0, 0)
     return ComputeReport(
         forward=forward,
         seq_len=seq_len,

@@ -52,6 +52,11 @@ class LinearModule:
     def lora_params(self, rank: int) -> int:
         return rank * (self.in_features + self.out_features) * self.copies
 
+    def active_lora_params(self, rank: int) -> int:
+        """The adapter parameters one token multiplies: a routed expert's adapters only with its expert."""
+        copies = self.parts[0].active_copies
+        return rank * (self.in_features + self.out_features) * (self.copies if copies is None else copies)
+
 
 @record
 class LoraSelection:
