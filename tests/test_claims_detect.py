@@ -181,6 +181,28 @@ def test_the_changelog_is_the_section_the_vault_names(
     assert [s.line for s in segments] == ([2, after] if skipped else [2, *prose, row, after])
 
 
+@pytest.mark.parametrize(
+    ("heading", "skipped"),
+    [
+        ("Changelog\n---------", True),
+        ("🕓 Changelog\n===", True),
+        ("History\n-------", True),  # a table right under it: the changelog the row writer appends to
+        ("History\n-------\nThe 7B table:", False),  # prose first: a history of the model
+        ("Notes\n-----", False),
+        ("> Changelog\n> ---", True),  # in a quote too, as "> ## Changelog" is (and the writer reads it)
+    ],
+)
+def test_a_setext_changelog_is_skipped_as_an_atx_one(heading: str, skipped: bool) -> None:
+    """Found in review: the rows a user keeps under "Changelog" over a dashed line were checked as claims,
+    where the same table under "## Changelog" is not (the tool's own rows were already never claims)."""
+    text = f"# N\nLLaMA-7B has 6.7B parameters.\n\n{heading}\n\n| date | change |\n|---|---|\n| 1 | 7B |\n"
+    segments, _ = scan(text)
+    lines = text.split("\n")
+    row = lines.index("| 1 | 7B |") + 1
+    prose = [k + 1 for k in range(3, row) if "7B table" in lines[k]]
+    assert [s.line for s in segments] == ([2] if skipped else [2, *prose, row])
+
+
 def test_a_heading_in_an_html_comment_opens_no_changelog() -> None:
     """Found in review: a commented-out "## Changelog" made the scan skip every claim after it."""
     text = (

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from vault_tools.pipeline.changelog import heading_key, titled_changelog
+from vault_tools.pipeline.changelog import heading_key, setext_changelogs, titled_changelog
 from vault_tools.pipeline.config import DEFAULT_HEADINGS
 from vault_tools.pipeline.text import common_length, note_lines
 from vault_tools.records import record
@@ -126,7 +126,29 @@ def scan_rows(
     if len(_SCANNED) >= 4:
         del _SCANNED[next(iter(_SCANNED))]  # the oldest
     _SCANNED[text, names] = scanned
-    return tuple(scanned.rows), tuple(scanned.fences)
+    rows: Sequence[Row] = scanned.rows
+    if not scanned.sections and _setext_changelog_named(scanned, names):
+        # A changelog under a setext heading: its rows are the changelog's, as the row writer reads it.
+        lines = ended_lines(text)
+        skipped = setext_changelogs(lines, changelog_headings, scanned.first)
+        rows = [row for row in rows if not any(first < row[0] <= last + 1 for first, last in skipped)]
+    return tuple(rows), tuple(scanned.fences)
+
+
+# A setext heading's underline, and the line above it: the scan reads ATX headings only.
+_SETEXT_UNDERLINE_RE = re.compile(r"\n[ \t>]*(?:=+|-+)[ \t]*\r?(?=\n|$)")
+
+
+def _setext_changelog_named(scanned: _Scanned, names: frozenset[str]) -> bool:
+    """Whether a changelog name stands right above a setext underline in the scanned body (then
+    markdown-it says whether it is a heading)."""
+    body = scanned.body
+    for underline in _SETEXT_UNDERLINE_RE.finditer(body, max(scanned.start - 1, 0)):
+        above = body[body.rfind("\n", 0, underline.start()) + 1 : underline.start()]
+        title = _QUOTE_PREFIX_RE.sub("", above, count=1).strip()
+        if title and (titled_changelog(title) or heading_key(title) in names):
+            return True
+    return False
 
 
 @record

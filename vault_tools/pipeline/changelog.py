@@ -122,6 +122,43 @@ def _find_table(lines: Sequence[str], heading_names: Sequence[str], body_start: 
     return None
 
 
+def setext_changelogs(
+    lines: Sequence[str], heading_names: Sequence[str], body_start: int
+) -> list[tuple[int, int]]:
+    """The 0-based (heading, last) lines of each changelog section whose heading is a setext one
+    ("Changelog" over a "---------" line), as markdown-it reads the body; the rule is ``_find_table``'s.
+
+    The claims scan reads ATX headings itself and asks this only of a note with such an underline
+    below a changelog name, so a user's rows under it are the changelog's, not claims.
+    """
+    names = {heading_key(name) for name in heading_names}
+    tokens = parse("".join(lines[body_start:]))
+    out: list[tuple[int, int]] = []
+    section: tuple[int, int] | None = None  # level and heading line of the section open
+    lists = 0
+    for index, token in enumerate(tokens):
+        if token.type in _LIST_OPENS:
+            lists += 1
+        elif token.type in _LIST_CLOSES:
+            lists -= 1
+        elif token.type == "heading_open" and not lists and token.map is not None:
+            level, line = int(token.tag[1:]), token.map[0] + body_start
+            if section is not None and level <= section[0]:
+                out.append((section[1], line - 1))
+                section = None
+            title = tokens[index + 1].content
+            if (
+                section is None
+                and token.markup in ("=", "-")
+                and heading_key(title) in names
+                and (titled_changelog(title) or _opens_with_table(tokens, index + 3, lines, body_start))
+            ):
+                section = (level, line)
+    if section is not None:
+        out.append((section[1], len(lines) - 1))
+    return out
+
+
 def _opens_with_table(tokens: Sequence[Token], index: int, lines: Sequence[str], begin: int) -> bool:
     """Whether the first block from ``tokens[index]`` on (the one after a heading) is a table, maybe in a
     quote or list item: only blank lines stand between them, as markdown-it skips those."""
