@@ -117,6 +117,11 @@ _PART_OF_RE = lazy_compile(r"^\s*(?:out\s+)?of\s+(?:its\s+|the\s+|their\s+)?(?:t
 _WHOLE_RE = lazy_compile(
     r"^\s*(?:[\w-]+\s+){0,3}?(?:out\s+of|of)\s+(?:its\s+|the\s+|their\s+)?(?:total\s+)?$", re.IGNORECASE
 )
+# A count followed by "of its 46.7B": a part of the model's count ("In Mixtral 8x7B, 12.9B of its 46.7B
+# parameters are active"), not a sibling size listed after the name.
+_OF_WHOLE_AFTER_RE = lazy_compile(
+    r"\s+(?:out\s+)?of\s+(?:its|the|their)\s+(?:total\s+)?[~≈]?\d", re.IGNORECASE
+)
 # Korean "out of": "46.7B 파라미터 중 12.9B" (12.9B of the 46.7B).
 _KOREAN_PART_RE = lazy_compile(r"중\s*$")
 _EXACT_RE = lazy_compile(r"\b(?:exactly|precisely)\s*$|정확히\s*$", re.IGNORECASE)
@@ -509,7 +514,11 @@ def _implicit(
             continue
         if ref is not None:
             since = chain[1] if chain is not None and chain[0] is ref else ref.end
-            if _SIBLING_RE.match(text[since:start]) and not _PARAM_AFTER_RE.match(text[end:]):
+            if (
+                _SIBLING_RE.match(text[since:start])
+                and not _PARAM_AFTER_RE.match(text[end:])
+                and not _OF_WHOLE_AFTER_RE().match(text, end)
+            ):
                 chain, previous_end = (ref, end), end
                 continue
             claim_text = text[(subject or ref).start : end]

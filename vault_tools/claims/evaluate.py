@@ -24,6 +24,7 @@ from vault_tools.claims.models import Family, ModelCatalog, ModelEntry, ModelRef
 from vault_tools.claims.quantities import compute
 from vault_tools.claims.scan import Fence, bare_line, ended_lines, scan_rows
 from vault_tools.claims.verdict import Judgement, Verdict, judge
+from vault_tools.core.roles import part_role
 from vault_tools.fmt import human_count
 from vault_tools.names import normalize_name
 from vault_tools.pipeline.config import DEFAULT_HEADINGS
@@ -362,7 +363,20 @@ class _Resolver:
         )
         size_label = candidate.size_label or nominal
         value = _measured(candidate, count)
-        return judge(stated, value, candidate.op, size_label=size_label, truncation=not candidate.exact)
+        judged = judge(stated, value, candidate.op, size_label=size_label, truncation=not candidate.exact)
+        if judged.verdict != "wrong" or candidate.measure != "active" or candidate.op not in ("=", "≈"):
+            return judged  # (a bound holds or fails by one count: "under 2.5B active" is not two claims)
+        # DeepSeek counts activated parameters without the input embedding (a lookup multiplies nothing:
+        # DeepSeek-V2-Lite's "2.4B activated" is 2.45B, not 2.66B); Mistral and Qwen count it.  Its models'
+        # counts are read both ways; others' only as their cards count ("Mixtral … 12.7B active" is wrong).
+        lookup = _input_embedding(count) if count.spec.model_type.startswith("deepseek") else 0
+        if not lookup:
+            return judged
+        other = judge(stated, value - lookup, candidate.op, truncation=not candidate.exact)
+        if other.verdict != "ok":
+            return judged
+        why = f"counted without the input embedding ({human_count(lookup)}), as DeepSeek's cards count"
+        return replace(other, message="; ".join(filter(None, (why, other.message))))
 
     def _family(
         self, candidate: ImplicitCandidate, family: Family, size: ModelEntry | None = None
@@ -449,6 +463,13 @@ def _judged(key: SegmentKey, catalog: ModelCatalog) -> tuple[ClaimResult | None,
 # The word right after a family's name, alone, quoted or in parentheses, or after a possessive: "BERT
 # (large)", "GPT-2's XL variant", "GPT-2의 XL 모델", "Mixtral (8x22B)"; not "BERT, a large language model".
 _FIRST_WORD_RE = re.compile(r"(?:['’]s)?[\s\"'“”‘\[(–—-]*(?:의\s*)?([A-Za-z0-9.]+)")
+
+
+def _input_embedding(count: ParamCount) -> int:
+    """The token embedding's parameters when it is only looked up: untied (a tied one is also the head)."""
+    if count.spec.tie_word_embeddings:
+        return 0
+    return sum(p.count for p in count.parts if part_role(p) == "embedding")
 
 
 def _measured(candidate: ImplicitCandidate, count: ParamCount) -> int:
