@@ -115,8 +115,7 @@ _PERCENT_WORDS = frozenset({"percent", "per cent", "퍼센트", "프로"})
 # Words right after a result that make it an amount of something else than the expression's: per device,
 # with or without an extra, for a setting.
 _QUALIFIED_RE = lazy_compile(
-    r"\s*\(?\s*(?:(?:per|each|across|with|without|plus|including|incl\.?|excluding|split|sharded|shared)"
-    r"(?![A-Za-z])|on\s+each|for\s+each|[^\s()]*당)",
+    r"\s*\(?\s*(?:(?:per|each)(?![A-Za-z])|(?:on|for)\s+each(?![A-Za-z])|[A-Za-z0-9가-힣]+당(?![가-힣]))",
     re.IGNORECASE,
 )
 
@@ -125,13 +124,13 @@ def _restated(last: _Result, tokens: Sequence[Token], r: int, k: int, stated: St
     """Whether the result at ``k``, after the relation at ``r``, states ``last``'s value again: right after
     it, with "=" or "≈" (a "~" there joins a range, "14 GB ~ 16 GB"), of the same kind (bytes again, in GiB
     say), and then only another relation or the end of the sentence: anything else may make it another
-    amount ("= 7 GB per GPU", "= 7 GB (per GPU)", "= 7 GB, split over 2 GPUs", "= 2 H100s")."""
+    amount ("= 7 GB per GPU", "= 7 GB (per GPU)", "= 7 GB, split over 2 GPUs", "= 2 H100s").  (Words
+    after a sentence's end are another sentence's: "= 130 GiB. Next, the KV cache.")"""
     return (
         last[0] == r - 1
         and tokens[r].text in ("=", "≈")
         and stated.kind == last[4]
         and all(t.kind == "rel" or t.text in ".!?" for t in tokens[k + 1 : k + 2])
-        and all(t.text in ".!?" for t in tokens[k + 2 :] if tokens[k + 1].kind != "rel")
     )
 
 

@@ -176,9 +176,11 @@ class ImplicitCandidate:
     rumour: bool = False
     exact: bool = False  # "exactly 68B": rounding only, not a figure a model card truncated
     # ``ref`` is the model the sentence compares its subject with ("… beats LLaMA-13B with 7.2B"): the count
-    # may be the subject's (``subject``, None when the catalog does not know it) or ``ref``'s.
+    # is ``subject``'s when a ``cue`` says so ("with only 7.2B"), else it may be either model's (``subject``
+    # None: a subject the catalog does not know).
     compared: bool = False
     subject: ModelRef | None = None
+    cue: bool = False
 
     @property
     def size_label(self) -> bool:
@@ -477,24 +479,24 @@ def _implicit(
 ) -> list[Candidate]:
     out: list[Candidate] = []
     lo, hi = window
-    one_model = len({r.name for r in refs if lo <= r.start < hi}) <= 1 and "respectively" not in text
     quantities = [
         (s, e, q)
         for s, e, q in find_quantities(text[:hi], scaled_only=True)
         if s >= lo
         and not any(r.start <= s < r.end for r in refs)
         and not any(a <= s < b for a, b in consumed)
-        and _eligible(text, s, e, q, one_model=one_model)
+        and _eligible(text, s, e, q, one_model=_one_model_before(text, refs, s, lo))
     ]
     previous_end = lo
     chain: tuple[ModelRef, int] | None = None  # the ref whose sibling sizes are being listed, and where
     paired = _respectively(text, refs, quantities, lo)
     for number, (start, end, stated) in enumerate(quantities):
         ref = _ref_before(text, refs, start, lo)
-        # "Mistral 7B beats LLaMA-13B with only 7.2B": the nearest model is the one compared with; the
-        # count is likelier the subject's (None: a subject the catalog does not know, "DistilBERT").
-        compared = ref is not None and number not in paired and _compared(text, ref, start)
-        subject = _ref_before(text, refs, ref.start, lo) if compared and ref is not None else None
+        # "Mistral 7B beats LLaMA-13B with 7.2B": the nearest model is the one the sentence compares its
+        # subject with, so the count may be either's (see ``_comparison``).
+        compared, subject, cue = (False, None, False)
+        if ref is not None and number not in paired:
+            compared, subject, cue = _comparison(text, refs, ref, start, lo)
         if number in paired:
             # None: a count of a listed model the catalog does not name, or of a list that does not pair.
             ref = paired[number]
@@ -521,7 +523,7 @@ def _implicit(
             ):
                 chain, previous_end = (ref, end), end
                 continue
-            claim_text = text[(subject or ref).start : end]
+            claim_text = text[(subject or ref).start if cue else ref.start : end]
             floor = max(ref.end, previous_end)
         else:
             ref = _ref_after(text, refs, end)
@@ -546,10 +548,21 @@ def _implicit(
                     exact=exact,
                     compared=compared,
                     subject=subject,
+                    cue=cue,
                 )
             )
         previous_end = end
     return out
+
+
+def _one_model_before(text: str, refs: Sequence[ModelRef], start: int, lo: int) -> bool:
+    """Whether at most one model is named before ``start`` in its sentence (and no "respectively")."""
+    names = {
+        r.name
+        for r in refs
+        if lo <= r.start and r.end <= start and not _BOUNDARY_RE.search(text, r.end, start)
+    }
+    return len(names) <= 1 and "respectively" not in text
 
 
 def _unknown_name_before(text: str, floor: int, start: int) -> bool:
@@ -633,26 +646,53 @@ def _ref_before(text: str, refs: Sequence[ModelRef], start: int, lo: int) -> Mod
 # word: "A vs B: 6.7B" does not say whose count it is, and stays with the nearer name as before.
 _COMPARED_BEFORE_RE = lazy_compile(
     r"(?<![A-Za-z])(?:beat(?:s|ing)?|outperform(?:s|ed|ing)?|surpass(?:es|ed|ing)?|match(?:es|ed|ing)?"
-    r"|rival(?:s|led|ing)?|than|unlike|against|(?:distilled|derived|fine-?tuned|trained|initiali[sz]ed)\s+from"
-    r"|based\s+on)\s+(?:the\s+)?$",
+    r"|rival(?:s|led|ing)?|than|unlike|like|against|compared\s+(?:to|with)"
+    r"|(?:distilled|derived|fine-?tuned|trained|initiali[sz]ed)\s+from|based\s+on)\s+(?:the\s+)?$",
     re.IGNORECASE,
 )
-_COMPARED_AFTER_RE = lazy_compile(r"(?:보다|대비|에\s?비해|와\s?달리|과\s?달리)")
+_COMPARED_AFTER_RE = lazy_compile(r"\s?(?:보다|대비|에\s?비해|와\s?달리|과\s?달리)")
 # Between the compared model and the count, words that give the count back to it: "…than LLaMA-7B, which
-# has 6.7B", "…than LLaMA-7B (6.7B)", "…than LLaMA-7B: 6.7B".
-_REANCHOR_RE = lazy_compile(r"(?<![A-Za-z])(?:which|that|who|whose|its?)(?![A-Za-z])", re.IGNORECASE)
+# has 6.7B", "LLaMA-13B's 7.2B", "LLaMA-13B, a model with 7.2B", "the latter needs 7.2B", "후자는 7.2B".
+_REANCHOR_RE = lazy_compile(
+    r"^['’]s|(?<![A-Za-z])(?:which|whose|the\s+latter|an?\s+(?:\w+\s+)?model)(?![A-Za-z])|후자|그\s?모델",
+    re.IGNORECASE,
+)
+# Between the compared model and the count, words that give the count to the subject: "beats LLaMA-13B with
+# only 7.2B", "despite having", "while using", "yet it has", "파라미터는 7.2B에 불과".
+_SUBJECT_CUE_RE = lazy_compile(
+    r"(?<![A-Za-z])(?:only|just|merely|despite|while|although|though|yet|but)(?![A-Za-z])|에\s?불과|만으로|뿐",
+    re.IGNORECASE,
+)
 
 
-def _compared(text: str, ref: ModelRef, start: int) -> bool:
-    """Whether ``ref``, the nearest model before the count at ``start``, is the one the sentence compares
-    its subject with, and nothing between it and the count gives the count back to it."""
+def _comparison(
+    text: str, refs: Sequence[ModelRef], ref: ModelRef, start: int, lo: int
+) -> tuple[bool, ModelRef | None, bool]:
+    """Whether ``ref``, the nearest model before the count at ``start``, is one the sentence compares its
+    subject with, and the subject when the words say the count is the subject's.
+
+    It is compared when a comparison word stands next to it, another known model opens the sentence, and
+    nothing between it and the count gives the count back to it.  The sentence's first model is its
+    subject, unless a comparison word stands before that one too ("Unlike GPT-3, …"): then there is none.
+    The last value says whether a cue ("only", "despite", "while") gives the count to the subject;
+    without one the count may be either model's (``_Resolver._compared``).
+    """
     gap = text[ref.end : start]
-    if not gap.strip(" \t,:;-–—(*") or _REANCHOR_RE().search(gap):
-        return False
-    return (
-        _COMPARED_BEFORE_RE().search(text, max(0, ref.start - 40), ref.start) is not None
-        or _COMPARED_AFTER_RE().match(text, ref.end) is not None
-    )
+    if not gap.strip(" \t,:;-–—([*") or _REANCHOR_RE().search(gap):
+        return False, None, False
+    if (
+        _COMPARED_BEFORE_RE().search(text, max(0, ref.start - 40), ref.start) is None
+        and _COMPARED_AFTER_RE().match(text, ref.end) is None
+    ):
+        return False, None, False
+    before = [r for r in refs if lo <= r.start and r.end <= ref.start and r.name != ref.name]
+    if not before or _BOUNDARY_RE.search(text, before[0].end, ref.start):
+        return False, None, False  # no model before it in the sentence: the count is the one named
+    first = before[0]
+    if _COMPARED_BEFORE_RE().search(text, max(0, first.start - 40), first.start) is not None:
+        return True, None, False
+    # (Korean puts the cue after the count: "파라미터는 7.2B에 불과하다")
+    return True, first, _SUBJECT_CUE_RE().search(text, ref.end, min(len(text), start + 24)) is not None
 
 
 def _ref_after(text: str, refs: Sequence[ModelRef], end: int) -> ModelRef | None:

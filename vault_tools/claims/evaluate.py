@@ -330,22 +330,28 @@ class _Resolver:
         return ClaimResult(*base, judged.computed, judged.computed_full, judged.verdict, "implicit", message)
 
     def _compared(self, candidate: ImplicitCandidate, size: ModelEntry | None) -> ClaimResult:
-        """A count after a model the sentence compares its subject with: the subject's when it fits it,
-        else the compared model's when it fits that; a count that fits neither says too little to call
-        wrong, and is unverified."""
-        plain = replace(candidate, compared=False, subject=None)
-        results = []
-        if candidate.subject is not None:
-            results.append(self._implicit(replace(plain, ref=candidate.subject), None))
-        results.append(self._implicit(plain, size))
-        held = next((result for result in results if result.verdict != "wrong"), None)
-        if held is not None:
-            return held
-        names = " nor ".join(r.text for r in (candidate.subject, candidate.ref) if r is not None)
-        message = f"the sentence compares models; the count fits neither {names}"
-        if candidate.subject is None:
-            message = f"the count is not {candidate.ref.text}'s, which the sentence compares with"
-        return replace(results[0], verdict="unverified", message=message)
+        """A count after a model the sentence compares its subject with.
+
+        When a cue gives it to the subject ("beats LLaMA-13B with only 7.2B"), it is judged as the
+        subject's.  Otherwise it is ok when it fits the model compared with, as any count after a name;
+        wrong when it fits neither model; and unverified when it fits only the subject (or the subject is
+        unknown), as the words do not say whose it is.
+        """
+        plain = replace(candidate, compared=False, subject=None, cue=False)
+        subject = candidate.subject
+        if candidate.cue and subject is not None:
+            result = self._implicit(replace(plain, ref=subject), None)
+            why = f"the count is {subject.text}'s, set against {candidate.ref.text}"
+            return replace(result, message="; ".join(filter(None, (why, result.message))))
+        result = self._implicit(plain, size)
+        if result.verdict != "wrong":
+            return result
+        if subject is not None and self._implicit(replace(plain, ref=subject), None).verdict == "wrong":
+            why = f"fits neither {subject.text} nor {candidate.ref.text}, which the sentence compares"
+            return replace(result, message="; ".join(filter(None, (why, result.message))))
+        others = f"{subject.text}'s" if subject is not None else "another model's"
+        message = f"not {candidate.ref.text}'s count, which the sentence compares with; it may be {others}"
+        return replace(result, verdict="unverified", message=message)
 
     def _judge_count(
         self, candidate: ImplicitCandidate, model: Resolved, entry: ModelEntry | None = None
