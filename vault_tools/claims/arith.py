@@ -80,7 +80,7 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
         if following is not None and (following.text == "%" or following.text.lower() in _PERCENT_WORDS):
             continue  # "1/4 = 25%", "25 %", "25 percent": a share, not the expression's value
         if _QUALIFIED_RE().match(text, tokens[k].end):
-            continue  # "= 70 GB per GPU", "= 16 GB with KV cache", "= 7GB (GPU당)": another amount
+            continue  # "= 70 GB per GPU", "= 7 GB each", "= 7GB (GPU당)": another amount
         stated = tokens[k].stated
         assert stated is not None
         found = _left_expression(tokens, r, marker, stated.value >= 0)
@@ -111,9 +111,9 @@ _DATE_RE = lazy_compile(
     r"(?<![\d.])(?:0?[1-9]|1[0-2])/(?:199\d|20[0-3]\d)(?![\d.])"
     r"|(?<![\d.])(?:199\d|20[0-3]\d)/(?:0?[1-9]|1[0-2])(?![\d.])"
 )
-_PERCENT_WORDS = frozenset({"percent", "per cent", "퍼센트", "프로"})
-# Words right after a result that make it an amount of something else than the expression's: per device,
-# with or without an extra, for a setting.
+_PERCENT_WORDS = frozenset({"percent", "퍼센트", "프로"})  # ("25 per cent": "per" below)
+# Words right after a result that make it an amount of something else than the expression's: a share of
+# it per device or per item.  ("with FP16", "across all GPUs", "sharded" describe the same amount.)
 _QUALIFIED_RE = lazy_compile(
     r"\s*\(?\s*(?:(?:per|each)(?![A-Za-z])|(?:on|for)\s+each(?![A-Za-z])|[A-Za-z0-9가-힣]+당(?![가-힣]))",
     re.IGNORECASE,

@@ -384,8 +384,8 @@ def _model_like(name: str) -> bool:
 def _eligible(text: str, start: int, end: int, stated: Stated, *, one_model: bool = True) -> bool:
     """A count that can be a parameter claim (see the module docstring).
 
-    ``one_model``: the text names one model at most, so a slash may pair its total and active counts
-    ("Mixtral 8x22B vs Mixtral 8x7B: 39B / 12.9B active" lists two models' active counts).
+    ``one_model``: its sentence names one model at most before the count, so a slash may pair its total
+    and active counts ("Mixtral 8x22B vs Mixtral 8x7B: 39B / 12.9B active" lists two models' active counts).
     """
     value = stated.value  # a Fraction, whose denominator is positive: compared at integer speed
     if stated.kind != "count" or value.numerator < 10**4 * value.denominator:
@@ -669,7 +669,7 @@ def _comparison(
     text: str, refs: Sequence[ModelRef], ref: ModelRef, start: int, lo: int
 ) -> tuple[bool, ModelRef | None, bool]:
     """Whether ``ref``, the nearest model before the count at ``start``, is one the sentence compares its
-    subject with, and the subject when the words say the count is the subject's.
+    subject with; the subject (None when unknown); whether a cue gives the count to the subject.
 
     It is compared when a comparison word stands next to it, another known model opens the sentence, and
     nothing between it and the count gives the count back to it.  The sentence's first model is its
@@ -685,8 +685,15 @@ def _comparison(
         and _COMPARED_AFTER_RE().match(text, ref.end) is None
     ):
         return False, None, False
-    before = [r for r in refs if lo <= r.start and r.end <= ref.start and r.name != ref.name]
-    if not before or _BOUNDARY_RE.search(text, before[0].end, ref.start):
+    before = [
+        r
+        for r in refs
+        if lo <= r.start
+        and r.end <= ref.start
+        and r.name != ref.name
+        and not _BOUNDARY_RE.search(text, r.end, ref.start)
+    ]
+    if not before:
         return False, None, False  # no model before it in the sentence: the count is the one named
     first = before[0]
     if _COMPARED_BEFORE_RE().search(text, max(0, first.start - 40), first.start) is not None:
