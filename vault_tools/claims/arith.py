@@ -113,9 +113,11 @@ _DATE_RE = lazy_compile(
 )
 _PERCENT_WORDS = frozenset({"percent", "퍼센트", "프로"})  # ("25 per cent": "per" below)
 # Words right after a result that make it an amount of something else than the expression's: a share of
-# it per device or per item.  ("with FP16", "across all GPUs", "sharded" describe the same amount.)
+# it per device or per item.  ("with FP16", "across all GPUs", "sharded" describe the same amount, and "per
+# the paper", "per Hugging Face" say where it is from.)
 _QUALIFIED_RE = lazy_compile(
-    r"\s*\(?\s*(?:(?:per|each)(?![A-Za-z])|(?:on|for)\s+each(?![A-Za-z])|[A-Za-z0-9가-힣]+당(?![가-힣]))",
+    r"\s*\(?\s*(?:per(?!\s+(?:the|its|their|our|(?-i:[A-Z][a-z])))(?![A-Za-z])|each(?![A-Za-z])"
+    r"|(?:on|for)\s+each(?![A-Za-z])|[A-Za-z0-9가-힣]+당(?![가-힣]))",
     re.IGNORECASE,
 )
 

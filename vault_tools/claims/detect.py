@@ -175,12 +175,9 @@ class ImplicitCandidate:
     op: Op = "="
     rumour: bool = False
     exact: bool = False  # "exactly 68B": rounding only, not a figure a model card truncated
-    # ``ref`` is the model the sentence compares its subject with ("… beats LLaMA-13B with 7.2B"): the count
-    # is ``subject``'s when a ``cue`` says so ("with only 7.2B"), else it may be either model's (``subject``
-    # None: a subject the catalog does not know).
-    compared: bool = False
-    subject: ModelRef | None = None
-    cue: bool = False
+    # The sentence's subject, when ``ref`` is the model it compares that with ("Mistral 7B beats LLaMA-13B
+    # with 7.2B"): the count may be either's.
+    compared_with: ModelRef | None = None
 
     @property
     def size_label(self) -> bool:
@@ -269,10 +266,9 @@ def _titled(candidate: Candidate, note_names: Mapping[str, str]) -> Candidate:
     """``candidate`` with its references to the note named by the title ``note_names`` gives."""
     if not isinstance(candidate, ImplicitCandidate):
         return candidate
-    if candidate.subject is not None and candidate.subject.source == "note":
-        candidate = replace(
-            candidate, subject=replace(candidate.subject, name=note_names[candidate.subject.name])
-        )
+    subject = candidate.compared_with
+    if subject is not None and subject.source == "note":
+        candidate = replace(candidate, compared_with=replace(subject, name=note_names[subject.name]))
     if candidate.ref.source != "note":
         return candidate
     return replace(candidate, ref=replace(candidate.ref, name=note_names[candidate.ref.name]))
@@ -479,14 +475,17 @@ def _implicit(
 ) -> list[Candidate]:
     out: list[Candidate] = []
     lo, hi = window
-    quantities = [
-        (s, e, q)
-        for s, e, q in find_quantities(text[:hi], scaled_only=True)
-        if s >= lo
-        and not any(r.start <= s < r.end for r in refs)
-        and not any(a <= s < b for a, b in consumed)
-        and _eligible(text, s, e, q, one_model=_one_model_before(text, refs, s, lo))
-    ]
+    quantities = []
+    since = lo  # where the previous count ends: the models named after it are the next count's
+    one_model = True  # whether the previous count had one model before it (the total of a slash pair)
+    for s, e, q in find_quantities(text[:hi], scaled_only=True):
+        if s < lo or any(r.start <= s < r.end for r in refs) or any(a <= s < b for a, b in consumed):
+            continue
+        # The active count after a slash goes with the total's models: "A vs B: 39B / 12.9B active".
+        one_model = _one_model_before(text, refs, s, since) and (one_model or "/" not in text[since:s])
+        if _eligible(text, s, e, q, one_model=one_model):
+            quantities.append((s, e, q))
+        since = e
     previous_end = lo
     chain: tuple[ModelRef, int] | None = None  # the ref whose sibling sizes are being listed, and where
     paired = _respectively(text, refs, quantities, lo)
@@ -494,9 +493,9 @@ def _implicit(
         ref = _ref_before(text, refs, start, lo)
         # "Mistral 7B beats LLaMA-13B with 7.2B": the nearest model is the one the sentence compares its
         # subject with, so the count may be either's (see ``_comparison``).
-        compared, subject, cue = (False, None, False)
+        subject = None
         if ref is not None and number not in paired:
-            compared, subject, cue = _comparison(text, refs, ref, start, lo)
+            subject = _comparison(text, refs, ref, start, lo)
         if number in paired:
             # None: a count of a listed model the catalog does not name, or of a list that does not pair.
             ref = paired[number]
@@ -523,7 +522,7 @@ def _implicit(
             ):
                 chain, previous_end = (ref, end), end
                 continue
-            claim_text = text[(subject or ref).start if cue else ref.start : end]
+            claim_text = text[ref.start : end]
             floor = max(ref.end, previous_end)
         else:
             ref = _ref_after(text, refs, end)
@@ -546,9 +545,7 @@ def _implicit(
                     measure,
                     op,
                     exact=exact,
-                    compared=compared,
-                    subject=subject,
-                    cue=cue,
+                    compared_with=subject,
                 )
             )
         previous_end = end
@@ -556,7 +553,8 @@ def _implicit(
 
 
 def _one_model_before(text: str, refs: Sequence[ModelRef], start: int, lo: int) -> bool:
-    """Whether at most one model is named before ``start`` in its sentence (and no "respectively")."""
+    """Whether at most one model is named from ``lo`` (the previous count's end) to ``start`` in its sentence
+    (and the text says no "respectively")."""
     names = {
         r.name
         for r in refs
@@ -657,34 +655,26 @@ _REANCHOR_RE = lazy_compile(
     r"^['’]s|(?<![A-Za-z])(?:which|whose|the\s+latter|an?\s+(?:\w+\s+)?model)(?![A-Za-z])|후자|그\s?모델",
     re.IGNORECASE,
 )
-# Between the compared model and the count, words that give the count to the subject: "beats LLaMA-13B with
-# only 7.2B", "despite having", "while using", "yet it has", "파라미터는 7.2B에 불과".
-_SUBJECT_CUE_RE = lazy_compile(
-    r"(?<![A-Za-z])(?:only|just|merely|despite|while|although|though|yet|but)(?![A-Za-z])|에\s?불과|만으로|뿐",
-    re.IGNORECASE,
-)
 
 
-def _comparison(
-    text: str, refs: Sequence[ModelRef], ref: ModelRef, start: int, lo: int
-) -> tuple[bool, ModelRef | None, bool]:
-    """Whether ``ref``, the nearest model before the count at ``start``, is one the sentence compares its
-    subject with; the subject (None when unknown); whether a cue gives the count to the subject.
+def _comparison(text: str, refs: Sequence[ModelRef], ref: ModelRef, start: int, lo: int) -> ModelRef | None:
+    """The sentence's subject when ``ref``, the nearest model before the count at ``start``, is one the
+    sentence compares it with; None when it is not.
 
-    It is compared when a comparison word stands next to it, another known model opens the sentence, and
-    nothing between it and the count gives the count back to it.  The sentence's first model is its
-    subject, unless a comparison word stands before that one too ("Unlike GPT-3, …"): then there is none.
-    The last value says whether a cue ("only", "despite", "while") gives the count to the subject;
-    without one the count may be either model's (``_Resolver._compared``).
+    It is compared when a comparison word stands next to it, another known model stands before it in the
+    sentence, and nothing between it and the count gives the count back to it.  The count may then be
+    either model's: ``_Resolver._compared`` accepts it for the compared model only, and calls it
+    unverified rather than wrong otherwise, as the words do not say whose it is.  (Telling the subject's
+    count from cues such as "with only" was tried: clauses about either model use the same words.)
     """
     gap = text[ref.end : start]
     if not gap.strip(" \t,:;-–—([*") or _REANCHOR_RE().search(gap):
-        return False, None, False
+        return None
     if (
         _COMPARED_BEFORE_RE().search(text, max(0, ref.start - 40), ref.start) is None
         and _COMPARED_AFTER_RE().match(text, ref.end) is None
     ):
-        return False, None, False
+        return None
     before = [
         r
         for r in refs
@@ -693,13 +683,7 @@ def _comparison(
         and r.name != ref.name
         and not _BOUNDARY_RE.search(text, r.end, ref.start)
     ]
-    if not before:
-        return False, None, False  # no model before it in the sentence: the count is the one named
-    first = before[0]
-    if _COMPARED_BEFORE_RE().search(text, max(0, first.start - 40), first.start) is not None:
-        return True, None, False
-    # (Korean puts the cue after the count: "파라미터는 7.2B에 불과하다")
-    return True, first, _SUBJECT_CUE_RE().search(text, ref.end, min(len(text), start + 24)) is not None
+    return before[-1] if before else None
 
 
 def _ref_after(text: str, refs: Sequence[ModelRef], end: int) -> ModelRef | None:

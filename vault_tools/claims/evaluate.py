@@ -306,8 +306,8 @@ class _Resolver:
         )
 
     def _implicit(self, candidate: ImplicitCandidate, size: ModelEntry | None = None) -> ClaimResult:
-        if candidate.compared:
-            return self._compared(candidate, size)
+        if candidate.compared_with is not None:
+            return self._compared(candidate, candidate.compared_with, size)
         ref = candidate.ref
         stated = candidate.stated
         base = (candidate.line, candidate.text, stated.text)
@@ -329,28 +329,18 @@ class _Resolver:
             message = f"active parameters per token{'; ' + message if message else ''}"
         return ClaimResult(*base, judged.computed, judged.computed_full, judged.verdict, "implicit", message)
 
-    def _compared(self, candidate: ImplicitCandidate, size: ModelEntry | None) -> ClaimResult:
-        """A count after a model the sentence compares its subject with.
-
-        When a cue gives it to the subject ("beats LLaMA-13B with only 7.2B"), it is judged as the
-        subject's.  Otherwise it is ok when it fits the model compared with, as any count after a name;
-        wrong when it fits neither model; and unverified when it fits only the subject (or the subject is
-        unknown), as the words do not say whose it is.
-        """
-        plain = replace(candidate, compared=False, subject=None, cue=False)
-        subject = candidate.subject
-        if candidate.cue and subject is not None:
-            result = self._implicit(replace(plain, ref=subject), None)
-            why = f"the count is {subject.text}'s, set against {candidate.ref.text}"
-            return replace(result, message="; ".join(filter(None, (why, result.message))))
-        result = self._implicit(plain, size)
+    def _compared(
+        self, candidate: ImplicitCandidate, subject: ModelRef, size: ModelEntry | None
+    ) -> ClaimResult:
+        """A count after a model the sentence compares ``subject`` with: ok when it fits that model, as
+        any count after a name; otherwise unverified, not wrong, as it may be the subject's."""
+        result = self._implicit(replace(candidate, compared_with=None), size)
         if result.verdict != "wrong":
             return result
-        if subject is not None and self._implicit(replace(plain, ref=subject), None).verdict == "wrong":
-            why = f"fits neither {subject.text} nor {candidate.ref.text}, which the sentence compares"
-            return replace(result, message="; ".join(filter(None, (why, result.message))))
-        others = f"{subject.text}'s" if subject is not None else "another model's"
-        message = f"not {candidate.ref.text}'s count, which the sentence compares with; it may be {others}"
+        message = (
+            f"not {candidate.ref.text}'s count; the sentence compares it with {subject.text}, "
+            "whose count it may be"
+        )
         return replace(result, verdict="unverified", message=message)
 
     def _judge_count(
