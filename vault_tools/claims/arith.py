@@ -11,6 +11,7 @@ from vault_tools.claims.expr import Token, Value, count_operators, evaluate_toke
 from vault_tools.claims.grammar import Op
 from vault_tools.claims.numbers import Stated, parse_quantity
 from vault_tools.claims.scan import Segment
+from vault_tools.claims.verdict import holds
 from vault_tools.lazyre import lazy_compile
 from vault_tools.records import record, replace
 
@@ -77,27 +78,36 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
             following.kind not in _RESULT_FOLLOWERS or _BIT_UNIT_RE.fullmatch(following.text)
         ):
             continue  # ("= 28 Gbit": a size in bits, which the tool does not state)
-        if following is not None and (following.text == "%" or following.text.lower() in _PERCENT_WORDS):
-            continue  # "1/4 = 25%", "25 %", "25 percent": a share, not the expression's value
-        if _QUALIFIED_RE().match(text, tokens[k].end):
-            continue  # "= 70 GB per GPU", "= 7 GB each", "= 7GB (GPU당)": another amount
+        # A share in percent ("1/4 = 25%"), a share per device or item ("= 70 GB per GPU" after a total)
+        # or a date ("07/2023 = 5 months"): another amount than the expression's, unless it is the value
+        # ("(4.2M / 6.7B) × 100 = 0.063%", "140 GB / 2 = 70 GB per GPU", "2000/4 = 500").
+        other = (
+            following is not None and (following.text == "%" or following.text.lower() in _PERCENT_WORDS)
+        ) or (_QUALIFIED_RE().match(text, tokens[k].end) is not None)
         stated = tokens[k].stated
         assert stated is not None
         found = _left_expression(tokens, r, marker, stated.value >= 0)
-        if found is None and last is not None and _restated(last, tokens, r, k, stated):
+        restated = found is None and last is not None and _restated(last, tokens, r, k, stated)
+        if restated:
+            assert last is not None
             found, approximate = (last[1], last[2]), approximate or last[3]
         if found is None:
             continue
         left, value = found
-        if _counted_thing(left, stated, following) or _DATE_RE().search(text, left[0].start, left[-1].end):
+        if _counted_thing(left, stated, following):
             continue
-        last = (k, left, value, approximate, stated.kind)
-        value = _in_result_unit(left, value, stated)
+        if not restated:  # (a restated value is the last one, already read in its unit)
+            value = _in_result_unit(left, value, stated)
         if approximate and not stated.approximate:
             stated = replace(stated, approximate=True)
+        op: Op = "≈" if approximate else "="
+        if (other or _DATE_RE().search(text, left[0].start, left[-1].end)) and not holds(
+            stated, value.value, op
+        ):
+            continue
+        last = (k, left, value, approximate, stated.kind)
         start, end = left[0].start, tokens[k].end
         expression = text[start : left[-1].end]
-        op: Op = "≈" if approximate else "="
         out.append((start, end, ArithmeticCandidate(line, text[start:end], expression, value, stated, op)))
     return out
 

@@ -535,6 +535,15 @@ def _implicit(
         measure, op, stated, exact = _qualifiers(
             text, start, end, floor, stated, clause, after_count=after_count
         )
+        label = _LABEL_BEFORE_RE().search(text, max(floor, start - 48), start)
+        if label is not None:
+            # "Tokens: 1T", "Training tokens: 1.0T": a count of something else, labelled; "Active: 12.9B",
+            # "active parameters: 12.9B": the active count, labelled.
+            if _NOT_PARAMS_RE.match(label["label"]) or _NOT_PARAMS_LABEL_RE().search(label["label"]):
+                previous_end = end
+                continue
+            if measure == "total" and _ACTIVE_LABEL_RE().search(label["label"]):
+                measure = "active"
         if measure is not None:
             out.append(
                 ImplicitCandidate(
@@ -550,6 +559,16 @@ def _implicit(
             )
         previous_end = end
     return out
+
+
+# A label right before a count, ending in a colon: "**Tokens:** 1T" (read without its emphasis).
+_LABEL_BEFORE_RE = lazy_compile(r"(?P<label>[^\W\d_][\w -]{0,40}?)\s*[:：]\s*$")
+_NOT_PARAMS_LABEL_RE = lazy_compile(
+    r"(?<![A-Za-z])(?:tokens?|data(?:set)?|context|vocab\w*|steps?|batch|sequences?|seq)(?![A-Za-z])"
+    r"|토큰|데이터|컨텍스트|어휘",
+    re.IGNORECASE,
+)
+_ACTIVE_LABEL_RE = lazy_compile(r"(?<![A-Za-z])(?:active|activated)(?![A-Za-z])|활성", re.IGNORECASE)
 
 
 def _one_model_before(text: str, refs: Sequence[ModelRef], start: int, lo: int) -> bool:

@@ -332,11 +332,17 @@ class _Resolver:
     def _compared(
         self, candidate: ImplicitCandidate, subject: ModelRef, size: ModelEntry | None
     ) -> ClaimResult:
-        """A count after a model the sentence compares ``subject`` with: ok when it fits that model, as
-        any count after a name; otherwise unverified, not wrong, as it may be the subject's."""
-        result = self._implicit(replace(candidate, compared_with=None), size)
+        """A count after a model the sentence compares ``subject`` with (the nearest other model before
+        it): ok when it fits that model, as any count after a name; wrong when it fits neither; else
+        unverified, not wrong, as it may be the subject's."""
+        plain = replace(candidate, compared_with=None)
+        result = self._implicit(plain, size)
         if result.verdict != "wrong":
             return result
+        if self._implicit(replace(plain, ref=subject), None).verdict == "wrong":
+            # Whoever's it is, it is wrong: it fits neither model.
+            why = f"fits neither {candidate.ref.text} nor {subject.text}, which the sentence compares"
+            return replace(result, message="; ".join(filter(None, (why, result.message))))
         message = (
             f"not {candidate.ref.text}'s count; the sentence compares it with {subject.text}, "
             "whose count it may be"
