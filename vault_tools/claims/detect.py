@@ -305,10 +305,15 @@ def _find_in_segment(
 # digit, no delimiter, and no parenthesis facing it.  So "2**10" (a power), "n*8", "7B * 2", "(7e9)*2*(1.2)"
 # and "dtype_bytes" keep theirs, while Korean particles may follow ("**7.5B**입니다"), as CommonMark allows
 # for "*" (an underscore inside a word never emphasises).
-_EMPHASIS_RE = lazy_compile(
-    r"(?<![A-Za-z0-9*)\]])(\*{1,3})(?=[^\s*])(.+?)(?<=[^\s*])\1(?![A-Za-z0-9*(\[])"
-    r"|(?<![\w_])(__|_)(?=[^\s_])(.+?)(?<=[^\s_])\3(?![\w_])"
-    r"|(?<![A-Za-z0-9=])==(?=[^\s=])(.+?)(?<=[^\s=])==(?![A-Za-z0-9=])"
+# One pattern a delimiter: each starts with its character, which ``re`` then finds at C speed.
+_STAR_RE = lazy_compile(r"(?<![A-Za-z0-9*)\]])(\*{1,3})(?=[^\s*])(.+?)(?<=[^\s*])\1(?![A-Za-z0-9*(\[])")
+_UNDERSCORE_RE = lazy_compile(r"(?<![\w_])(__|_)(?=[^\s_])(.+?)(?<=[^\s_])\1(?![\w_])")
+_HIGHLIGHT_RE = lazy_compile(r"(?<![A-Za-z0-9=])==(?=[^\s=])(.+?)(?<=[^\s=])==(?![A-Za-z0-9=])")
+
+
+# Where a delimiter could open emphasis: a quick test first, as most "*" and "_" are operators and names.
+_OPENER_RE = lazy_compile(
+    r"(?<![A-Za-z0-9*)\]])\*{1,3}(?=[^\s*])|(?<![\w_])_{1,2}(?=[^\s_])|(?<![A-Za-z0-9=])==(?=[^\s=])"
 )
 
 
@@ -317,7 +322,15 @@ def unemphasized(text: str) -> str:
     if "*" not in text and "_" not in text and "==" not in text:
         return text
     for _ in range(3):  # "**_6.7B_**": one layer a round
-        plain = _EMPHASIS_RE().sub(lambda m: m[2] or m[4] or m[5], text)
+        if _OPENER_RE().search(text) is None:
+            break
+        plain = text
+        if "*" in plain:
+            plain = _STAR_RE().sub(r"\2", plain)
+        if "_" in plain:
+            plain = _UNDERSCORE_RE().sub(r"\2", plain)
+        if "==" in plain:
+            plain = _HIGHLIGHT_RE().sub(r"\1", plain)
         if plain == text:
             break
         text = plain
@@ -327,11 +340,11 @@ def unemphasized(text: str) -> str:
 def _unemphasized(segment: Segment) -> Segment:
     """``segment`` read without emphasis; a row's cells are found again in its plain text."""
     text = unemphasized(segment.text)
-    header = tuple(map(unemphasized, segment.header))
-    if text == segment.text and header == segment.header:
+    header = tuple(map(unemphasized, segment.header)) if segment.header else ()
+    if text is segment.text and header == segment.header:
         return segment
     cells = tuple(cell_spans(text)) if segment.kind == "row" else segment.cells
-    return replace(segment, text=text, cells=cells, header=header)
+    return Segment(segment.line, segment.kind, text, segment.code, cells, header)
 
 
 def _explicit(line: int, text: str) -> ExplicitCandidate:
@@ -482,11 +495,16 @@ def _implicit(
         if s < lo or any(r.start <= s < r.end for r in refs) or any(a <= s < b for a, b in consumed):
             continue
         # The active count after a slash goes with the total's models: "A vs B: 39B / 12.9B active".
-        one_model = _one_model_before(text, refs, s, since) and (one_model or "/" not in text[since:s])
+        # (Only a slash next to a count asks: most counts have none.)
+        if "/" in text[max(s - 8, 0) : e + 8]:
+            one_model = _one_model_before(text, refs, s, since) and (one_model or "/" not in text[since:s])
+        else:
+            one_model = True
         if _eligible(text, s, e, q, one_model=one_model):
             quantities.append((s, e, q))
         since = e
     previous_end = lo
+    comparing = len(refs) > 1 and _COMPARING_RE().search(text) is not None  # (see ``_comparison``)
     chain: tuple[ModelRef, int] | None = None  # the ref whose sibling sizes are being listed, and where
     paired = _respectively(text, refs, quantities, lo)
     for number, (start, end, stated) in enumerate(quantities):
@@ -494,7 +512,7 @@ def _implicit(
         # "Mistral 7B beats LLaMA-13B with 7.2B": the nearest model is the one the sentence compares its
         # subject with, so the count may be either's (see ``_comparison``).
         subject = None
-        if ref is not None and number not in paired:
+        if ref is not None and number not in paired and comparing:
             subject = _comparison(text, refs, ref, start, lo)
         if number in paired:
             # None: a count of a listed model the catalog does not name, or of a list that does not pair.
@@ -535,7 +553,7 @@ def _implicit(
         measure, op, stated, exact = _qualifiers(
             text, start, end, floor, stated, clause, after_count=after_count
         )
-        label = _LABEL_BEFORE_RE().search(text, max(floor, start - 48), start)
+        label = _label_before(text, max(floor, start - 48), start)
         if label is not None:
             # "Tokens: 1T", "Training tokens: 1.0T": a count of something else, labelled; "Active: 12.9B",
             # "active parameters: 12.9B": the active count, labelled.
@@ -562,7 +580,17 @@ def _implicit(
 
 
 # A label right before a count, ending in a colon: "**Tokens:** 1T" (read without its emphasis).
-_LABEL_BEFORE_RE = lazy_compile(r"(?P<label>[^\W\d_][\w -]{0,40}?)\s*[:：]\s*$")
+_LABEL_BEFORE_RE = lazy_compile(r"(?P<label>[^\W\d_][\w -]{0,40}?)\s*$")
+
+
+def _label_before(text: str, lo: int, start: int) -> re.Match[str] | None:
+    """The label ending in a colon right before the count at ``start`` (searched from ``lo``), if any."""
+    colon = max(text.rfind(":", lo, start), text.rfind("：", lo, start))
+    if colon < 0 or text[colon + 1 : start].strip():
+        return None
+    return _LABEL_BEFORE_RE().search(text, lo, colon)
+
+
 _NOT_PARAMS_LABEL_RE = lazy_compile(
     r"(?<![A-Za-z])(?:tokens?|data(?:set)?|context|vocab\w*|steps?|batch|sequences?|seq)(?![A-Za-z])"
     r"|토큰|데이터|컨텍스트|어휘",
@@ -668,6 +696,11 @@ _COMPARED_BEFORE_RE = lazy_compile(
     re.IGNORECASE,
 )
 _COMPARED_AFTER_RE = lazy_compile(r"\s?(?:보다|대비|에\s?비해|와\s?달리|과\s?달리)")
+# Any of those words in a text: only then is a count's model looked at as a compared one.
+_COMPARING_RE = lazy_compile(
+    r"beat|outperform|surpass|match|rival|than|like|against|compared|from|based|보다|대비|비해|달리",
+    re.IGNORECASE,
+)
 # Between the compared model and the count, words that give the count back to it: "…than LLaMA-7B, which
 # has 6.7B", "LLaMA-13B's 7.2B", "LLaMA-13B, a model with 7.2B", "the latter needs 7.2B", "후자는 7.2B".
 _REANCHOR_RE = lazy_compile(
