@@ -489,7 +489,7 @@ def _implicit(
     out: list[Candidate] = []
     lo, hi = window
     quantities = []
-    since = lo  # where the previous count ends: the models named after it are the next count's
+    last_end = lo  # where the previous count ends: the models named after it are the next count's
     one_model = True  # whether the previous count had one model before it (the total of a slash pair)
     for s, e, q in find_quantities(text[:hi], scaled_only=True):
         if s < lo or any(r.start <= s < r.end for r in refs) or any(a <= s < b for a, b in consumed):
@@ -497,12 +497,13 @@ def _implicit(
         # The active count after a slash goes with the total's models: "A vs B: 39B / 12.9B active".
         # (Only a slash next to a count asks: most counts have none.)
         if "/" in text[max(s - 8, 0) : e + 8]:
-            one_model = _one_model_before(text, refs, s, since) and (one_model or "/" not in text[since:s])
+            slash_between = "/" in text[last_end:s]
+            one_model = _one_model_before(text, refs, s, last_end) and (one_model or not slash_between)
         else:
             one_model = True
         if _eligible(text, s, e, q, one_model=one_model):
             quantities.append((s, e, q))
-        since = e
+        last_end = e
     previous_end = lo
     comparing = len(refs) > 1 and _COMPARING_RE().search(text) is not None  # (see ``_comparison``)
     chain: tuple[ModelRef, int] | None = None  # the ref whose sibling sizes are being listed, and where

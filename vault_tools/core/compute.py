@@ -95,12 +95,12 @@ def flops_per_token(count: ParamCount, *, seq_len: int = DEFAULT_SEQ_LEN, causal
 def training_flops(count: ParamCount, tokens: int, *, adapters: int | None = None) -> int:
     """Training FLOPs by the ``6·N·D`` rule, N the active parameters.
 
-    With LoRA (``adapters``: the adapter parameters a token multiplies, N_lora; those of its routed experts
-    only) ``(4·N + 6·N_lora)·D``: the frozen weights
-    still multiply forward (2·N) and pass the gradient back to the layers below (2·N), but take no weight
-    gradient, which only the adapters do (their 6·N_lora).  Exact for the linear layers when the input
-    embeddings pass a gradient (PEFT's gradient checkpointing and k-bit preparation make them); without
-    that, the first layer's input projections skip their input gradient, a little less.
+    With LoRA (``adapters``: the adapter parameters a token multiplies, N_lora, its routed experts' only)
+    ``(4·N + 6·N_lora)·D``: the frozen weights still multiply forward (2·N) and pass the gradient back to
+    the layers below (2·N), but take no weight gradient, which only the adapters do (their 6·N_lora).
+    Exact for the linear layers when the input embeddings pass a gradient (PEFT's gradient checkpointing
+    and k-bit preparation make them); without that, the first layer's input projections skip their input
+    gradient, a little less.
     """
     if adapters is None:
         return 6 * count.active * tokens

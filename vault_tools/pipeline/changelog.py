@@ -126,7 +126,7 @@ def setext_changelogs(
     lines: Sequence[str], heading_names: Sequence[str], body_start: int
 ) -> list[tuple[int, int]]:
     """The 0-based (heading, last) lines of each changelog section whose heading is a setext one
-    ("Changelog" over a "---------" line), as markdown-it reads the body; the rule is ``_find_table``'s.
+    ("Changelog" over a "---------" line), as markdown-it reads the body, by the claims scan's rule.
 
     The claims scan reads ATX headings itself and asks this only of a note with such an underline
     below a changelog name, so a user's rows under it are the changelog's, not claims.
@@ -147,11 +147,18 @@ def setext_changelogs(
                 out.append((section[1], line - 1))
                 section = None
             title = tokens[index + 1].content
+            # As the claims scan reads an ATX heading (``scan._section_heading``): titled Changelog in any
+            # vault, or named by the vault's changelog_headings with a table right under it.
             if (
                 section is None
                 and token.markup in ("=", "-")
-                and heading_key(title) in names
-                and (titled_changelog(title) or _opens_with_table(tokens, index + 3, lines, body_start))
+                and (
+                    titled_changelog(title)
+                    or (
+                        heading_key(title) in names
+                        and _opens_with_table(tokens, index + 3, lines, body_start)
+                    )
+                )
             ):
                 section = (level, line)
     if section is not None:
