@@ -692,14 +692,16 @@ def _ref_before(text: str, refs: Sequence[ModelRef], start: int, lo: int) -> Mod
 # word: "A vs B: 6.7B" does not say whose count it is, and stays with the nearer name as before.
 _COMPARED_BEFORE_RE = lazy_compile(
     r"(?<![A-Za-z])(?:beat(?:s|ing)?|outperform(?:s|ed|ing)?|surpass(?:es|ed|ing)?|match(?:es|ed|ing)?"
-    r"|rival(?:s|led|ing)?|than|unlike|like|against|compared\s+(?:to|with)"
+    r"|rival(?:s|led|ing)?|than|unlike|like|against|compared\s+(?:to|with)|comparable\s+to|on\s+par\s+with"
+    r"|competitive\s+with|exceed(?:s|ed|ing)?|improv(?:es|ed|ing)?\s+(?:up)?on|improv(?:es|ed|ing)?\s+over"
     r"|(?:distilled|derived|fine-?tuned|trained|initiali[sz]ed)\s+from|based\s+on)\s+(?:the\s+)?$",
     re.IGNORECASE,
 )
 _COMPARED_AFTER_RE = lazy_compile(r"\s?(?:보다|대비|에\s?비해|와\s?달리|과\s?달리)")
 # Any of those words in a text: only then is a count's model looked at as a compared one.
 _COMPARING_RE = lazy_compile(
-    r"beat|outperform|surpass|match|rival|than|like|against|compared|from|based|보다|대비|비해|달리",
+    r"beat|outperform|surpass|match|rival|than|like|against|compar|par\s+with|competitive|exceed|improv|from"
+    r"|based|보다|대비|비해|달리",
     re.IGNORECASE,
 )
 # Between the compared model and the count, words that give the count back to it: "…than LLaMA-7B, which
