@@ -87,7 +87,7 @@ def find_arithmetic(line: int, text: str) -> list[tuple[int, int, ArithmeticCand
         stated = tokens[k].stated
         assert stated is not None
         found = _left_expression(tokens, r, marker, stated.value >= 0)
-        restated = found is None and last is not None and _restated(last, tokens, r, k, stated)
+        restated = found is None and last is not None and _restated(last, tokens[r], r, stated, following)
         if restated:
             assert last is not None
             found, approximate = (last[1], last[2]), approximate or last[3]
@@ -132,17 +132,18 @@ _QUALIFIED_RE = lazy_compile(
 )
 
 
-def _restated(last: _Result, tokens: Sequence[Token], r: int, k: int, stated: Stated) -> bool:
-    """Whether the result at ``k``, after the relation at ``r``, states ``last``'s value again: right after
+def _restated(last: _Result, relation: Token, r: int, stated: Stated, following: Token | None) -> bool:
+    """Whether ``stated``, after the ``relation`` at token ``r`` and before ``following``, states ``last``'s
+    value again: right after
     it, with "=" or "≈" (a "~" there joins a range, "14 GB ~ 16 GB"), of the same kind (bytes again, in GiB
     say), and then only another relation or the end of the sentence: anything else may make it another
     amount ("= 7 GB per GPU", "= 7 GB (per GPU)", "= 7 GB, split over 2 GPUs", "= 2 H100s").  (Words
     after a sentence's end are another sentence's: "= 130 GiB. Next, the KV cache.")"""
     return (
         last[0] == r - 1
-        and tokens[r].text in ("=", "≈")
+        and relation.text in ("=", "≈")
         and stated.kind == last[4]
-        and all(t.kind == "rel" or t.text in ".!?" for t in tokens[k + 1 : k + 2])
+        and (following is None or following.kind == "rel" or following.text in ".!?")
     )
 
 
@@ -152,11 +153,13 @@ def _counted_thing(left: Sequence[Token], stated: Stated, following: Token | Non
     arithmetic ("2048 × 8 = 16384 tokens")."""
     if stated.kind != "count" or stated.scaled or following is None or following.kind != "word":
         return False
-    return any(
-        t.kind == "unit"
-        or (t.kind == "num" and (t.stated is None or t.stated.scaled or t.stated.kind != "count"))
-        for t in left
-    )
+    return any(t.kind == "unit" or _not_plain(t) for t in left)
+
+
+def _not_plain(token: Token) -> bool:
+    """A number that is not a bare count: a dtype, a scaled figure ("7B") or a size in bytes."""
+    stated = token.stated
+    return token.kind == "num" and (stated is None or stated.scaled or stated.kind != "count")
 
 
 def _in_result_unit(left: Sequence[Token], value: Value, stated: Stated) -> Value:
@@ -167,9 +170,7 @@ def _in_result_unit(left: Sequence[Token], value: Value, stated: Stated) -> Valu
     """
     if value.dim or value.value <= 0 or stated.kind != "bytes" or stated.scale <= 1 or stated.value <= 0:
         return value
-    if any(
-        t.kind == "num" and (t.stated is None or t.stated.scaled or t.stated.kind != "count") for t in left
-    ):
+    if any(map(_not_plain, left)):
         return value
     scaled = value.value * stated.scale
     if _distance(scaled, stated.value) < _distance(value.value, stated.value):

@@ -438,17 +438,14 @@ def _eligible(text: str, start: int, end: int, stated: Stated, *, one_model: boo
 
 
 # "/ 37B active" after a total, and the total before a slash that leads to the count.
+_SLASH_COUNT = r"\d[\d.,]*\s?(?:[KMBT]|억|조)"
+_ACTIVE_WORDS_AFTER = r"(?:\s?개)?\s*(?:(?:params?|parameters?)\s+)?(?:active|activated|활성)"
 _SLASH_ACTIVE_RE = lazy_compile(
-    r"/\s*(?P<count>(?:~|≈|약\s?)?\d[\d.,]*\s?(?:[KMBT]|억|조))(?:\s?개)?\s*(?:(?:params?|parameters?)\s+)?"
-    r"(?:active|activated|활성)",
-    re.IGNORECASE,
+    rf"/\s*(?P<count>(?:~|≈|약\s?)?{_SLASH_COUNT}){_ACTIVE_WORDS_AFTER}", re.IGNORECASE
 )
-_ACTIVE_AFTER_RE = lazy_compile(
-    r"(?:\s?개)?\s*(?:(?:params?|parameters?)\s+)?(?:active|activated|활성)", re.IGNORECASE
-)
+_ACTIVE_AFTER_RE = lazy_compile(_ACTIVE_WORDS_AFTER, re.IGNORECASE)
 _TOTAL_BEFORE_RE = lazy_compile(
-    r"(?P<count>\d[\d.,]*\s?(?:[KMBT]|억|조))(?:\s?개)?\s*(?:(?:params?|parameters?|total|전체)\s*)?/$",
-    re.IGNORECASE,
+    rf"(?P<count>{_SLASH_COUNT})(?:\s?개)?\s*(?:(?:params?|parameters?|total|전체)\s*)?/$", re.IGNORECASE
 )
 
 
@@ -603,12 +600,13 @@ _ACTIVE_LABEL_RE = lazy_compile(r"(?<![A-Za-z])(?:active|activated)(?![A-Za-z])|
 def _one_model_before(text: str, refs: Sequence[ModelRef], start: int, lo: int) -> bool:
     """Whether at most one model is named from ``lo`` (the previous count's end) to ``start`` in its sentence
     (and the text says no "respectively")."""
-    names = {
-        r.name
-        for r in refs
-        if lo <= r.start and r.end <= start and not _BOUNDARY_RE.search(text, r.end, start)
-    }
+    names = {r.name for r in _sentence_refs_before(text, refs, start, lo)}
     return len(names) <= 1 and "respectively" not in text
+
+
+def _sentence_refs_before(text: str, refs: Sequence[ModelRef], at: int, lo: int) -> list[ModelRef]:
+    """The models named from ``lo`` up to ``at`` with no sentence boundary between them and ``at``."""
+    return [r for r in refs if lo <= r.start and r.end <= at and not _BOUNDARY_RE.search(text, r.end, at)]
 
 
 def _unknown_name_before(text: str, floor: int, start: int) -> bool:
@@ -730,14 +728,7 @@ def _comparison(text: str, refs: Sequence[ModelRef], ref: ModelRef, start: int, 
         and _COMPARED_AFTER_RE().match(text, ref.end) is None
     ):
         return None
-    before = [
-        r
-        for r in refs
-        if lo <= r.start
-        and r.end <= ref.start
-        and r.name != ref.name
-        and not _BOUNDARY_RE.search(text, r.end, ref.start)
-    ]
+    before = [r for r in _sentence_refs_before(text, refs, ref.start, lo) if r.name != ref.name]
     return before[-1] if before else None
 
 

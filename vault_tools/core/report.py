@@ -7,7 +7,6 @@ from typing import Any
 
 from vault_tools.core.compute import ComputeReport, compute_report
 from vault_tools.core.fit import FitRow, fit_table
-from vault_tools.core.lora import lora_modules
 from vault_tools.core.memory import (
     InferenceMemory,
     InferenceOptions,
@@ -92,20 +91,11 @@ def memory_report(
         gpu=training_opts.gpu,
         gpus=training_opts.gpus,
         mfu=training_opts.mfu,
-        adapters=_active_adapters(count, training_opts),
+        adapters=training.adapters_per_token,
     )
     fit = fit_table(count, inference, training_opts)
     notes = (*inference.kv.notes, *training.notes, *training.activation.notes)
     return MemoryReport(weights, inference, training, compute, fit, tuple(dict.fromkeys(notes)))
-
-
-def _active_adapters(count: ParamCount, options: TrainingOptions) -> int | None:
-    """LoRA training: the adapter parameters a token multiplies (those of the experts it is routed to); None
-    for full training."""
-    if not options.lora:
-        return None
-    rank = options.lora_rank or 0
-    return sum(module.active_lora_params(rank) for module in lora_modules(count, options.lora_targets))
 
 
 def _checkpoint_dtype(spec: ModelSpec) -> str | None:
