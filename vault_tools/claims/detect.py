@@ -555,7 +555,7 @@ def _implicit(
         if label is not None:
             # "Tokens: 1T", "Training tokens: 1.0T": a count of something else, labelled; "Active: 12.9B",
             # "active parameters: 12.9B": the active count, labelled.
-            if _NOT_PARAMS_RE.match(label["label"]) or _NOT_PARAMS_LABEL_RE().search(label["label"]):
+            if _NOT_PARAMS_LABEL_RE().search(label["label"]):
                 previous_end = end
                 continue
             if measure == "total" and _ACTIVE_LABEL_RE().search(label["label"]):
