@@ -316,6 +316,7 @@ class ModelStates:
     terms: tuple[StateTerm, ...]
     trainable: int  # parameters the optimizer updates (all, or the LoRA adapters)
     adapters_per_token: int | None = None  # LoRA: the adapter parameters a token multiplies (its experts')
+    notes: tuple[str, ...] = ()  # LoRA targets that match no module, which PEFT skips
 
     def split(self, zero: int) -> tuple[int, list[int]]:
         """Under ZeRO stage ``zero``: the bytes each GPU keeps whole, and the terms' bytes it splits over
@@ -364,7 +365,8 @@ def model_states(count: ParamCount, options: TrainingOptions) -> ModelStates:
     raw: list[StateTerm] = []
     if options.lora:
         rank = options.lora_rank or 0
-        adapted = lora_modules(count, options.lora_targets)
+        selection = lora_selection(count, options.lora_targets)
+        adapted, notes = selection.modules, selection.notes
         trainable = sum(m.lora_params(rank) for m in adapted)
         per_token: int | None = sum(m.active_lora_params(rank) for m in adapted)
         tensors: list[tuple[tuple[int, ...], int]] = [((rank, m.in_features), m.copies) for m in adapted]
@@ -391,7 +393,7 @@ def model_states(count: ParamCount, options: TrainingOptions) -> ModelStates:
         # there are some, else the adapters themselves (fp32 by default, whatever the base's precision).
         elem = 4 if master else a_b
     else:
-        trainable, per_token = count.total, None
+        trainable, per_token, notes = count.total, None, ()
         tensors = [(p.shape, p.copies) for p in count.parts]
         raw.append(StateTerm("weights", f"weights ({options.precision})", trainable * w_b, f"Ψ · {w_b}", 3))
         raw.append(StateTerm("gradients", "gradients", trainable * g_b, f"Ψ · {g_b}", 2))
@@ -406,7 +408,7 @@ def model_states(count: ParamCount, options: TrainingOptions) -> ModelStates:
                 "optimizer", "step counters (torch: one fp32 scalar per tensor)", 4 * steps, f"{steps} · 4", 1
             )
         )
-    return ModelStates(tuple(raw), trainable, per_token)
+    return ModelStates(tuple(raw), trainable, per_token, notes)
 
 
 def training_memory(
@@ -437,9 +439,8 @@ def training_memory(
             "CUDA context + allocator",
         )
     )
-    notes = lora_selection(count, options.lora_targets).notes if options.lora else ()
     return TrainingMemory(
-        options, tuple(terms), activation, states.trainable, notes, states.adapters_per_token
+        options, tuple(terms), activation, states.trainable, states.notes, states.adapters_per_token
     )
 
 
